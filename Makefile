@@ -1,0 +1,53 @@
+# Two commands do all set-up on a fresh machine with Python 3 and make:
+#   make run-all   execute notebooks/01..05 with papermill (writes build/notebooks/)
+#   make test      pytest on tests/ plus nbval over the notebooks in the fast profile
+# Both create or refresh .venv/ from requirements.txt when it is missing or stale.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= build/notebooks
+PROFILE ?= default
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export MPLBACKEND ?= Agg
+
+.PHONY: help env run-all test test-unit test-notebooks train train-full bench lint clean
+
+help:
+	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
+	@echo "make test           unit tests + notebooks in the fast profile under nbval"
+	@echo "make train          train the default profile (about an hour; PROFILE=full for the shipped model)"
+	@echo "make bench          run the benchmarks in benchmarks/"
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+run-all: $(STAMP)
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --output $(OUT)
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests -q
+
+test-notebooks: $(STAMP)
+	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+train: $(STAMP)
+	$(PY) -m fer_lib train --profile $(if $(filter full,$(PROFILE)),full,default) --output models/$(if $(filter full,$(PROFILE)),default,student).keras
+
+train-full:
+	$(MAKE) train PROFILE=full
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_parse.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,117 @@
+"""Parse benchmark: the tutorial's per-pixel loop against fer_lib.load_fer2013, in one run.
+
+Both parse the same plain ``fer2013.csv`` (the file Kaggle users have). Each
+method runs in a fresh child process (so peak memory is its own), in turn
+(tutorial, ours, tutorial, ours, ...), and the parent checks that both produce
+identical pixels before it prints the medians, the ratio and the peak memory.
+
+    python benchmarks/bench_parse.py [--csv data_input/fer2013.csv] [--repeats 3]
+
+Without ``--csv`` it decompresses ``../shared/data/fer2013.csv.gz`` (or
+``data_input/fer2013.csv.gz``) to a temporary plain CSV first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tutorial_parse(path: Path):
+    """The tutorial's code, verbatim in spirit: pandas, then a Python int() per pixel."""
+    import numpy as np
+    import pandas as pd
+
+    data = pd.read_csv(path)
+    width, height = 48, 48
+    faces = []
+    for pixel_sequence in data["pixels"].tolist():
+        face = [int(pixel) for pixel in pixel_sequence.split(" ")]
+        face = np.asarray(face).reshape(width, height)
+        faces.append(face.astype("float32"))
+    faces = np.asarray(faces)
+    return faces.astype("uint8"), data["emotion"].to_numpy()
+
+
+def ours_parse(path: Path):
+    import fer_lib
+
+    faces = fer_lib.load_fer2013(path, cache=False)
+    return faces.images, faces.labels
+
+
+def child(method: str, path: Path) -> None:
+    parse = {"tutorial": tutorial_parse, "ours": ours_parse}[method]
+    started = time.perf_counter()
+    images, labels = parse(path)
+    seconds = time.perf_counter() - started
+    digest = hashlib.sha256(images.tobytes() + labels.astype("int64").tobytes()).hexdigest()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "digest": digest, "rows": int(len(labels))}))
+
+
+def plain_csv(argument: str | None, workdir: Path) -> Path:
+    if argument:
+        return Path(argument)
+    for candidate in (ROOT / "data_input" / "fer2013.csv", ROOT / "data_input" / "fer2013.csv.gz",
+                      ROOT.parent / "shared" / "data" / "fer2013.csv.gz"):
+        if candidate.is_file():
+            if candidate.suffix == ".csv":
+                return candidate
+            target = workdir / "fer2013.csv"
+            with gzip.open(candidate, "rb") as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+            return target
+    sys.exit("no FER2013 file found: pass --csv PATH (see data_input/README.md)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", help="plain fer2013.csv to parse")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return 0
+
+    with tempfile.TemporaryDirectory() as workdir:
+        path = plain_csv(args.csv, Path(workdir))
+        size_mib = path.stat().st_size / 2**20
+        print(f"parsing {path.name} ({size_mib:.0f} MiB) {args.repeats} times each, in turn, fresh process each time")
+        results: dict[str, list[dict]] = {"tutorial": [], "ours": []}
+        for _ in range(args.repeats):
+            for method in results:
+                out = subprocess.run([sys.executable, __file__, "--child", method, str(path)],
+                                     check=True, capture_output=True, text=True).stdout
+                results[method].append(json.loads(out.strip().splitlines()[-1]))
+        digests = {r["digest"] for rs in results.values() for r in rs}
+        if len(digests) != 1:
+            print("MISMATCH: the two parsers disagree on the pixels or labels", file=sys.stderr)
+            return 1
+        rows = results["ours"][0]["rows"]
+        median = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
+        peak = {m: max(r["peak_mib"] for r in rs) for m, rs in results.items()}
+        print(f"identical pixels and labels for all {rows} rows: yes")
+        print(f"{'method':<10}{'median s':>10}{'min s':>9}{'max s':>9}{'peak MiB':>10}")
+        for method, rs in results.items():
+            secs = [r["seconds"] for r in rs]
+            print(f"{method:<10}{median[method]:>10.2f}{min(secs):>9.2f}{max(secs):>9.2f}{peak[method]:>10.0f}")
+        print(f"speed-up (tutorial / ours, medians): {median['tutorial'] / median['ours']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

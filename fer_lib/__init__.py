@@ -1,0 +1,40 @@
+"""fer_lib: facial emotion recognition on FER2013, from CSV to live webcam.
+
+The public API is small and lives here; modules hold one concept each
+(see the README's layout section).
+"""
+
+from __future__ import annotations
+
+from .data import FER2013, Split, load_fer2013
+from .errors import DataError, DataNotFoundError, FerError, ModelError, SourceError
+from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+
+# Importing the models registers fer_lib's custom layers, so that
+# keras.saving.load_model("models/default.keras") works after `import fer_lib`.
+from . import models  # noqa: E402  (registration side effect)
+from .detection import FaceDetector  # noqa: E402
+from .live import EmotionClassifier, analyze_frame, annotate, iter_analyzed, open_source  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EMOTIONS",
+    "FER2013",
+    "IMAGE_SHAPE",
+    "IMAGE_SIZE",
+    "NUM_CLASSES",
+    "DataError",
+    "EmotionClassifier",
+    "FaceDetector",
+    "DataNotFoundError",
+    "FerError",
+    "ModelError",
+    "SourceError",
+    "Split",
+    "analyze_frame",
+    "annotate",
+    "iter_analyzed",
+    "load_fer2013",
+    "open_source",
+]

@@ -1,0 +1,7 @@
+"""``python -m fer_lib``: see :mod:`fer_lib.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,25 @@
+"""The project's exceptions: one base class, messages that say what to do."""
+
+from __future__ import annotations
+
+__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError"]
+
+
+class FerError(Exception):
+    """Base class of every error fer_lib raises on purpose."""
+
+
+class DataError(FerError, ValueError):
+    """A FER2013 file is malformed: the message names the file, the row and the fix."""
+
+
+class DataNotFoundError(FerError, FileNotFoundError):
+    """A data file is missing: the message says where to get it and where to put it."""
+
+
+class ModelError(FerError, ValueError):
+    """A model name, model file or checkpoint cannot be used."""
+
+
+class SourceError(FerError, RuntimeError):
+    """A camera, video, image or folder cannot be opened or yields no frame."""

@@ -1,0 +1,64 @@
+"""Set-up shared by the notebooks: profiles, output folders, seeding.
+
+A notebook's ``parameters`` cell holds literals (papermill overrides them); its
+next cell calls :func:`notebook_setup`, which also honours ``FER_LIB_PROFILE``
+and ``FER_LIB_OUTPUT`` so that ``make test`` can run the committed notebooks
+under nbval in the fast profile without editing them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from .seeding import set_seed
+
+__all__ = ["NotebookSettings", "notebook_setup", "PROFILE_NAMES"]
+
+#: ``fast``: seconds, for tests. ``default``: what ``make run-all`` does. ``full``: the shipped recipe.
+PROFILE_NAMES = ("fast", "default", "full")
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookSettings:
+    """What a notebook needs to know about the run it is part of."""
+
+    profile: str
+    output_dir: Path
+    seed: int
+
+    @property
+    def fast(self) -> bool:
+        """True in the fast (test) profile."""
+        return self.profile == "fast"
+
+    def pick(self, fast, default, full=None):
+        """Choose a value by profile: ``pick(fast=200, default=None)``."""
+        if self.profile == "fast":
+            return fast
+        if self.profile == "full" and full is not None:
+            return full
+        return default
+
+    def write_metrics(self, **metrics) -> Path:
+        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (collected by ``make run-all``)."""
+        path = self.output_dir / "metrics.json"
+        current = json.loads(path.read_text()) if path.is_file() else {}
+        current.update(metrics)
+        path.write_text(json.dumps(current, indent=2, default=float))
+        return path
+
+
+def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "build", seed: int = 0,
+                   notebook: str = "") -> NotebookSettings:
+    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything."""
+    profile = os.environ.get("FER_LIB_PROFILE") or profile
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}")
+    root = os.environ.get("FER_LIB_OUTPUT")
+    folder = Path(root) / notebook if root and notebook else Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    set_seed(seed)
+    return NotebookSettings(profile=profile, output_dir=folder.resolve(), seed=seed)

@@ -1,0 +1,121 @@
+"""Figures the notebooks share. Plotting only: every number drawn is computed elsewhere.
+
+Each function returns its :class:`matplotlib.figure.Figure`, titles it and labels
+its axes; figures made from synthetic data carry a red "SYNTHETIC DATA" stamp.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .data import FER2013
+from .labels import EMOTIONS, NUM_CLASSES
+
+__all__ = [
+    "class_counts_bar",
+    "sample_grid",
+    "pixel_statistics",
+    "training_curves",
+    "save_figure",
+    "stamp_synthetic",
+]
+
+
+def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
+    """Write a large red warning across ``figure`` when it shows synthetic faces."""
+    if synthetic:
+        figure.text(0.5, 0.5, "SYNTHETIC DATA", color="red", alpha=0.35, fontsize=36, ha="center",
+                    va="center", rotation=20, weight="bold")
+
+
+def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per emotion and split"):
+    """Grouped bar chart of the number of faces per emotion in each part (e.g. train/validation/test)."""
+    table = pd.DataFrame({name: part.class_counts() for name, part in parts.items()})
+    figure, axes = plt.subplots(figsize=(9, 4))
+    table.plot.bar(ax=axes, rot=0, width=0.8)
+    axes.set_title(title)
+    axes.set_xlabel("emotion")
+    axes.set_ylabel("number of faces")
+    axes.legend(title="split")
+    for container in axes.containers:
+        axes.bar_label(container, fontsize=7, padding=1)
+    stamp_synthetic(figure, any(part.synthetic for part in parts.values()))
+    figure.tight_layout()
+    return figure
+
+
+def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str = "Sample faces per emotion"):
+    """A grid with one row per emotion and ``per_class`` random faces of it."""
+    rng = np.random.default_rng(seed)
+    figure, axes = plt.subplots(NUM_CLASSES, per_class, figsize=(per_class * 1.1, NUM_CLASSES * 1.2))
+    for label, name in enumerate(EMOTIONS):
+        rows = np.flatnonzero(data.labels == label)
+        chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False) if rows.size else []
+        for column in range(per_class):
+            ax = axes[label, column]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column < len(chosen):
+                ax.imshow(data.images[chosen[column]], cmap="gray", vmin=0, vmax=255)
+            if column == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    figure.suptitle(title)
+    stamp_synthetic(figure, data.synthetic)
+    figure.tight_layout()
+    return figure
+
+
+def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
+    """Histogram of grey levels, and the per-pixel mean and standard deviation faces."""
+    images = data.images.astype(np.float32)
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].hist(data.images.ravel()[:: max(1, data.images.size // 2_000_000)], bins=64, color="0.3")
+    axes[0].set_title("grey-level histogram")
+    axes[0].set_xlabel("grey level (0 black, 255 white)")
+    axes[0].set_ylabel("pixels")
+    for ax, image, name in ((axes[1], images.mean(axis=0), "per-pixel mean"),
+                            (axes[2], images.std(axis=0), "per-pixel standard deviation")):
+        shown = ax.imshow(image, cmap="magma")
+        ax.set_title(name)
+        ax.set_xlabel("x (pixels)")
+        ax.set_ylabel("y (pixels)")
+        figure.colorbar(shown, ax=ax, fraction=0.046)
+    figure.suptitle(title)
+    stamp_synthetic(figure, data.synthetic)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
+    """Loss and accuracy per epoch, train against validation, with the gap shaded."""
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
+    for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
+        if metric in history:
+            ax.plot(epochs, history[metric], marker="o", label=f"train {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
+        if metric in history and f"val_{metric}" in history:
+            ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label="gap")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric)
+        ax.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
+    """Save ``figure`` as PNG (creating the folder) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

@@ -1,0 +1,26 @@
+"""One seeding helper, called at the top of every notebook and training run."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+__all__ = ["set_seed"]
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, numpy and the Keras backend so a run can be repeated.
+
+    Same seed, same data, same machine: same metrics up to floating-point noise
+    (multi-threaded CPU kernels may sum in a different order).
+    """
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import keras
+    except ImportError:  # data-only use without Keras installed
+        return
+    keras.utils.set_random_seed(seed)

@@ -1,0 +1,64 @@
+"""Execute the notebooks in order with papermill: ``make run-all`` calls this.
+
+Each notebook gets the parameters ``profile`` and ``output_dir``; its executed
+copy lands in ``<output>/`` and its figures and metrics in ``<output>/<notebook>/``.
+The first failing notebook stops the run, and the failing cell is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(profile: str, output: Path, only: list[str] | None = None) -> int:
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        notebooks = [nb for nb in notebooks if any(key in nb.name for key in only)]
+    output.mkdir(parents=True, exist_ok=True)
+    summary = {"profile": profile, "notebooks": {}}
+    for notebook in notebooks:
+        target = output / notebook.name
+        figures = output / notebook.stem
+        print(f"==> {notebook.relative_to(ROOT)} (profile={profile})", flush=True)
+        started = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(notebook), str(target), parameters={"profile": profile, "output_dir": str(figures)},
+                cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False, log_output=False,
+            )
+        except PapermillExecutionError as error:
+            print(f"\n{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
+            print("-" * 70 + f"\n{error.source}\n" + "-" * 70)
+            print(f"The executed notebook with the error is {target}")
+            return 1
+        seconds = time.perf_counter() - started
+        metrics_file = figures / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        summary["notebooks"][notebook.name] = {"seconds": round(seconds, 1), **metrics}
+        print(f"    done in {seconds:.0f} s -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+    (output / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"summary: {output / 'summary.json'}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="default", choices=["fast", "default", "full"])
+    parser.add_argument("--output", default="build/notebooks", type=Path)
+    parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    args = parser.parse_args()
+    output = args.output if args.output.is_absolute() else ROOT / args.output
+    return run(args.profile, output, args.only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Tests of fer_lib.detection: the face detector, grey conversion and safe crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fer_lib
+from fer_lib import detection
+from fer_lib.detection import FaceDetector, crop_face, crop_faces, to_gray
+from fer_lib.errors import FerError, ModelError
+from fer_lib.labels import IMAGE_SIZE
+
+MEDIA = Path(fer_lib.__file__).resolve().parents[2] / "shared" / "media"
+
+
+@pytest.fixture(scope="module")
+def media() -> Path:
+    if not (MEDIA / "faces.csv").is_file():
+        pytest.skip(f"real photos not found at {MEDIA}")
+    return MEDIA
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def _read(media: Path, name: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    image = cv2.imread(str(media / name), flags)
+    assert image is not None, name
+    return image
+
+
+def _iou(a, b) -> float:
+    overlap_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    overlap_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if overlap_w <= 0 or overlap_h <= 0:
+        return 0.0
+    inter = overlap_w * overlap_h
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+# --------------------------------------------------------------------------------------
+# Detector on real photos
+# --------------------------------------------------------------------------------------
+
+
+def test_finds_the_face_on_obama(media, detector):
+    image = _read(media, "obama.jpg")
+    boxes = detector.detect(image)
+    assert boxes.shape == (1, 4)
+    assert boxes.dtype.kind == "i"
+    # hand-checked face box (benchmarks/detector_grid.py REFERENCE_BOXES)
+    assert _iou(boxes[0], (344, 95, 300, 300)) > 0.5
+
+
+def test_finds_two_faces_in_two_people(media, detector):
+    boxes = detector.detect(_read(media, "two_people.jpg"))
+    assert len(boxes) == 2
+    assert boxes[0, 0] < boxes[1, 0]  # sorted left to right
+    for box, reference in zip(boxes, [(234, 28, 178, 178), (786, 63, 173, 173)]):
+        assert _iou(box, reference) > 0.5
+
+
+def test_large_photo_boxes_are_in_full_frame_pixels(media, detector):
+    image = _read(media, "obama_and_biden.jpg")  # 2000 x 1428, downscaled for detection
+    boxes = detector.detect(image)
+    height, width = image.shape[:2]
+    assert np.all(boxes[:, 0] >= 0) and np.all(boxes[:, 1] >= 0)
+    assert np.all(boxes[:, 0] + boxes[:, 2] <= width) and np.all(boxes[:, 1] + boxes[:, 3] <= height)
+    references = [(736, 414, 203, 203), (1118, 361, 235, 235)]
+    assert all(max(_iou(box, ref) for box in boxes) > 0.5 for ref in references)
+
+
+def test_channel_variants_give_the_same_boxes(media, detector):
+    bgra = _read(media, "alex-lacamoire.png", cv2.IMREAD_UNCHANGED)
+    assert bgra.ndim == 3 and bgra.shape[2] == 4  # the file really is BGRA
+    bgr = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    expected = detector.detect(bgr)
+    assert len(expected) == 1
+    for frame in (gray, gray[..., None], bgra, np.asfortranarray(bgr)):
+        np.testing.assert_array_equal(detector.detect(frame), expected)
+
+
+def test_downscaled_boxes_map_back_to_full_frame(media):
+    image = _read(media, "obama-480p.jpg")  # 853 x 480
+    small = FaceDetector(max_width=None).detect(image)
+    big_image = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+    big = FaceDetector(max_width=image.shape[1]).detect(big_image)  # detects at the small size
+    assert len(small) == len(big) == 1
+    assert _iou(big[0], 2 * small[0]) > 0.8
+
+
+def test_blank_frame_has_no_face(detector):
+    boxes = detector.detect(np.full((240, 320, 3), 127, np.uint8))
+    assert boxes.shape == (0, 4) and boxes.dtype.kind == "i"
+
+
+def test_call_is_detect(detector):
+    frame = np.zeros((50, 60), np.uint8)
+    np.testing.assert_array_equal(detector(frame), detector.detect(frame))
+
+
+# --------------------------------------------------------------------------------------
+# Detector construction and bad frames
+# --------------------------------------------------------------------------------------
+
+
+def test_missing_cascade_says_to_install_opencv_4(tmp_path):
+    with pytest.raises(ModelError, match=r"nope\.xml.*OpenCV 4"):
+        FaceDetector(cascade_path=tmp_path / "nope.xml")
+
+
+def test_not_a_cascade_file(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<opencv_storage></opencv_storage>")
+    with pytest.raises(ModelError, match="bad.xml"):
+        FaceDetector(cascade_path=bad)
+
+
+def test_opencv_without_cascades(monkeypatch):
+    monkeypatch.delattr(cv2, "data", raising=False)
+    with pytest.raises(FerError, match="OpenCV 5"):
+        FaceDetector()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"scale_factor": 1.0},
+        {"min_neighbors": -1},
+        {"min_neighbors": 2.5},
+        {"min_size": -3},
+        {"max_width": 10},
+    ],
+)
+def test_bad_parameters(options):
+    with pytest.raises(ValueError):
+        FaceDetector(**options)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((20, 20), np.float32),
+        np.zeros((20, 20, 3), np.float64),
+        np.zeros((20, 20), np.uint16),
+        np.zeros((20, 20, 2), np.uint8),
+        np.zeros((20, 20, 5), np.uint8),
+        np.zeros((20,), np.uint8),
+        np.zeros((2, 20, 20, 3), np.uint8),
+        np.zeros((0, 20), np.uint8),
+        np.zeros((20, 0, 3), np.uint8),
+    ],
+    ids=["float32", "float64", "uint16", "2ch", "5ch", "1d", "4d", "no-rows", "no-cols"],
+)
+def test_bad_frames_raise_value_error(detector, frame):
+    with pytest.raises(ValueError, match="expected"):
+        detector.detect(frame)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shape=st.lists(st.integers(0, 40), min_size=0, max_size=4),
+    dtype=st.sampled_from([np.uint8, np.int8, np.uint16, np.float32, np.float64, np.bool_]),
+)
+def test_any_array_is_detected_or_refused_with_value_error(detector, shape, dtype):
+    frame = np.zeros(shape, dtype)
+    valid = (
+        dtype is np.uint8
+        and len(shape) in (2, 3)
+        and shape[0] > 0
+        and shape[1] > 0
+        and (len(shape) == 2 or shape[2] in (1, 3, 4))
+    )
+    if valid:
+        assert detector.detect(frame).shape[1] == 4
+        assert to_gray(frame).shape == tuple(shape[:2])
+    else:
+        with pytest.raises(ValueError):
+            detector.detect(frame)
+
+
+# --------------------------------------------------------------------------------------
+# to_gray
+# --------------------------------------------------------------------------------------
+
+
+def test_to_gray_variants_agree():
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    bgra = np.dstack([bgr, rng.integers(0, 256, (30, 40), dtype=np.uint8)])  # alpha is ignored
+    for frame in (bgr, bgra, gray, gray[..., None]):
+        result = to_gray(frame)
+        assert result.shape == (30, 40) and result.dtype == np.uint8
+        np.testing.assert_array_equal(result, gray)
+
+
+# --------------------------------------------------------------------------------------
+# Crops
+# --------------------------------------------------------------------------------------
+
+
+def _horizontal_gradient(height: int = 100, width: int = 200) -> np.ndarray:
+    return np.tile(np.arange(width, dtype=np.uint8), (height, 1))
+
+
+def test_crop_inside_matches_plain_resize():
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (120, 160), dtype=np.uint8)
+    crop = crop_face(gray, (30, 20, 64, 64))
+    expected = cv2.resize(gray[20:84, 30:94], (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(crop, expected)
+
+
+def test_width_and_height_are_not_swapped():
+    gray = _horizontal_gradient()  # value = column index
+    x, y, w, h = 10, 20, 96, 24  # wide box: columns 10..105
+    crop = crop_face(gray, (x, y, w, h))
+    assert crop.shape == (IMAGE_SIZE, IMAGE_SIZE) and crop.dtype == np.uint8
+    # the tutorial's gray[y:y+w, x:x+h] would span columns 10..33 only
+    assert abs(int(crop[:, 0].mean()) - 11) <= 1
+    assert abs(int(crop[:, -1].mean()) - 104) <= 1
+    # padded vertically by repeating rows: every row is the same gradient
+    assert np.all(crop == crop[0])
+    rows = _horizontal_gradient().T.copy()  # value = row index
+    crop = crop_face(rows, (20, 10, 24, 96))  # tall box: rows 10..105
+    assert abs(int(crop[0].mean()) - 11) <= 1 and abs(int(crop[-1].mean()) - 104) <= 1
+
+
+def test_non_square_box_is_padded_not_stretched():
+    gray = _horizontal_gradient()
+    crop = crop_face(gray, (100, 10, 24, 96))  # tall: columns 100..123 in the middle quarter
+    assert np.all(crop[:, :17] == 100)  # left padding repeats the first column
+    assert np.all(crop[:, -17:] == 123)  # right padding repeats the last column
+    middle = crop[0, 18:30].astype(int)  # the 24 real columns, two per output pixel
+    assert np.all(np.diff(middle) >= 1) and 100 <= middle[0] <= 101 and 122 <= middle[-1] <= 123
+
+
+@pytest.mark.parametrize(
+    "box",
+    [(-20, 10, 60, 60), (10, -30, 60, 60), (170, 50, 60, 60), (20, 80, 60, 60), (-40, -40, 300, 200),
+     (190, 95, 40, 25), (-5, 0, 7, 120)],
+    ids=["left", "top", "right", "bottom", "covers-frame", "corner", "thin"],
+)
+def test_crop_at_frame_edges(box):
+    gray = _horizontal_gradient()
+    crop = crop_face(gray, box)
+    assert crop.shape == (IMAGE_SIZE, IMAGE_SIZE) and crop.dtype == np.uint8
+
+
+def test_crop_outside_the_left_edge_repeats_the_edge():
+    gray = _horizontal_gradient()
+    crop = crop_face(gray, (-48, 0, 96, 96))  # half the box is left of the frame
+    assert np.all(crop[:, :23] == 0)  # column 0 repeated
+    assert crop[0, -1] > 40
+
+
+@pytest.mark.parametrize(
+    "box",
+    [(200, 0, 10, 10), (0, 100, 10, 10), (-10, 0, 10, 10), (0, -10, 10, 10), (500, 500, 5, 5),
+     (5, 5, 0, 10), (5, 5, 10, -1), (1, 2, 3), (np.nan, 0, 5, 5), (0, 0, np.inf, 5)],
+)
+def test_bad_boxes_raise_value_error(box):
+    with pytest.raises(ValueError):
+        crop_face(_horizontal_gradient(), box)
+
+
+def test_margin_widens_the_box():
+    rng = np.random.default_rng(2)
+    gray = rng.integers(0, 256, (120, 160), dtype=np.uint8)
+    widened = crop_face(gray, (40, 30, 40, 40), margin=0.25)
+    np.testing.assert_array_equal(widened, crop_face(gray, (30, 20, 60, 60)))
+    with pytest.raises(ValueError):
+        crop_face(gray, (40, 30, 40, 40), margin=-0.1)
+
+
+def test_huge_box_is_cheap_and_safe():
+    gray = _horizontal_gradient()
+    crop = crop_face(gray, (-10**6, -10**6, 2 * 10**6 + 50, 2 * 10**6))
+    assert crop.shape == (IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_crop_accepts_colour_frames():
+    bgr = np.dstack([_horizontal_gradient()] * 3)
+    np.testing.assert_array_equal(crop_face(bgr, (10, 10, 50, 50)), crop_face(bgr[..., 0], (10, 10, 50, 50)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    height=st.integers(1, 60),
+    width=st.integers(1, 60),
+    box=st.tuples(st.integers(-100, 100), st.integers(-100, 100), st.integers(-5, 150), st.integers(-5, 150)),
+)
+def test_any_box_crops_or_raises(height, width, box):
+    gray = np.arange(height * width, dtype=np.uint32).reshape(height, width).astype(np.uint8)
+    x, y, w, h = box
+    overlaps = w > 0 and h > 0 and x < width and y < height and x + w > 0 and y + h > 0
+    if overlaps:
+        crop = crop_face(gray, box)
+        assert crop.shape == (IMAGE_SIZE, IMAGE_SIZE) and crop.dtype == np.uint8
+    else:
+        with pytest.raises(ValueError):
+            crop_face(gray, box)
+
+
+def test_crop_faces_stacks():
+    gray = _horizontal_gradient()
+    crops = crop_faces(gray, np.array([(0, 0, 30, 30), (150, 50, 80, 40)]))
+    assert crops.shape == (2, IMAGE_SIZE, IMAGE_SIZE) and crops.dtype == np.uint8
+    np.testing.assert_array_equal(crops[1], crop_face(gray, (150, 50, 80, 40)))
+    empty = crop_faces(gray, np.zeros((0, 4), int))
+    assert empty.shape == (0, IMAGE_SIZE, IMAGE_SIZE) and empty.dtype == np.uint8
+    with pytest.raises(ValueError, match=r"\(n, 4\)"):
+        crop_faces(gray, np.zeros((2, 3)))
+
+
+def test_crop_faces_on_detected_boxes(media, detector):
+    image = _read(media, "obama_partial_face.jpg")
+    box = np.array([[-60, 100, 280, 280]])  # the face cut by the left edge, box reaching outside
+    assert crop_faces(image, box).shape == (1, IMAGE_SIZE, IMAGE_SIZE)
+    boxes = detector.detect(image)
+    assert crop_faces(image, boxes).shape == (len(boxes), IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_module_exports():
+    for name in detection.__all__:
+        assert hasattr(detection, name)

@@ -1,0 +1,76 @@
+"""Tests for fer_lib.models: the tutorial's architecture, ours, and self-contained preprocessing."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import fer_lib
+from fer_lib import models
+from fer_lib.classifier import predict_probabilities
+from fer_lib.errors import ModelError
+from fer_lib.labels import IMAGE_SHAPE, NUM_CLASSES
+
+
+def test_seed_cnn_is_the_tutorials_network():
+    model = models.seed_cnn()
+    counts = models.count_parameters(model)
+    # 5,902,151 trainable weights: conv 64-64 / 128-128 / 256-256 / 512-512, dense 512-256-128-7.
+    assert counts["trainable"] == 5_902_151
+    conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in conv] == [64, 64, 128, 128, 256, 256, 512, 512]
+    assert conv[0].padding == "valid" and all(layer.padding == "same" for layer in conv[1:])
+    assert float(conv[0].kernel_regularizer.l2) == pytest.approx(0.01)
+    dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert dense == [512, 256, 128, NUM_CLASSES]
+    dropout = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropout == [0.5, 0.5, 0.5, 0.5, 0.4, 0.4, 0.5]
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+    assert (optimizer.beta_1, optimizer.beta_2, optimizer.epsilon) == (0.9, 0.999, 1e-7)
+    assert model.output_shape == (None, NUM_CLASSES)
+
+
+def test_seed_cnn_standardises_per_pixel_inside_the_model():
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, size=(64,) + IMAGE_SHAPE).astype("float32")
+    model = models.seed_cnn(normalization_data=faces)
+    normalize = model.layers[0]
+    standardized = keras.ops.convert_to_numpy(normalize(faces))
+    expected = (faces - faces.mean(axis=0)) / faces.std(axis=0)
+    np.testing.assert_allclose(standardized, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["fer_net", "fer_net_small"])
+def test_our_models_take_raw_grey_levels(name):
+    model = models.build_model(name)
+    assert model.input_shape == (None,) + IMAGE_SHAPE
+    assert model.layers[1].name == "rescale"
+    faces = np.random.default_rng(1).integers(0, 256, size=(3, 48, 48)).astype(np.uint8)
+    probabilities = predict_probabilities(model, faces)
+    assert probabilities.shape == (3, NUM_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_fer_net_is_much_smaller_than_the_tutorials():
+    assert models.count_parameters(models.fer_net())["total"] < models.count_parameters(models.seed_cnn())["total"] / 4
+
+
+def test_flip_averaging_is_mirror_invariant_and_reloads(tmp_path):
+    base = models.build_model("fer_net_small")
+    wrapped = models.with_flip_averaging(base)
+    faces = np.random.default_rng(2).integers(0, 256, size=(2, 48, 48)).astype(np.uint8)
+    direct = predict_probabilities(wrapped, faces)
+    mirrored = predict_probabilities(wrapped, faces[:, :, ::-1])
+    np.testing.assert_allclose(direct, mirrored, atol=1e-5)
+    path = tmp_path / "m.keras"
+    wrapped.save(path)
+    reloaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(predict_probabilities(reloaded, faces), direct, atol=1e-5)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelError, match=r"unknown model 'resnet'; choose one of fer_net, fer_net_small, seed_cnn"):
+        models.build_model("resnet")
