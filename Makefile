@@ -48,6 +48,8 @@ train-full:
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_parse.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_live.py
 
 clean:
 	rm -rf build .pytest_cache

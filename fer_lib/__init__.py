@@ -6,6 +6,11 @@ The public API is small and lives here; modules hold one concept each
 
 from __future__ import annotations
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter would fill every notebook and CLI run; warnings still show.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from .data import FER2013, Split, load_fer2013
 from .errors import DataError, DataNotFoundError, FerError, ModelError, SourceError
 from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES

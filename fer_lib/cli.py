@@ -1,16 +1,67 @@
 """Command line: ``python -m fer_lib {train,predict,live,info}``.
 
-Each subcommand only parses arguments and calls the library; no logic lives here.
+Each subcommand parses arguments and calls the library (:mod:`fer_lib.live` does
+the detecting, classifying and drawing). What lives here is only the plumbing of
+a command line: expanding paths, naming output files, writing them atomically
+(a temporary file in the same folder, then ``os.replace``, so a failure never
+leaves a half-written file), and the OpenCV window of ``live``.
+
+Examples::
+
+    python -m fer_lib predict photo.jpg --output annotated.jpg
+    python -m fer_lib predict assets/white_house_clip.mp4 --every 5 --report faces.csv --output out.mp4
+    python -m fer_lib live --source 0
+    python -m fer_lib info
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import io
+import json
+import math
 import os
+import platform
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+#: Suffixes accepted for an annotated video (written with the ``mp4v`` codec).
+VIDEO_OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
+
+_WINDOW_ADVICE = (
+    "for a window install OpenCV with GUI support (pip uninstall opencv-python-headless && "
+    "pip install 'opencv-python>=4.9,<5'); without one, write an annotated video with "
+    "`python -m fer_lib predict VIDEO --output annotated.mp4` or use the live notebook's ipywidgets view"
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _default_model() -> Path:
+    from .live import DEFAULT_MODEL_PATH
+
+    return DEFAULT_MODEL_PATH
+
+
+# --------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -30,12 +81,483 @@ def _train(args: argparse.Namespace) -> int:
         verbose=2 if args.quiet else "auto",
         **options,
     )
-    accuracy = result.card["accuracy"]
-    print(
-        f"{result.card['name']}: train {accuracy['train']:.3f}  validation {accuracy['validation']:.3f}  "
-        f"test ({result.card['split']['test_part']}) {accuracy['test']:.3f}"
-    )
+    _print_scores(result.card)
     return 0
+
+
+def _finalize(args: argparse.Namespace) -> int:
+    from .training import finalize
+
+    result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
+    _print_scores(result.card)
+    return 0
+
+
+def _print_scores(card: dict) -> None:
+    accuracy = card["accuracy"]
+    print(
+        f"{card['name']}: train {accuracy['train']:.3f}  validation {accuracy['validation']:.3f}  "
+        f"test ({card['split']['test_part']}) {accuracy['test']:.3f}"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# predict: inputs, outputs, atomic writes, reports
+# --------------------------------------------------------------------------------------
+
+
+def _expand_inputs(paths: list[str]) -> list[tuple[str, str]]:
+    """``(source, kind)`` per file to analyse, kind ``"image"`` or ``"video"``; folders give their images."""
+    from .errors import SourceError
+    from .live import IMAGE_EXTENSIONS
+
+    items: list[tuple[str, str]] = []
+    for text in paths:
+        if "://" in text:
+            items.append((text, "video"))
+            continue
+        path = Path(text)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not images:
+                raise SourceError(
+                    f"folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                    "pass image files, a folder of images or a video"
+                )
+            items.extend((str(image), "image") for image in images)
+        elif path.is_file():
+            items.append((text, "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"))
+        else:
+            raise SourceError(f"{path} does not exist (looked from {Path.cwd()}); check the path")
+    return items
+
+
+def _output_targets(items: list[tuple[str, str]], output: str | None) -> list[Path | None]:
+    """Where each input's annotated copy goes: one file, or a folder of ``NAME_annotated.EXT``."""
+    from .errors import FerError
+    from .live import IMAGE_EXTENSIONS
+
+    if output is None:
+        return [None] * len(items)
+    target = Path(output)
+    if not target.is_dir() and len(items) == 1 and target.suffix:
+        source, kind = items[0]
+        allowed = VIDEO_OUTPUT_SUFFIXES if kind == "video" else tuple(sorted(IMAGE_EXTENSIONS))
+        if target.suffix.lower() not in allowed:
+            raise FerError(
+                f"--output {target}: an annotated {kind} needs one of the suffixes {', '.join(allowed)}; "
+                f"got {target.suffix!r} (or give a folder)"
+            )
+        if not target.parent.resolve().is_dir():
+            raise FerError(f"--output {target}: folder {target.parent} does not exist; create it first")
+        return [target]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FerError(f"--output {target}: cannot create this folder ({exc.strerror})") from exc
+    targets: list[Path | None] = []
+    used: set[str] = set()
+    for source, kind in items:
+        name = Path(source.split("://")[-1]).stem or "stream"
+        suffix = ".mp4" if kind == "video" else Path(source).suffix.lower()
+        candidate, number = f"{name}_annotated{suffix}", 1
+        while candidate in used:
+            number += 1
+            candidate = f"{name}_annotated_{number}{suffix}"
+        used.add(candidate)
+        targets.append(target / candidate)
+    return targets
+
+
+@contextlib.contextmanager
+def _atomic_target(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target``, on failure it is removed."""
+    from .errors import FerError
+
+    target = Path(target)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
+                                        dir=target.parent)
+    except OSError as exc:
+        raise FerError(f"cannot write {target}: {exc.strerror}; check that its folder is writable") from exc
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except FerError:
+        temporary.unlink(missing_ok=True)
+        raise
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise FerError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+class _ImageSink:
+    """Writes the (last) annotated frame of an image input, encoded by its suffix."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        self.path, self.target = path, target
+
+    def write(self, image) -> None:
+        import cv2
+
+        from .errors import FerError
+
+        ok, encoded = cv2.imencode(self.target.suffix, image)
+        if not ok:
+            raise FerError(f"cannot encode the annotated image as {self.target.suffix} for {self.target}")
+        self.path.write_bytes(encoded.tobytes())
+
+    def close(self) -> None:
+        pass
+
+
+class _VideoSink:
+    """Writes annotated frames to an ``mp4v`` video, opened on the first frame (its size)."""
+
+    def __init__(self, path: Path, target: Path, fps: float) -> None:
+        self.path, self.target, self.fps = path, target, fps
+        self.writer = None
+        self.size: tuple[int, int] | None = None
+
+    def write(self, image) -> None:
+        import cv2
+
+        from .errors import FerError
+
+        if self.writer is None:
+            self.size = (image.shape[1], image.shape[0])
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+            if not self.writer.isOpened():
+                raise FerError(
+                    f"cannot write video {self.target}: OpenCV has no mp4v encoder for {self.target.suffix} "
+                    "here; try an .mp4 or .avi name"
+                )
+        if (image.shape[1], image.shape[0]) != self.size:  # a stream changed size: keep the first size
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def _video_fps(source: str, default: float = 25.0) -> float:
+    """Frames per second of a video file (``default`` when OpenCV does not know)."""
+    import cv2
+
+    capture = cv2.VideoCapture(source)
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+    finally:
+        capture.release()
+    return float(fps) if math.isfinite(fps) and 0 < fps <= 240 else default
+
+
+def _report_rows(source: str, frame_index: int, faces: list[dict]) -> list[dict]:
+    from .labels import EMOTIONS
+
+    rows = []
+    for face_index, face in enumerate(faces):
+        probabilities = face["probabilities"]
+        rows.append({
+            "source": source,
+            "frame": frame_index,
+            "face": face_index,
+            "box": [int(v) for v in face["box"]],
+            "emotion": face["emotion"],
+            "confidence": round(float(probabilities[EMOTIONS.index(face["emotion"])]), 6),
+            "probabilities": {name: round(float(p), 6) for name, p in zip(EMOTIONS, probabilities)},
+        })
+    return rows
+
+
+def _format_report(rows: list[dict], report_format: str) -> str:
+    """CSV (one column per box side and per emotion) or JSON (a list of rows) text."""
+    from .labels import EMOTIONS
+
+    if report_format == "json":
+        return json.dumps(rows, indent=1) + "\n"
+    buffer = io.StringIO()
+    columns = ["source", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        flat = {key: row[key] for key in ("source", "frame", "face", "emotion", "confidence")}
+        flat.update(zip("xywh", row["box"]))
+        flat.update(row["probabilities"])
+        writer.writerow(flat)
+    return buffer.getvalue()
+
+
+class _Table:
+    """The readable table ``predict`` prints, one line per face (or per frame without a face)."""
+
+    def __init__(self, stream, sources: list[str]) -> None:
+        self.stream = stream
+        self.width = max([len("source")] + [len(source) for source in sources])
+        self._line("source", "frame", "face", "box (x, y, w, h)", "emotion", "confidence")
+
+    def _line(self, *cells) -> None:
+        source, frame, face, box, emotion, confidence = cells
+        print(f"{source:<{self.width}}  {frame:>5}  {face:>4}  {box:<20}  {emotion:<8}  {confidence:>10}",
+              file=self.stream, flush=True)
+
+    def add(self, source: str, frame_index: int, rows: list[dict]) -> None:
+        if not rows:
+            self._line(source, frame_index, "-", "-", "no face", "-")
+        for row in rows:
+            box = ", ".join(str(v) for v in row["box"])
+            self._line(source, frame_index, row["face"], box, row["emotion"], f"{row['confidence']:.1%}")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from . import live
+
+    items = _expand_inputs(args.paths)
+    targets = _output_targets(items, args.output)
+    if args.report is not None:
+        report_format = args.format or ("json" if Path(args.report).suffix.lower() == ".json" else "csv")
+    else:
+        report_format = args.format  # without --report: that format on stdout instead of the table
+    classifier = live.EmotionClassifier(args.model)
+    detector = live.default_detector()
+    table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
+    rows: list[dict] = []
+    frames_analysed = 0
+    for (source, kind), target in zip(items, targets):
+        smooth = kind == "video" and not args.no_smooth
+        with contextlib.ExitStack() as stack:
+            analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
+                source, every=args.every, smooth=smooth, detector=detector, classifier=classifier
+            )))
+            sink = None
+            if target is not None:
+                temporary = stack.enter_context(_atomic_target(target))
+                sink = _VideoSink(temporary, target, _video_fps(source)) if kind == "video" else _ImageSink(
+                    temporary, target)
+                stack.callback(sink.close)
+            for frame_index, (frame, faces) in enumerate(analyzed):
+                if sink is not None:
+                    sink.write(live.annotate(frame, faces))
+                if frame_index % args.every == 0:
+                    frames_analysed += 1
+                    new_rows = _report_rows(source, frame_index, faces)
+                    rows.extend(new_rows)
+                    if table is not None:
+                        table.add(source, frame_index, new_rows)
+    if args.report is not None:
+        with _atomic_target(Path(args.report)) as temporary:
+            temporary.write_text(_format_report(rows, report_format), encoding="utf-8")
+    elif report_format is not None:
+        sys.stdout.write(_format_report(rows, report_format))
+    summary = f"{len(items)} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
+    if args.report is not None:
+        summary += f"; report: {args.report}"
+    if args.output is not None:
+        summary += f"; annotated: {args.output}"
+    print(summary, file=sys.stdout if table is not None else sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# live: an OpenCV window
+# --------------------------------------------------------------------------------------
+
+
+def _open_window(name: str) -> None:
+    """Create the OpenCV window, or raise FerError saying why there is none and what to use instead."""
+    import cv2
+
+    from .errors import FerError
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise FerError(
+            "no display: DISPLAY is not set, so `live` cannot open a window here (run it on a machine "
+            f"with a screen, or ssh -X); {_WINDOW_ADVICE}"
+        )
+    try:
+        cv2.namedWindow(name, cv2.WINDOW_NORMAL)
+    except cv2.error as exc:
+        raise FerError(
+            f"this OpenCV {cv2.__version__} has no window support (opencv-python-headless?): "
+            f"{str(exc).strip().splitlines()[-1][:120]}; {_WINDOW_ADVICE}"
+        ) from exc
+
+
+class _FpsMeter:
+    """Frames per second, smoothed over the last frames."""
+
+    def __init__(self, smoothing: float = 0.9) -> None:
+        self.smoothing = smoothing
+        self.fps = 0.0
+        self.count = 0
+        self.started = self.last = None
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        if self.last is not None and now > self.last:
+            current = 1.0 / (now - self.last)
+            self.fps = current if self.count == 1 else self.smoothing * self.fps + (1 - self.smoothing) * current
+        self.started = now if self.started is None else self.started
+        self.last = now
+        self.count += 1
+        return self.fps
+
+    @property
+    def mean(self) -> float:
+        if self.count < 2 or self.last == self.started:
+            return 0.0
+        return (self.count - 1) / (self.last - self.started)
+
+
+def _live(args: argparse.Namespace) -> int:
+    import cv2
+
+    from . import live
+
+    window = "fer_lib live (q or Esc quits)"
+    _open_window(window)  # before loading the model or opening the camera
+    seen_visible = []
+    meter = _FpsMeter()
+
+    def show(frame, faces) -> bool:
+        fps = meter.tick()
+        canvas = live.annotate(frame, faces)
+        text = f"{fps:.1f} fps  {len(faces)} face(s)"
+        cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
+        cv2.imshow(window, canvas)
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), ord("Q"), 27):
+            return False
+        visible = cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) >= 1
+        if visible:
+            seen_visible.append(True)
+        return not (seen_visible and not visible)  # the user closed the window
+
+    try:
+        classifier = live.EmotionClassifier(args.model)
+        count = live.run_loop(
+            args.source,
+            every=args.every,
+            smooth=not args.no_smooth,
+            max_frames=args.max_frames,
+            classifier=classifier,
+            on_frame=show,
+        )
+    finally:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(window)
+            cv2.waitKey(1)
+    print(f"{count} frames from {args.source}, {meter.mean:.1f} fps on average")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# info
+# --------------------------------------------------------------------------------------
+
+
+def _version(module_name: str) -> str:
+    try:
+        module = __import__(module_name)
+    except ImportError:
+        return "not installed"
+    return str(getattr(module, "__version__", "?"))
+
+
+def _camera_status(index: int, timeout: float = 5.0) -> str:
+    """Whether camera ``index`` opens, released at once; gives up after ``timeout`` seconds."""
+    import cv2
+
+    result: dict = {}
+
+    def probe() -> None:
+        try:
+            capture = cv2.VideoCapture(index)
+        except Exception as exc:  # noqa: BLE001 - any failure means "does not open"
+            result["error"] = f"{type(exc).__name__}: {exc}"
+            return
+        try:
+            result["opened"] = bool(capture.isOpened())
+        finally:
+            capture.release()
+
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    previous = None
+    if logging is not None:  # silence OpenCV's "can't open camera by index" warnings
+        previous = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        thread = threading.Thread(target=probe, name="fer_lib-camera-probe", daemon=True)
+        thread.start()
+        thread.join(timeout)
+    finally:
+        if logging is not None:
+            logging.setLogLevel(previous)
+    if thread.is_alive():
+        return f"no answer within {timeout:g} s"
+    if "error" in result:
+        return f"does not open ({result['error']})"
+    if result.get("opened"):
+        return "opens (released again)"
+    return "does not open (no camera, busy, or not allowed for this user); use a video file instead"
+
+
+def _info(args: argparse.Namespace) -> int:
+    import re
+
+    import cv2
+
+    from . import __version__, data
+
+    gui = re.search(r"GUI:\s*(\S+)", cv2.getBuildInformation())
+    gui_text = gui.group(1) if gui else "unknown"
+    window = "no (headless build: `live` needs opencv-python)" if gui_text.upper() == "NONE" else f"yes ({gui_text})"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        window += "; no DISPLAY set"
+    backend = "?"
+    with contextlib.suppress(Exception):
+        import keras
+
+        backend = keras.backend.backend()
+    model = Path(args.model)
+    if model.is_file():
+        model_text = f"{model} (exists, {model.stat().st_size / 1e6:.1f} MB)"
+    else:
+        model_text = f"{model} (missing: train it with `make train-full`, or pass --model PATH)"
+    found = data.discover_fer2013()
+    data_text = str(found) if found is not None else (
+        "not found: put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)"
+    )
+    lines = [
+        ("fer_lib", f"{__version__} ({Path(__file__).resolve().parent})"),
+        ("python", f"{platform.python_version()} on {platform.platform()}"),
+        ("numpy", _version("numpy")),
+        ("opencv", cv2.__version__),
+        ("keras", f"{_version('keras')} (backend {backend})"),
+        ("tensorflow", _version("tensorflow")),
+        ("ipywidgets", _version("ipywidgets")),
+        ("matplotlib", _version("matplotlib")),
+        ("model", model_text),
+        ("FER2013", data_text),
+        ("OpenCV window", window),
+        (f"camera {args.camera}", _camera_status(args.camera)),
+    ]
+    width = max(len(name) for name, _ in lines)
+    for name, value in lines:
+        print(f"{name:<{width}}  {value}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# The parser
+# --------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +580,42 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     train.set_defaults(handler=_train)
+
+    final = commands.add_parser("finalize", help="model and card from a stopped run's checkpoint, no more training")
+    final.add_argument("run_dir", help="the run's checkpoint folder (in ~/.cache/fer_lib/runs/)")
+    final.add_argument("--weights", choices=["best", "last"], default="best",
+                       help="the best-validation epoch (default) or the last one")
+    final.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
+    final.add_argument("--output", help="where to save the .keras model (card saved beside it)")
+    final.set_defaults(handler=_finalize)
+
+    predict = commands.add_parser(
+        "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"
+    )
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image, folder of images, or video")
+    predict.add_argument("--model", default=None, help="saved .keras model (default models/default.keras)")
+    predict.add_argument("--format", choices=["csv", "json"],
+                         help="report format (default: from --report's suffix, else csv); "
+                              "without --report, print this format instead of the table")
+    predict.add_argument("--report", help="write every face of every analysed frame to this CSV/JSON file")
+    predict.add_argument("--output", help="annotated image or .mp4 for one input; a folder for several")
+    predict.add_argument("--every", type=_positive_int, default=1,
+                         help="analyse every N-th video frame (frames between reuse the last faces)")
+    predict.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over video frames")
+    predict.set_defaults(handler=_predict)
+
+    live = commands.add_parser("live", help="OpenCV window of a camera or video, annotated, with fps")
+    live.add_argument("--source", default="0", help="camera index or video file (default 0)")
+    live.add_argument("--model", default=None, help="saved .keras model (default models/default.keras)")
+    live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
+    live.add_argument("--max-frames", dest="max_frames", type=_positive_int, help="stop after N frames")
+    live.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame")
+    live.set_defaults(handler=_live)
+
+    info = commands.add_parser("info", help="versions, model, data and camera found on this machine")
+    info.add_argument("--model", default=None, help="model file to check (default models/default.keras)")
+    info.add_argument("--camera", type=int, default=0, help="camera index to try (default 0)")
+    info.set_defaults(handler=_info)
     return parser
 
 
@@ -67,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .errors import FerError
 
+    if getattr(args, "model", "") is None:
+        args.model = _default_model()
     try:
         return args.handler(args)
     except FerError as exc:

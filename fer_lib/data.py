@@ -263,59 +263,19 @@ def _find_column(columns: Sequence[str], wanted: str) -> str | None:
     return None
 
 
-def _parse_clean_chunk(buffer: np.ndarray, n_rows: int) -> np.ndarray | None:
-    """Fast path: parse a chunk in which every row is well formed, else return ``None``.
-
-    Well formed means: only digits, single spaces between pixels, a newline
-    after every row (the buffer ends with one), 1 to 3 digits per pixel, 2304
-    pixels per row, values <= 255. Each pixel's value is read from the up to
-    three bytes before the separator that ends it.
-    """
-    digits = buffer - np.uint8(48)
-    is_digit = digits < 10
-    is_separator = (buffer == 32) | (buffer == 10)
-    if not np.all(is_digit | is_separator):
-        return None
-    ends = np.flatnonzero(is_separator)  # one separator ends each pixel
-    if ends.size != n_rows * NUM_PIXELS:
-        return None
-    row_ends = np.flatnonzero(buffer[ends] == 10)
-    if row_ends.size != n_rows or np.any(row_ends != np.arange(1, n_rows + 1) * NUM_PIXELS - 1):
-        return None
-    # Digits with separators as zero, shifted by 4 so that ends - 4 is never negative.
-    padded = np.zeros(buffer.size + 4, dtype=np.uint8)
-    padded[4:] = np.where(is_digit, digits, 0)
-    padded_digit = np.zeros(buffer.size + 4, dtype=bool)
-    padded_digit[4:] = is_digit
-    ends = ends + 4
-    two_or_more = padded_digit[ends - 2]
-    three_or_more = two_or_more & padded_digit[ends - 3]
-    if not padded_digit[ends - 1].all() or (three_or_more & padded_digit[ends - 4]).any():
-        return None  # an empty pixel (double space) or one longer than three digits
-    values = padded[ends - 1].astype(np.int16)
-    values += padded[ends - 2].astype(np.int16) * 10  # zero when that byte is a separator
-    values += (padded[ends - 3] * three_or_more).astype(np.int16) * 100
-    if values.max() > 255:
-        return None
-    return values.astype(np.uint8).reshape(n_rows, IMAGE_SIZE, IMAGE_SIZE)
-
-
 def _parse_pixel_chunk(
     pixels: Sequence[str], first_row: int, problems: _RowProblems
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse space-separated pixel strings into ``(images, good_mask)`` without a per-pixel loop.
 
     The strings are joined with newlines into one byte buffer; digits, token
-    boundaries and row membership are then found with array operations. Clean
-    chunks take a fast path; a chunk with any problem is re-parsed precisely so
-    that every bad row is found and named.
+    boundaries and row membership are then found with array operations, and
+    every bad row is found and named. (Clean files never get here: see
+    :func:`_fast_parse`.)
     """
     n_rows = len(pixels)
     text = "\n".join(pixels).encode("ascii", errors="replace")
     buffer = np.frombuffer(text, dtype=np.uint8)
-    images = _parse_clean_chunk(np.frombuffer(text + b"\n", dtype=np.uint8), n_rows)
-    if images is not None:
-        return images, np.ones(n_rows, dtype=bool)
     digits = buffer - np.uint8(48)
     is_digit = digits < 10
     is_newline = buffer == 10
@@ -392,8 +352,120 @@ def _parse_pixel_chunk(
     return images, good
 
 
+def _digit_runs_to_pixels(chunk: np.ndarray, row_ends: np.ndarray) -> np.ndarray | None:
+    """Read 2304 integers per row from a chunk of pixel fields.
+
+    ``chunk`` holds the rows' pixel fields, each ending in a space (at the
+    positions ``row_ends``), with newlines between fields and at least four
+    newlines before the first. Returns ``None`` when anything is off (a foreign
+    byte, a double space, a wrong count, a pixel with more than three digits or
+    above 255), so the caller can re-parse precisely. Each pixel ends at a
+    space; its value is read from the (up to) four bytes before that space, so
+    the cost per pixel is a few gathered bytes, never a Python call.
+    """
+    raw = chunk.tobytes()
+    if raw.translate(None, b"0123456789 \n") or b"  " in raw or b"\n " in raw:
+        return None  # foreign bytes, empty pixels, or a field starting with a space
+    ends = np.flatnonzero(chunk == 32)
+    counts = np.diff(np.searchsorted(ends, row_ends, side="right"), prepend=0)
+    if ends.size != row_ends.size * NUM_PIXELS or np.any(counts != NUM_PIXELS):
+        return None
+    # Digits become 0..9; every other byte wraps around to a value of 10 or more.
+    ones, tens, hundreds, thousands = (chunk[ends - k] - np.uint8(48) for k in (1, 2, 3, 4))
+    has_tens = tens < 10
+    has_hundreds = has_tens & (hundreds < 10)
+    if np.any(ones >= 10) or np.any(has_hundreds & (thousands < 10)):
+        return None  # an empty pixel, or one with more than three digits
+    values = ones.astype(np.int16)
+    values += (tens * has_tens).astype(np.int16) * 10
+    values += (hundreds * has_hundreds).astype(np.int16) * 100
+    if values.max() > 255:
+        return None
+    return values.astype(np.uint8).reshape(row_ends.size, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def _fast_parse(raw: bytes, progress: bool, name: str) -> dict | None:
+    """Parse a clean, unquoted Kaggle-layout file straight from its bytes; ``None`` if not clean.
+
+    Finds lines and commas with array operations, checks the emotion and Usage
+    fields, blanks everything that is not a pixel field in a working copy, and
+    reads all pixels in chunks of rows. Anything unusual (quotes, blank lines,
+    an odd header, a bad row) returns ``None``: the careful parser then finds
+    and names the problem.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    header_end = raw.find(b"\n")
+    if header_end < 0 or b'"' in raw:
+        return None
+    columns = [c.strip().lower() for c in raw[:header_end].decode("ascii", "replace").strip().split(",")]
+    if sorted(columns) not in (["emotion", "pixels"], ["emotion", "pixels", "usage"]):
+        return None
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
+    buffer = np.frombuffer(raw, dtype=np.uint8)
+    line_ends = np.flatnonzero(buffer == 10)  # includes the header's
+    n_rows = line_ends.size - 1
+    if n_rows < 1:
+        return None
+    line_starts = line_ends[:-1] + 1
+    line_ends = line_ends[1:] - (buffer[line_ends[1:] - 1] == 13)  # drop a carriage return
+    commas = np.flatnonzero(buffer[header_end:] == 44) + header_end
+    if commas.size != n_rows * (len(columns) - 1):
+        return None
+    commas = commas.reshape(n_rows, len(columns) - 1)
+    if np.any(commas[:, 0] < line_starts) or np.any(commas[:, -1] >= line_ends):
+        return None  # commas not distributed one set per line (or blank lines)
+    starts = np.column_stack([line_starts, commas + 1])
+    ends = np.column_stack([commas, line_ends])
+    fields = {name: (starts[:, i], ends[:, i]) for i, name in enumerate(columns)}
+
+    emotion_start, emotion_end = fields["emotion"]
+    if np.any(emotion_end - emotion_start != 1):
+        return None
+    labels = buffer[emotion_start].astype(np.int64) - 48
+    if np.any((labels < 0) | (labels >= NUM_CLASSES)):
+        return None
+    if "usage" in fields:
+        usage = np.array([raw[s:e] for s, e in zip(*fields["usage"])]).astype(str)
+        if not np.all(np.isin(usage, USAGE_VALUES)):
+            return None
+    else:
+        usage = np.full(n_rows, USAGE_UNASSIGNED)
+
+    # Work on a copy in which every byte outside the pixel fields is a newline.
+    pixel_start, pixel_end = fields["pixels"]
+    work = buffer.copy()
+    gap_starts = np.concatenate(([0], pixel_end))
+    gap_ends = np.concatenate((pixel_start, [work.size]))
+    lengths = gap_ends - gap_starts
+    offsets = np.repeat(gap_starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    work[offsets + np.arange(lengths.sum())] = 10
+    work[pixel_end] = 32  # every pixel, the last of a row too, ends with a space
+
+    images = np.empty((n_rows, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    chunk_starts = range(0, n_rows, _CHUNK_ROWS)
+    if progress:
+        from tqdm.auto import tqdm
+
+        chunk_starts = tqdm(chunk_starts, desc=f"parsing {name}", unit="chunk", leave=False)
+    for first in chunk_starts:
+        last = min(first + _CHUNK_ROWS, n_rows)
+        base = pixel_start[first] - 4  # the label and its comma, now newlines, come before
+        chunk = work[base : pixel_end[last - 1] + 1]
+        parsed = _digit_runs_to_pixels(chunk, pixel_end[first:last] - base)
+        if parsed is None:
+            return None
+        images[first:last] = parsed
+    return {"images": images, "labels": labels, "usage": usage, "skipped": 0, "skip_reasons": {},
+            "first_skipped": []}
+
+
 def _parse_csv_bytes(raw: bytes, path: Path, on_error: str, progress: bool) -> dict:
     """Turn the bytes of a FER2013 CSV file into validated arrays."""
+    fast = _fast_parse(raw, progress, path.name)
+    if fast is not None:
+        return fast
     if not raw.strip():
         raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. {DOWNLOAD_HELP}")
     try:

@@ -95,7 +95,7 @@ class EmotionClassifier:
             from .training import load_saved_model  # imports Keras: only when a model is needed
 
             self.path: Path | None = Path(model)
-            model = load_saved_model(self.path)
+            model = load_saved_model(self.path, compile=False)
         else:
             self.path = None
         self.model = model

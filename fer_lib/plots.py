@@ -23,6 +23,8 @@ __all__ = [
     "sample_grid",
     "pixel_statistics",
     "training_curves",
+    "LiveCurves",
+    "augmentation_grid",
     "save_figure",
     "stamp_synthetic",
 ]
@@ -119,3 +121,52 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: int = 1):  # noqa: N802
+    """A Keras callback that redraws :func:`training_curves` in the notebook after each epoch.
+
+    Use: ``fer_lib.training.train(..., callbacks=[plots.LiveCurves()])``. Outside a
+    notebook it draws nothing.
+    """
+    import keras
+
+    class _LiveCurves(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[dict] = []
+            self.handle = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+            if (epoch + 1) % every:
+                return
+            try:
+                from IPython.display import display
+            except ImportError:
+                return
+            figure = training_curves(pd.DataFrame(self.rows), title=title)
+            if self.handle is None:
+                self.handle = display(figure, display_id=True)
+            else:
+                self.handle.update(figure)
+            plt.close(figure)
+
+    return _LiveCurves()
+
+
+def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
+                      title: str = "One face and random augmentations of it"):
+    """The original face followed by ``copies`` outputs of ``augment(batch, rng)``."""
+    rng = np.random.default_rng(seed)
+    batch = np.repeat(np.asarray(image)[None], copies, axis=0)
+    variants = augment(batch, rng)
+    figure, axes = plt.subplots(1, copies + 1, figsize=(1.4 * (copies + 1), 1.8))
+    for index, (ax, face) in enumerate(zip(axes, [image, *variants])):
+        ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+        ax.set_title("original" if index == 0 else f"#{index}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -48,6 +48,7 @@ __all__ = [
     "AugmentedFaces",
     "augment_batch",
     "train",
+    "finalize",
     "evaluate_accuracy",
     "default_run_dir",
     "load_saved_model",
@@ -235,8 +236,12 @@ def _fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_saved_model(path: str | os.PathLike) -> keras.Model:
-    """Load a ``.keras`` model with a clear error when the file is missing or corrupt."""
+def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` model with a clear error when the file is missing or corrupt.
+
+    ``compile=False`` skips the optimiser (inference only: faster, and quiet about
+    optimiser state it does not need).
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelError(
@@ -244,7 +249,7 @@ def load_saved_model(path: str | os.PathLike) -> keras.Model:
             "or use the shipped models/default.keras."
         )
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=compile)
     except Exception as exc:  # keras raises many types for a damaged archive
         raise ModelError(
             f"model file {path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -317,6 +322,7 @@ def train(
     run_dir: str | os.PathLike | None = None,
     resume: bool = True,
     output: str | os.PathLike | None = None,
+    callbacks: list | None = None,
     verbose: int | str = "auto",
 ) -> TrainingResult:
     """Train a registered model on a FER2013 split, with checkpoints, history and a model card.
@@ -345,6 +351,8 @@ def train(
         Continue from the checkpoint in ``run_dir`` when there is one.
     output : path, optional
         Where to save the final ``.keras`` model; its card goes beside it as ``.json``.
+    callbacks : list of keras.callbacks.Callback, optional
+        Extra callbacks, e.g. :func:`fer_lib.plots.LiveCurves` in a notebook.
 
     Returns
     -------
@@ -414,7 +422,7 @@ def train(
             options["learning_rate"] = _learning_rate(recipe["schedule"], recipe["learning_rate"], len(dataset), epochs)
         model = _models.build_model(model_name, **options)
 
-    callbacks: list[keras.callbacks.Callback] = [_EpochCheckpoint(run_dir, state, dataset)]
+    callbacks = [_EpochCheckpoint(run_dir, state, dataset), *(callbacks or [])]
     if early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                        patience=early_stopping, restore_best_weights=True))
@@ -431,6 +439,43 @@ def train(
     if verbose:
         print(f"trained {state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
 
+    return _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose,
+                   weights="last epoch")
+
+
+def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | None = None,
+             output: str | os.PathLike | None = None, weights: str = "best", verbose: int | str = 1) -> TrainingResult:
+    """Turn a run's checkpoint into a model and card without training further.
+
+    For a run stopped before its planned last epoch (out of time, say): takes
+    the best-validation checkpoint (``weights="best"``) or the last one
+    (``"last"``), evaluates it like :func:`train` does and says in the card how
+    many of the planned epochs were trained.
+    """
+    run_dir = Path(run_dir)
+    state_path = run_dir / "state.json"
+    if not state_path.is_file():
+        raise ModelError(f"{run_dir} holds no training run (no state.json); train one with `make train`.")
+    state = json.loads(state_path.read_text())
+    config = state["config"]
+    if not isinstance(data, FER2013):
+        data = load_default_data(data, verbose=bool(verbose))
+    if data.sha256 != config["data_sha256"]:
+        raise ModelError(f"{run_dir} was trained on another data file (sha256 {config['data_sha256'][:12]}...); "
+                         f"pass the same file as data=.")
+    split = make_split(data, config["protocol"], validation_fraction=config["validation_fraction"], seed=config["seed"])
+    train_part = split.train
+    if config["sample_size"] is not None:
+        train_part = stratified_sample(train_part, config["sample_size"], seed=config["seed"])
+    file = {"best": "best.keras", "last": "checkpoint.keras"}[weights]
+    model = load_saved_model(run_dir / file)
+    recipe = {key: config[key] for key in RECIPES["fer_net"] if key in config}
+    label = f"best validation epoch ({state.get('best_epoch')})" if weights == "best" else "last epoch"
+    return _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, weights=label)
+
+
+def _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, *, weights: str):
+    """Select flip averaging on validation, score every part once, write the card and the model."""
     # Model selection on validation only: the best epoch (if early stopping) and flip averaging.
     val_plain = evaluate_accuracy(model, split.validation)
     final_model, tta_used, val_tta = model, False, None
@@ -442,20 +487,23 @@ def train(
 
     history = pd.DataFrame(state["history"])
     card = {
-        "name": model_name,
+        "name": config["model_name"],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "architecture": model_name,
+        "architecture": config["model_name"],
         "parameters": _models.count_parameters(model),
         "flip_tta": tta_used,
         "input": "float32 (n, 48, 48, 1), raw grey levels 0..255 (the model normalises itself)",
         "output": f"(n, {NUM_CLASSES}) probabilities, classes {list(EMOTIONS)}",
         "data": {"file": Path(data.source).name if not data.synthetic else "synthetic",
                  "sha256": data.sha256, "synthetic": data.synthetic, "skipped_rows": data.skipped},
-        "split": {"protocol": protocol, "validation_fraction": validation_fraction, "seed": seed,
+        "split": {"protocol": config["protocol"], "validation_fraction": config["validation_fraction"],
+                  "seed": config["seed"],
                   "sizes": {"train": len(train_part), "validation": len(split.validation), "test": len(split.test)},
-                  "test_part": "PublicTest" if protocol == "official" else "random 10% (tutorial)"},
+                  "test_part": "PublicTest" if config["protocol"] == "official" else "random 10% (tutorial)"},
         "recipe": {k: v for k, v in config.items() if k not in ("data_sha256", "synthetic")},
         "epochs_trained": state["epoch"],
+        "epochs_planned": config["epochs"],
+        "weights": weights,
         "best_epoch": state.get("best_epoch"),
         "seconds": round(state["seconds"], 1),
         "machine": _machine(),

@@ -1,0 +1,333 @@
+"""Tests of ``python -m fer_lib predict | live | info`` through :func:`fer_lib.cli.main`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import fer_lib
+from fer_lib import cli, live
+from fer_lib.errors import SourceError
+from fer_lib.labels import EMOTIONS
+
+REPO = Path(fer_lib.__file__).resolve().parents[1]
+MEDIA = REPO.parent / "shared" / "media"
+VIDEO_NAME = "white_house_clip.mp4"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    from fer_lib.models import build_model
+
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    build_model("fer_net_small", compile=False).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo() -> Path:
+    path = MEDIA / "obama.jpg"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="module")
+def short_video(tmp_path_factory) -> Path:
+    """The first 10 frames of the demo clip as an mp4v video."""
+    for candidate in (REPO / "assets" / VIDEO_NAME, MEDIA / VIDEO_NAME):
+        if candidate.is_file():
+            break
+    else:
+        pytest.skip(f"{VIDEO_NAME} not found in assets/ or {MEDIA}")
+    capture = cv2.VideoCapture(str(candidate))
+    frames = [capture.read()[1] for _ in range(10)]
+    capture.release()
+    path = tmp_path_factory.mktemp("video") / "short.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def _frame_count(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or ".tmp" in p.name)
+
+
+# --------------------------------------------------------------------------------------
+# predict
+# --------------------------------------------------------------------------------------
+
+
+def test_predict_image_prints_table_and_writes_csv(photo, tiny_model_path, tmp_path, capsys):
+    report = tmp_path / "faces.csv"
+    status = cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--report", str(report)])
+    out = capsys.readouterr().out
+    assert status == 0
+    header = out.splitlines()[0].split()
+    assert header[:3] == ["source", "frame", "face"] and "emotion" in header and "confidence" in header
+    assert "obama.jpg" in out
+    with report.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 1
+    for row in rows:
+        assert row["source"] == str(photo) and row["frame"] == "0"
+        assert all(int(row[side]) >= 0 for side in "xyw") and int(row["h"]) > 0
+        probabilities = [float(row[name]) for name in EMOTIONS]
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-4)
+        assert row["emotion"] == EMOTIONS[int(np.argmax(probabilities))]
+        assert float(row["confidence"]) == pytest.approx(max(probabilities))
+    assert _leftovers(tmp_path) == []
+
+
+def test_predict_json_report_and_json_on_stdout(photo, tiny_model_path, tmp_path, capsys):
+    report = tmp_path / "faces.json"
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--report", str(report)]) == 0
+    rows = json.loads(report.read_text())
+    assert rows and all(len(row["box"]) == 4 and set(row["probabilities"]) == set(EMOTIONS) for row in rows)
+    assert all(row["emotion"] in EMOTIONS for row in rows)
+    capsys.readouterr()
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == rows
+
+
+def test_predict_output_image(photo, tiny_model_path, tmp_path):
+    output = tmp_path / "annotated.png"
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--output", str(output)]) == 0
+    annotated = cv2.imread(str(output))
+    original = cv2.imread(str(photo))
+    assert annotated is not None and annotated.shape == original.shape
+    assert not np.array_equal(annotated, original)  # a box was drawn
+    assert _leftovers(tmp_path) == []
+
+
+def test_predict_output_video_has_every_frame(short_video, tiny_model_path, tmp_path, capsys):
+    output = tmp_path / "annotated.mp4"
+    report = tmp_path / "faces.csv"
+    status = cli.main([
+        "predict", str(short_video), "--model", str(tiny_model_path), "--every", "3",
+        "--output", str(output), "--report", str(report),
+    ])
+    assert status == 0
+    assert _frame_count(output) == 10
+    capture = cv2.VideoCapture(str(output))
+    assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 640 and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30)
+    capture.release()
+    table_frames = {int(line.split()[1]) for line in capsys.readouterr().out.splitlines()[1:-1]}
+    assert table_frames == {0, 3, 6, 9}  # frames analysed, faces or not
+    with report.open(newline="") as handle:
+        assert {int(row["frame"]) for row in csv.DictReader(handle)} <= {0, 3, 6, 9}
+    assert _leftovers(tmp_path) == []
+
+
+def test_predict_several_inputs_into_a_folder(photo, short_video, tiny_model_path, tmp_path):
+    folder = tmp_path / "out"
+    images = tmp_path / "images"
+    images.mkdir()
+    cv2.imwrite(str(images / "blank.png"), np.zeros((60, 80, 3), np.uint8))
+    status = cli.main([
+        "predict", str(photo), str(images), str(short_video), "--model", str(tiny_model_path),
+        "--output", str(folder),
+    ])
+    assert status == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "blank_annotated.png", "obama_annotated.jpg", "short_annotated.mp4"
+    ]
+    assert cv2.imread(str(folder / "blank_annotated.png")).shape == (60, 80, 3)
+    assert _frame_count(folder / "short_annotated.mp4") == 10
+
+
+def test_missing_file_exits_2_naming_it(tiny_model_path, tmp_path, capsys):
+    missing = tmp_path / "nowhere.jpg"
+    assert cli.main(["predict", str(missing), "--model", str(tiny_model_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nowhere.jpg" in err and "does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_exits_2(photo, tmp_path, capsys):
+    assert cli.main(["predict", str(photo), "--model", str(tmp_path / "no_model.keras")]) == 2
+    assert "no_model.keras" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [("broken.jpg", b"not a jpeg", "broken.jpg cannot be read"),
+     ("garbage.mp4", b"\x00garbage" * 100, "garbage.mp4"),
+     ("empty.mp4", b"", "empty.mp4")],
+)
+def test_bad_inputs_exit_2(name, content, message, tiny_model_path, tmp_path, capsys):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    assert cli.main(["predict", str(bad), "--model", str(tiny_model_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_failure_leaves_no_half_written_file(photo, tiny_model_path, tmp_path, capsys):
+    folder = tmp_path / "out"
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    report = tmp_path / "faces.csv"
+    status = cli.main([
+        "predict", str(photo), str(broken), "--model", str(tiny_model_path),
+        "--output", str(folder), "--report", str(report),
+    ])
+    assert status == 2 and "broken.jpg" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["obama_annotated.jpg"]  # complete, nothing else
+    assert not report.exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("failure", [SourceError("camera unplugged"), KeyboardInterrupt()])
+def test_failure_during_a_video_leaves_no_file(failure, short_video, tiny_model_path, tmp_path, monkeypatch):
+    calls = []
+    real_annotate = live.annotate
+
+    def failing_annotate(frame, faces):
+        calls.append(1)
+        if len(calls) == 4:
+            raise failure
+        return real_annotate(frame, faces)
+
+    monkeypatch.setattr(live, "annotate", failing_annotate)
+    output = tmp_path / "annotated.mp4"
+    status = cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--output", str(output)])
+    assert status == (130 if isinstance(failure, KeyboardInterrupt) else 2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_output_suffix(photo, tiny_model_path, tmp_path, capsys):
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--output",
+                     str(tmp_path / "x.mp4")]) == 2
+    assert "suffixes" in capsys.readouterr().err
+
+
+def test_every_must_be_positive(photo):
+    with pytest.raises(SystemExit):
+        cli.main(["predict", str(photo), "--every", "0"])
+
+
+# --------------------------------------------------------------------------------------
+# live
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_source(monkeypatch):
+    """Fails the test if a source is opened or a model loaded."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the display must be checked before opening the source or loading the model")
+
+    monkeypatch.setattr(live, "open_source", forbidden)
+    monkeypatch.setattr(live, "EmotionClassifier", forbidden)
+
+
+def test_live_without_display_variable(monkeypatch, no_source, capsys):
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert cli.main(["live"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no display") and "opencv-python" in err and "predict" in err
+
+
+def test_live_with_headless_opencv(monkeypatch, no_source, capsys):
+    def no_window(*args):
+        raise cv2.error("The function is not implemented. Rebuild the library with GTK+ support")
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(cv2, "namedWindow", no_window)
+    assert cli.main(["live", "--source", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no window support" in err and "opencv-python" in err and "--output" in err
+
+
+class FakeWindow:
+    """Records imshow calls; waitKey returns 'q' after ``quit_after`` frames."""
+
+    def __init__(self, monkeypatch, quit_after=None):
+        self.shown = []
+        self.destroyed = False
+        self.quit_after = quit_after
+        monkeypatch.setenv("DISPLAY", ":0")
+        monkeypatch.setattr(cli.sys, "platform", "linux")
+        monkeypatch.setattr(cv2, "namedWindow", lambda *a: None)
+        monkeypatch.setattr(cv2, "imshow", lambda name, image: self.shown.append(image.copy()))
+        monkeypatch.setattr(cv2, "waitKey", self.wait_key)
+        monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
+        monkeypatch.setattr(cv2, "destroyWindow", lambda *a: setattr(self, "destroyed", True))
+
+    def wait_key(self, delay):
+        if self.quit_after is not None and len(self.shown) >= self.quit_after:
+            return ord("q")
+        return -1
+
+
+def _spy_sources(monkeypatch) -> list:
+    opened = []
+    real_open = live.open_source
+
+    def spy(*args, **kwargs):
+        source = real_open(*args, **kwargs)
+        opened.append(source)
+        return source
+
+    monkeypatch.setattr(live, "open_source", spy)
+    return opened
+
+
+@pytest.mark.parametrize("options, frames", [(["--max-frames", "4"], 4), ([], 3)])
+def test_live_shows_frames_then_quits_and_releases(options, frames, short_video, tiny_model_path,
+                                                   monkeypatch, capsys):
+    window = FakeWindow(monkeypatch, quit_after=None if options else 3)
+    opened = _spy_sources(monkeypatch)
+    status = cli.main(["live", "--source", str(short_video), "--model", str(tiny_model_path), *options])
+    assert status == 0
+    assert len(window.shown) == frames and window.destroyed
+    assert all(image.shape == (360, 640, 3) for image in window.shown)
+    assert opened and opened[0]._release_callback is None  # released
+    assert f"{frames} frames" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------
+# info
+# --------------------------------------------------------------------------------------
+
+
+def test_info(tiny_model_path, monkeypatch, capsys):
+    probed = []
+
+    class FakeCapture:
+        def __init__(self, index):
+            probed.append(index)
+            self.released = False
+
+        def isOpened(self):
+            return False
+
+        def release(self):
+            probed.append("released")
+
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
+    assert cli.main(["info", "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    for word in ("fer_lib", "opencv", "keras", "tensorflow", "FER2013", "OpenCV window", "camera 0"):
+        assert word in out
+    assert f"{tiny_model_path} (exists" in out
+    assert "does not open" in out and probed == [0, "released"]
