@@ -25,11 +25,12 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Iterator
+
+from .fileio import atomic_target
 
 __all__ = ["main", "build_parser"]
 
@@ -167,33 +168,6 @@ def _output_targets(items: list[tuple[str, str]], output: str | None) -> list[Pa
         used.add(candidate)
         targets.append(target / candidate)
     return targets
-
-
-@contextlib.contextmanager
-def _atomic_target(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target``, on failure it is removed."""
-    from .errors import FerError
-
-    target = Path(target)
-    try:
-        handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
-                                        dir=target.parent)
-    except OSError as exc:
-        raise FerError(f"cannot write {target}: {exc.strerror}; check that its folder is writable") from exc
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    except FerError:
-        temporary.unlink(missing_ok=True)
-        raise
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise FerError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 class _ImageSink:
@@ -337,7 +311,7 @@ def _predict(args: argparse.Namespace) -> int:
             )))
             sink = None
             if target is not None:
-                temporary = stack.enter_context(_atomic_target(target))
+                temporary = stack.enter_context(atomic_target(target))
                 sink = _VideoSink(temporary, target, _video_fps(source)) if kind == "video" else _ImageSink(
                     temporary, target)
                 stack.callback(sink.close)
@@ -351,7 +325,7 @@ def _predict(args: argparse.Namespace) -> int:
                     if table is not None:
                         table.add(source, frame_index, new_rows)
     if args.report is not None:
-        with _atomic_target(Path(args.report)) as temporary:
+        with atomic_target(Path(args.report)) as temporary:
             temporary.write_text(_format_report(rows, report_format), encoding="utf-8")
     elif report_format is not None:
         sys.stdout.write(_format_report(rows, report_format))
@@ -445,6 +419,7 @@ def _live(args: argparse.Namespace) -> int:
         count = live.run_loop(
             args.source,
             every=args.every,
+            detect_every=args.detect_every,
             smooth=not args.no_smooth,
             max_frames=args.max_frames,
             classifier=classifier,
@@ -610,6 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
     live.add_argument("--max-frames", dest="max_frames", type=_positive_int, help="stop after N frames")
     live.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame")
+    live.add_argument("--detect-every", dest="detect_every", type=_positive_int, default=1,
+                      help="run the face detector on every N-th analysed frame only (faster; default 1)")
     live.set_defaults(handler=_live)
 
     info = commands.add_parser("info", help="versions, model, data and camera found on this machine")

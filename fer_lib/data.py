@@ -22,7 +22,6 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -33,7 +32,8 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataNotFoundError
+from .errors import DataError, DataNotFoundError, FerError
+from .fileio import atomic_target
 from .labels import (
     EMOTIONS,
     IMAGE_SIZE,
@@ -597,16 +597,9 @@ def _cache_path(path: Path, sha256: str, on_error: str) -> Path:
 
 
 def _write_cache_atomically(target: Path, arrays: dict) -> None:
-    """Write an ``.npz`` next to ``target`` and rename it into place: never half-written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=target.name, suffix=".tmp", delete=False)
-    try:
-        with handle:
-            np.savez(handle, **arrays)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    """Write an ``.npz`` beside ``target`` and rename it into place: never half-written."""
+    with atomic_target(target) as temporary:
+        np.savez(temporary, **arrays)
 
 
 def _read_cache(target: Path) -> dict | None:
@@ -689,7 +682,7 @@ def load_fer2013(
         if cache:
             try:
                 _write_cache_atomically(target, stored)
-            except OSError as exc:
+            except (OSError, FerError) as exc:
                 warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", stacklevel=2)
     skip_reasons = dict(zip(stored["skip_kinds"].tolist(), stored["skip_counts"].tolist()))
     return FER2013(

@@ -46,6 +46,7 @@ __all__ = [
     "default_detector",
     "default_classifier",
     "analyze_frame",
+    "classify_boxes",
     "annotate",
     "to_bgr",
     "open_source",
@@ -210,9 +211,19 @@ def analyze_frame(
     """
     gray = to_gray(frame)
     detector = detector if detector is not None else default_detector()
-    boxes = detector.detect(gray)
+    return classify_boxes(gray, detector.detect(gray), classifier=classifier)
+
+
+def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | None = None) -> list[dict]:
+    """Classify the faces at known ``boxes`` of a frame (no detection): one record per box.
+
+    The live loop uses it between detections, re-reading each face from the new
+    frame at the box where it was last detected.
+    """
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     if len(boxes) == 0:
         return []
+    gray = to_gray(frame)
     classifier = classifier if classifier is not None else default_classifier()
     probabilities = classifier.predict(crop_faces(gray, boxes))
     return [_record(box, row) for box, row in zip(boxes, probabilities)]
@@ -651,6 +662,7 @@ def iter_analyzed(
     source: Any,
     *,
     every: int = 1,
+    detect_every: int = 1,
     smooth: bool | ProbabilitySmoother = True,
     max_frames: int | None = None,
     detector: FaceDetector | None = None,
@@ -666,6 +678,10 @@ def iter_analyzed(
         Anything :func:`open_source` accepts; frames of any size with 1, 3 or 4 channels.
     every : int, default 1
         Analyse every ``every``-th frame; frames in between reuse the last records.
+    detect_every : int, default 1
+        Run the face detector on every ``detect_every``-th analysed frame only; the
+        analysed frames in between classify the faces again, from the new frame, at
+        the boxes last detected (the detector is the costly step).
     smooth : bool or ProbabilitySmoother, default True
         Smooth probabilities over frames (a fresh ``ProbabilitySmoother()`` when True).
     max_frames : int, optional
@@ -682,8 +698,9 @@ def iter_analyzed(
 
     The source is released when the loop ends, fails, or the generator is closed.
     """
-    if int(every) != every or every < 1:
-        raise ValueError(f"every must be a positive integer; got {every!r}")
+    for name, value in (("every", every), ("detect_every", detect_every)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
     if max_frames is not None and max_frames < 0:
         raise ValueError(f"max_frames must be None or >= 0; got {max_frames!r}")
     smoother = ProbabilitySmoother() if smooth is True else (smooth or None)
@@ -692,7 +709,10 @@ def iter_analyzed(
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
         for index, frame in enumerate(wanted):
             if index % every == 0:
-                faces = analyze_frame(frame, detector=detector, classifier=classifier)
+                if (index // every) % detect_every == 0:
+                    faces = analyze_frame(frame, detector=detector, classifier=classifier)
+                else:
+                    faces = classify_boxes(frame, [face["box"] for face in faces], classifier=classifier)
                 if smoother is not None:
                     faces = smoother.update(faces)
             yield frame, faces

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from . import models as _models
 from .classifier import predict_probabilities
 from .data import FER2013, load_default_data, make_split, stratified_sample, to_model_input
 from .errors import ModelError
+from .fileio import atomic_target, atomic_write_text
 from .labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
 from .seeding import set_seed
 
@@ -169,27 +169,9 @@ def default_run_dir(name: str) -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "fer_lib" / "runs") / name
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_save_model(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_target(path) as temporary:
+        model.save(temporary)
 
 
 class _EpochCheckpoint(keras.callbacks.Callback):
@@ -219,8 +201,8 @@ class _EpochCheckpoint(keras.callbacks.Callback):
             self.state["best_epoch"] = epoch + 1
             _atomic_save_model(self.model, self.run_dir / "best.keras")
         _atomic_save_model(self.model, self.run_dir / "checkpoint.keras")
-        _atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
-        _atomic_write_text(self.run_dir / "state.json", json.dumps(self.state, indent=2))
+        atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
+        atomic_write_text(self.run_dir / "state.json", json.dumps(self.state, indent=2))
 
 
 def _current_learning_rate(model: keras.Model) -> float:
@@ -519,12 +501,12 @@ def _finish(model, state, data, split, train_part, recipe, config, run_dir, outp
     test = evaluate_accuracy(final_model, split.test)
     card["accuracy"]["test"] = test["accuracy"]
     card["per_class_test_accuracy"] = test["per_class"]
-    _atomic_write_text(run_dir / "card.json", json.dumps(card, indent=2))
+    atomic_write_text(run_dir / "card.json", json.dumps(card, indent=2))
 
     if output is not None:
         output = Path(output)
         _atomic_save_model(final_model, output)
-        _atomic_write_text(output.with_suffix(".json"), json.dumps(card, indent=2))
+        atomic_write_text(output.with_suffix(".json"), json.dumps(card, indent=2))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
         if verbose:
             print(f"saved {output} and {output.with_suffix('.json')}")

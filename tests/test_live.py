@@ -563,6 +563,24 @@ def test_iter_analyzed_every_and_max_frames(classifier):
     assert results[1][1] is results[0][1]
 
 
+def test_detect_every_reclassifies_at_the_last_boxes(classifier):
+    calls = []
+
+    class CountingDetector(FixedDetector):
+        def detect(self, frame):
+            calls.append(1)
+            return super().detect(frame)
+
+    frames = _frames(7)
+    results = list(iter_analyzed(frames, detect_every=3, smooth=False, detector=CountingDetector(),
+                                 classifier=classifier))
+    assert len(results) == 7 and len(calls) == 3  # detector on frames 0, 3, 6
+    for (_, faces), (_, first) in zip(results[1:3], results[:1] * 2):
+        assert [f["box"] for f in faces] == [f["box"] for f in first] and faces is not first  # fresh records
+    with pytest.raises(ValueError, match="detect_every must be a positive integer"):
+        next(iter_analyzed(frames, detect_every=0, classifier=classifier))
+
+
 def test_run_loop_calls_on_frame(classifier):
     seen = []
     count = run_loop(_frames(4), on_frame=lambda frame, faces: seen.append(len(faces)),
