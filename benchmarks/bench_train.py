@@ -25,7 +25,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from fer_lib import data, models, training  # noqa: E402

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+
 
 from .fileio import atomic_target
 

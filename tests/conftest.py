@@ -12,6 +12,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
+MEDIA = SHARED / "media"
+VIDEO_NAME = "white_house_clip.mp4"
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +23,38 @@ def shared_fer2013() -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is not on this machine")
     return path
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    """The real photos (with faces.csv) of ../shared/media, or a skip."""
+    if not (MEDIA / "faces.csv").is_file():
+        pytest.skip(f"real photos not found at {MEDIA}")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def video_path() -> Path:
+    """The demo video: assets/ first (it ships with the project), then ../shared/media."""
+    for candidate in (REPO_ROOT / "assets" / VIDEO_NAME, MEDIA / VIDEO_NAME):
+        if candidate.is_file():
+            return candidate
+    pytest.skip(f"{VIDEO_NAME} not found in assets/ or {MEDIA}")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """An untrained fer_net_small saved as .keras: the right shapes, meaningless predictions."""
+    from fer_lib.models import build_model
+
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    build_model("fer_net_small", compile=False).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def classifier(tiny_model_path):
+    """An EmotionClassifier around the tiny model."""
+    from fer_lib.live import EmotionClassifier
+
+    return EmotionClassifier(tiny_model_path)

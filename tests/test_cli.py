@@ -10,41 +10,21 @@ import cv2
 import numpy as np
 import pytest
 
-import fer_lib
 from fer_lib import cli, live
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
-REPO = Path(fer_lib.__file__).resolve().parents[1]
-MEDIA = REPO.parent / "shared" / "media"
-VIDEO_NAME = "white_house_clip.mp4"
-
-
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> Path:
-    from fer_lib.models import build_model
-
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    build_model("fer_net_small", compile=False).save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
-def photo() -> Path:
-    path = MEDIA / "obama.jpg"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return path
+def photo(media) -> Path:
+    return media / "obama.jpg"
 
 
 @pytest.fixture(scope="module")
-def short_video(tmp_path_factory) -> Path:
+def short_video(tmp_path_factory, video_path) -> Path:
     """The first 10 frames of the demo clip as an mp4v video."""
-    for candidate in (REPO / "assets" / VIDEO_NAME, MEDIA / VIDEO_NAME):
-        if candidate.is_file():
-            break
-    else:
-        pytest.skip(f"{VIDEO_NAME} not found in assets/ or {MEDIA}")
+    candidate = video_path
     capture = cv2.VideoCapture(str(candidate))
     frames = [capture.read()[1] for _ in range(10)]
     capture.release()

@@ -10,20 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fer_lib
 from fer_lib import detection
 from fer_lib.detection import FaceDetector, crop_face, crop_faces, to_gray
 from fer_lib.errors import FerError, ModelError
 from fer_lib.labels import IMAGE_SIZE
 
-MEDIA = Path(fer_lib.__file__).resolve().parents[2] / "shared" / "media"
-
-
-@pytest.fixture(scope="module")
-def media() -> Path:
-    if not (MEDIA / "faces.csv").is_file():
-        pytest.skip(f"real photos not found at {MEDIA}")
-    return MEDIA
 
 
 @pytest.fixture(scope="module")

@@ -27,42 +27,11 @@ from fer_lib.live import (
 )
 
 REPO = Path(fer_lib.__file__).resolve().parents[1]
-MEDIA = REPO.parent / "shared" / "media"
-VIDEO_NAME = "white_house_clip.mp4"
 
 
 # --------------------------------------------------------------------------------------
 # Fixtures and fakes
 # --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> Path:
-    from fer_lib.models import build_model
-
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    build_model("fer_net_small", compile=False).save(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def classifier(tiny_model_path) -> EmotionClassifier:
-    return EmotionClassifier(tiny_model_path)
-
-
-@pytest.fixture(scope="module")
-def media() -> Path:
-    if not (MEDIA / "faces.csv").is_file():
-        pytest.skip(f"real photos not found at {MEDIA}")
-    return MEDIA
-
-
-@pytest.fixture(scope="module")
-def video_path() -> Path:
-    for candidate in (REPO / "assets" / VIDEO_NAME, MEDIA / VIDEO_NAME):
-        if candidate.is_file():
-            return candidate
-    pytest.skip(f"{VIDEO_NAME} not found in assets/ or {MEDIA}")
 
 
 class FakeCapture:

@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import pytest
 
-import fer_lib
 from fer_lib import models
 from fer_lib.classifier import predict_probabilities
 from fer_lib.errors import ModelError

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import fer_lib  # noqa: F401  (registers fer_lib's custom layers before load_model)
-from fer_lib import data
 from fer_lib.classifier import predict_probabilities
 from fer_lib.labels import EMOTIONS
 

@@ -13,34 +13,8 @@ import pytest
 import fer_lib
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
-from fer_lib.live import EmotionClassifier
 from fer_lib.widgets import LiveView, show_annotated
 
-REPO = Path(fer_lib.__file__).resolve().parents[1]
-MEDIA = REPO.parent / "shared" / "media"
-VIDEO_NAME = "white_house_clip.mp4"
-
-
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> Path:
-    from fer_lib.models import build_model
-
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    build_model("fer_net_small", compile=False).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def classifier(tiny_model_path) -> EmotionClassifier:
-    return EmotionClassifier(tiny_model_path)
-
-
-@pytest.fixture(scope="module")
-def video_path() -> Path:
-    for candidate in (REPO / "assets" / VIDEO_NAME, MEDIA / VIDEO_NAME):
-        if candidate.is_file():
-            return candidate
-    pytest.skip(f"{VIDEO_NAME} not found in assets/ or {MEDIA}")
 
 
 @pytest.fixture(scope="module")
