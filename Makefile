@@ -12,7 +12,7 @@ PROFILE ?= default
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help env run-all test test-unit test-notebooks train train-full bench lint clean
+.PHONY: help env run-all test test-unit test-notebooks train train-full bench clean refresh-notebooks
 
 help:
 	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
@@ -53,3 +53,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# Maintainers: re-execute the committed notebooks in place (default profile) so their saved outputs are fresh.
+refresh-notebooks: $(STAMP)
+	$(PY) scripts/run_notebooks.py --in-place

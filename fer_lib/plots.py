@@ -25,6 +25,8 @@ __all__ = [
     "training_curves",
     "LiveCurves",
     "augmentation_grid",
+    "confusion_heatmap",
+    "face_gallery",
     "save_figure",
     "stamp_synthetic",
 ]
@@ -167,6 +169,41 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
         ax.set_title("original" if index == 0 else f"#{index}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (rows: true, normalised)"):
+    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`) with the values written in."""
+    figure, axes = plt.subplots(figsize=(6.4, 5.4))
+    shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
+    axes.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
+    axes.set_yticks(range(len(table.index)), table.index)
+    axes.set_xlabel("predicted emotion")
+    axes.set_ylabel("true emotion")
+    axes.set_title(title)
+    for (row, column), value in np.ndenumerate(table.to_numpy()):
+        text = f"{value:.2f}" if value < 1.5 else f"{int(value)}"
+        axes.text(column, row, text, ha="center", va="center", fontsize=8,
+                  color="white" if value > 0.5 * table.to_numpy().max() else "black")
+    figure.colorbar(shown, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    return figure
+
+
+def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns: int = 6, maps=None):
+    """A grid of faces with a caption each; ``maps`` (same shape, 0..1) are overlaid as a heat map."""
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.0), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for index, (image, caption) in enumerate(zip(images, captions)):
+        ax = axes.ravel()[index]
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        if maps is not None:
+            ax.imshow(maps[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(caption, fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
     return figure

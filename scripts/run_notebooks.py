@@ -19,6 +19,39 @@ from papermill.exceptions import PapermillExecutionError
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def strip_metadata(path: Path) -> None:
+    """Drop execution metadata (timings, papermill bookkeeping) so committed notebooks diff cleanly."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("execution", None)
+    nbformat.write(notebook, path)
+
+
+def refresh_in_place(only: list[str] | None) -> int:
+    """Re-execute the committed notebooks in place (their outputs are what readers see on the web)."""
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        notebooks = [nb for nb in notebooks if any(key in nb.name for key in only)]
+    for notebook in notebooks:
+        print(f"==> refreshing {notebook.relative_to(ROOT)} (its own parameters: profile default)", flush=True)
+        try:
+            # No injected parameters: the committed notebooks run with their own parameters cell (profile "default").
+            papermill.execute_notebook(str(notebook), str(notebook), cwd=str(ROOT / "notebooks"),
+                                       kernel_name="python3", progress_bar=False)
+        except PapermillExecutionError as error:
+            print(f"{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
+            return 1
+        strip_metadata(notebook)
+    return 0
+
+
 def run(profile: str, output: Path, only: list[str] | None = None) -> int:
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if only:
@@ -55,7 +88,11 @@ def main() -> int:
     parser.add_argument("--profile", default="default", choices=["fast", "default", "full"])
     parser.add_argument("--output", default="build/notebooks", type=Path)
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    parser.add_argument("--in-place", action="store_true",
+                        help="re-execute the committed notebooks themselves (to refresh their saved outputs)")
     args = parser.parse_args()
+    if args.in_place:
+        return refresh_in_place(args.only)
     output = args.output if args.output.is_absolute() else ROOT / args.output
     return run(args.profile, output, args.only)
 

@@ -1,0 +1,59 @@
+"""Tests for fer_lib.evaluation: tables arranged by emotion, mistakes, saliency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_lib import data, evaluation
+from fer_lib.labels import EMOTIONS
+
+
+@pytest.fixture(scope="module")
+def known() -> evaluation.Evaluation:
+    """Hand-made predictions: labels 0..6 twice; the second half is predicted as Happy."""
+    labels = np.tile(np.arange(7), 2)
+    probabilities = np.full((14, 7), 0.01)
+    probabilities[np.arange(7), np.arange(7)] = 0.94
+    probabilities[7 + np.arange(7), 3] = np.linspace(0.5, 0.9, 7)
+    return evaluation.Evaluation(probabilities, labels, "hand-made")
+
+
+def test_accuracy_and_confusion_table(known):
+    assert known.accuracy == pytest.approx(8 / 14)
+    table = evaluation.confusion_table(known)
+    assert list(table.index) == list(EMOTIONS) == list(table.columns)
+    np.testing.assert_allclose(table.sum(axis=1), 1.0)
+    assert table.loc["Happy", "Happy"] == 1.0 and table.loc["Angry", "Happy"] == 0.5
+    counts = evaluation.confusion_table(known, normalize=False)
+    assert counts.to_numpy().sum() == 14
+
+
+def test_per_class_report_matches_sklearn_and_names_classes(known):
+    report = evaluation.per_class_report(known)
+    assert list(report.index[:7]) == list(EMOTIONS)
+    assert report.loc["Happy", "recall"] == 1.0 and report.loc["Angry", "recall"] == 0.5
+    assert report.loc["Happy", "precision"] == pytest.approx(2 / 8)
+    assert report["support"].iloc[:7].tolist() == [2] * 7
+
+
+def test_confident_mistakes_are_wrong_and_sorted(known):
+    mistakes = evaluation.confident_mistakes(known, count=3)
+    assert len(mistakes) == 3
+    assert (mistakes["true"] != mistakes["predicted"]).all()
+    assert mistakes["confidence"].is_monotonic_decreasing
+    assert mistakes["index"].tolist() == [13, 12, 11]
+
+
+def test_overfitting_gap():
+    history = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.5, 0.8], "val_accuracy": [0.45, 0.6]})
+    np.testing.assert_allclose(evaluation.overfitting_gap(history)["gap"], [0.05, 0.2])
+
+
+def test_evaluate_and_saliency_with_a_real_model(classifier):
+    faces = data.synthetic_fer2013(21, seed=0)
+    result = evaluation.evaluate(classifier.model, faces)
+    assert result.probabilities.shape == (21, 7) and 0 <= result.accuracy <= 1
+    maps = evaluation.saliency_maps(classifier.model, faces.images[:3])
+    assert maps.shape == (3, 48, 48) and maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1, atol=1e-3)
