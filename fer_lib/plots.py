@@ -27,6 +27,8 @@ __all__ = [
     "augmentation_grid",
     "confusion_heatmap",
     "face_gallery",
+    "image_row",
+    "convolution_animation",
     "save_figure",
     "stamp_synthetic",
 ]
@@ -207,3 +209,54 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4):
+    """Images side by side, each with its title and a colour bar (for feature maps of any range)."""
+    figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
+    for ax, image, name in zip(axes[0], images, titles):
+        shown = ax.imshow(image, cmap=cmap)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        figure.colorbar(shown, ax=ax, fraction=0.046)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
+    """Write a GIF of ``kernel`` sliding over ``image`` while the feature map fills in; returns the path."""
+    from matplotlib import animation
+
+    from .concepts import sliding_window_frames
+
+    frames = list(sliding_window_frames(image, kernel, step=step))
+    size = np.asarray(kernel).shape[0]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
+    left.imshow(image, cmap="gray", vmin=0, vmax=255)
+    left.set_title("input face (48x48)")
+    window = plt.Rectangle((-0.5, -0.5), size, size, fill=False, color="red", linewidth=2)
+    left.add_patch(window)
+    final = frames[-1][2]
+    limit = float(np.nanmax(np.abs(final))) or 1.0
+    shown = right.imshow(frames[0][2], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    right.set_title("feature map")
+    for ax in (left, right):
+        ax.set_xlabel("x (pixels)")
+        ax.set_ylabel("y (pixels)")
+    figure.suptitle("A 3x3 kernel sliding over a face")
+    figure.tight_layout()
+
+    def draw(index):
+        row, column, partial = frames[index]
+        window.set_xy((column - 0.5, row - 0.5))
+        shown.set_data(partial)
+        return window, shown
+
+    movie = animation.FuncAnimation(figure, draw, frames=len(frames), interval=1000 / fps, blit=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    movie.save(path, writer=animation.PillowWriter(fps=fps))
+    plt.close(figure)
+    return path

@@ -1,0 +1,45 @@
+"""Tests for fer_lib.concepts: the teaching helpers run the real Keras layers correctly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import correlate2d
+
+from fer_lib import concepts, models
+
+
+@pytest.fixture(scope="module")
+def face():
+    return np.random.default_rng(0).integers(0, 256, size=(48, 48)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", list(concepts.KERNELS))
+def test_convolve_is_cross_correlation(face, name):
+    kernel = concepts.KERNELS[name]
+    np.testing.assert_allclose(concepts.convolve(face, kernel), correlate2d(face, kernel, mode="valid"), atol=1e-2)
+    assert concepts.convolve(face, kernel, padding="same").shape == (48, 48)
+    assert concepts.convolve(face, kernel, stride=2).shape == (23, 23)
+
+
+def test_relu_pool_softmax():
+    values = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    np.testing.assert_array_equal(concepts.relu(values), [[0, 2], [3, 0]])
+    assert concepts.pool(values, 2).tolist() == [[3.0]]
+    assert concepts.pool(values, 2, kind="average").tolist() == [[0.0]]
+    probabilities = concepts.softmax(np.array([1.0, 2.0, 3.0]))
+    assert probabilities.sum() == pytest.approx(1) and np.all(np.diff(probabilities) > 0)
+
+
+def test_architecture_table_of_the_tutorials_network():
+    table = concepts.architecture_table(models.seed_cnn())
+    assert table["output shape"].iloc[1] == "(n, 46, 46, 64)"
+    assert table["output shape"].iloc[-1] == "(n, 7)"
+    assert table["parameters"].sum() == models.count_parameters(models.seed_cnn())["total"]
+
+
+def test_sliding_window_frames_end_with_the_full_map(face):
+    kernel = concepts.KERNELS["sharpen"]
+    frames = list(concepts.sliding_window_frames(face, kernel, step=12))
+    np.testing.assert_allclose(frames[-1][2], concepts.convolve(face, kernel), atol=1e-3)
+    assert np.isnan(frames[0][2]).sum() > np.isnan(frames[-1][2]).sum()
