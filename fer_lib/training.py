@@ -456,10 +456,18 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     return _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, weights=label)
 
 
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The same network and weights, uncompiled: a few MB on disk instead of three times that."""
+    copy = model.__class__.from_config(model.get_config())  # clone_model would keep the optimiser
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, *, weights: str):
     """Select flip averaging on validation, score every part once, write the card and the model."""
     # Model selection on validation only: the best epoch (if early stopping) and flip averaging.
     val_plain = evaluate_accuracy(model, split.validation)
+    model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
     final_model, tta_used, val_tta = model, False, None
     if recipe["flip_tta"]:
         flipped = _models.with_flip_averaging(model)

@@ -115,3 +115,17 @@ def test_missing_or_corrupt_model_file(tmp_path, content):
     expected = "does not exist" if content is None else "cannot be loaded .* corrupt"
     with pytest.raises(ModelError, match=rf"broken\.keras {expected}"):
         training.load_saved_model(path)
+
+
+def test_saved_model_carries_no_optimiser_state(faces, tmp_path):
+    output = tmp_path / "m.keras"
+    result = small_run(faces, tmp_path, output=output, epochs=1)
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(output) as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as weights:
+        assert "optimizer" not in weights or len(weights["optimizer"].keys()) == 0
+    assert result.card["parameters"]["total"] > 0
