@@ -513,6 +513,7 @@ def _finish(model, state, data, split, train_part, recipe, config, run_dir, outp
 
     if output is not None:
         output = Path(output)
+        card["history"] = output.with_suffix(".history.csv").name  # beside the model, not in the cache
         _atomic_save_model(final_model, output)
         atomic_write_text(output.with_suffix(".json"), json.dumps(card, indent=2))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
