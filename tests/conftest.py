@@ -58,3 +58,28 @@ def classifier(tiny_model_path):
     from fer_lib.live import EmotionClassifier
 
     return EmotionClassifier(tiny_model_path)
+
+
+SHORT_VIDEO_FRAMES = 10
+
+
+@pytest.fixture(scope="session")
+def short_video(video_path, tmp_path_factory) -> Path:
+    """The first SHORT_VIDEO_FRAMES frames of the demo clip as an mp4v video."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video_path))
+    frames = [capture.read()[1] for _ in range(SHORT_VIDEO_FRAMES)]
+    capture.release()
+    path = tmp_path_factory.mktemp("video") / "short.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def short_video_frames() -> int:
+    """How many frames ``short_video`` holds."""
+    return SHORT_VIDEO_FRAMES

@@ -15,25 +15,9 @@ from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
 
-
 @pytest.fixture(scope="module")
 def photo(media) -> Path:
     return media / "obama.jpg"
-
-
-@pytest.fixture(scope="module")
-def short_video(tmp_path_factory, video_path) -> Path:
-    """The first 10 frames of the demo clip as an mp4v video."""
-    candidate = video_path
-    capture = cv2.VideoCapture(str(candidate))
-    frames = [capture.read()[1] for _ in range(10)]
-    capture.release()
-    path = tmp_path_factory.mktemp("video") / "short.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def _frame_count(path: Path) -> int:
@@ -96,7 +80,7 @@ def test_predict_output_image(photo, tiny_model_path, tmp_path):
     assert _leftovers(tmp_path) == []
 
 
-def test_predict_output_video_has_every_frame(short_video, tiny_model_path, tmp_path, capsys):
+def test_predict_output_video_has_every_frame(short_video, short_video_frames, tiny_model_path, tmp_path, capsys):
     output = tmp_path / "annotated.mp4"
     report = tmp_path / "faces.csv"
     status = cli.main([
@@ -104,7 +88,7 @@ def test_predict_output_video_has_every_frame(short_video, tiny_model_path, tmp_
         "--output", str(output), "--report", str(report),
     ])
     assert status == 0
-    assert _frame_count(output) == 10
+    assert _frame_count(output) == short_video_frames
     capture = cv2.VideoCapture(str(output))
     assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 640 and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30)
     capture.release()
@@ -115,7 +99,7 @@ def test_predict_output_video_has_every_frame(short_video, tiny_model_path, tmp_
     assert _leftovers(tmp_path) == []
 
 
-def test_predict_several_inputs_into_a_folder(photo, short_video, tiny_model_path, tmp_path):
+def test_predict_several_inputs_into_a_folder(photo, short_video, short_video_frames, tiny_model_path, tmp_path):
     folder = tmp_path / "out"
     images = tmp_path / "images"
     images.mkdir()
@@ -129,7 +113,7 @@ def test_predict_several_inputs_into_a_folder(photo, short_video, tiny_model_pat
         "blank_annotated.png", "obama_annotated.jpg", "short_annotated.mp4"
     ]
     assert cv2.imread(str(folder / "blank_annotated.png")).shape == (60, 80, 3)
-    assert _frame_count(folder / "short_annotated.mp4") == 10
+    assert _frame_count(folder / "short_annotated.mp4") == short_video_frames
 
 
 def test_missing_file_exits_2_naming_it(tiny_model_path, tmp_path, capsys):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,21 +13,6 @@ import fer_lib
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 from fer_lib.widgets import LiveView, show_annotated
-
-
-
-@pytest.fixture(scope="module")
-def short_video(video_path, tmp_path_factory) -> Path:
-    """The first 12 frames of the demo clip."""
-    capture = cv2.VideoCapture(str(video_path))
-    frames = [capture.read()[1] for _ in range(12)]
-    capture.release()
-    path = tmp_path_factory.mktemp("video") / "short.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 class FixedDetector:
@@ -85,7 +69,7 @@ def _until(condition, timeout: float = 15.0) -> bool:
     return condition()
 
 
-def test_runs_to_the_end_of_a_video(short_video, classifier):
+def test_runs_to_the_end_of_a_video(short_video, short_video_frames, classifier):
     spy = CaptureSpy()
     view = LiveView(short_video, model=classifier, detector=FixedDetector(), capture_factory=spy)
     assert not view.running and view.frames_shown == 0 and view.last_frame is None
@@ -94,8 +78,8 @@ def test_runs_to_the_end_of_a_video(short_video, classifier):
     view.start()
     assert view.wait(timeout=30)
     assert not view.running and view.ended and view.error is None
-    assert view.frames_shown == 12
-    assert view.status.startswith("Ended") and "12 frame" in view.status
+    assert view.frames_shown == short_video_frames
+    assert view.status.startswith("Ended") and f"{short_video_frames} frame" in view.status
     assert spy.all_released()
     assert len(seen) >= 2 and len(set(seen)) > 1  # the image changes over time
     assert view.image.value[:2] == b"\xff\xd8"  # JPEG
