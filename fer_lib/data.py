@@ -264,7 +264,7 @@ def _find_column(columns: Sequence[str], wanted: str) -> str | None:
 
 
 def _parse_pixel_chunk(
-    pixels: Sequence[str], first_row: int, problems: _RowProblems
+    pixels: Sequence[str], problems: "_RowProblems | _OffsetProblems"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse space-separated pixel strings into ``(images, good_mask)`` without a per-pixel loop.
 
@@ -294,7 +294,7 @@ def _parse_pixel_chunk(
             first_bad_char[int(row_of_byte[pos])] = pos
 
         def reason(row: int) -> str:
-            pos = first_bad_char[row - first_row]
+            pos = first_bad_char[row]
             start = text.rfind(b" ", 0, pos) + 1
             end_space = text.find(b" ", pos)
             end_line = text.find(b"\n", pos)
@@ -302,7 +302,7 @@ def _parse_pixel_chunk(
             token = text[start : min(ends) if ends else len(text)].decode("ascii", "replace")
             return f"has a pixel {token[:20]!r} that is not an integer 0..255"
 
-        problems.add(bad + first_row, reason)
+        problems.add(bad, reason)
         good[bad] = False
 
     # Token boundaries: a token starts where a digit follows a non-digit.
@@ -316,9 +316,9 @@ def _parse_pixel_chunk(
     wrong_count = np.flatnonzero((counts != NUM_PIXELS) & good)
     if wrong_count.size:
         problems.add(
-            wrong_count + first_row,
+            wrong_count,
             lambda row: (
-                f"has {counts[row - first_row]} pixels; expected {NUM_PIXELS} "
+                f"has {counts[row]} pixels; expected {NUM_PIXELS} "
                 f"({IMAGE_SIZE}x{IMAGE_SIZE} space-separated integers)"
             ),
         )
@@ -339,9 +339,9 @@ def _parse_pixel_chunk(
             first_bad[int(token_row[token])] = token
         bad = np.array(sorted(r for r in first_bad if good[r]), dtype=np.int64)
         problems.add(
-            bad + first_row,
+            bad,
             lambda row: (
-                f"has a pixel {text[starts[first_bad[row - first_row]]:ends[first_bad[row - first_row]]].decode()[:20]!r} "
+                f"has a pixel {text[starts[first_bad[row]]:ends[first_bad[row]]].decode()[:20]!r} "
                 "outside 0..255"
             ),
         )
@@ -531,7 +531,7 @@ def _parse_csv_bytes(raw: bytes, path: Path, on_error: str, progress: bool) -> d
         if wanted.size == 0:
             continue
         # Parse only rows still good, then map their results back by position.
-        images, ok = _parse_pixel_chunk(list(pixel_text[wanted]), 0, _OffsetProblems(problems, wanted))
+        images, ok = _parse_pixel_chunk(list(pixel_text[wanted]), _OffsetProblems(problems, wanted))
         good[wanted[~ok]] = False
         image_chunks.append(images)
 
