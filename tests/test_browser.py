@@ -1,0 +1,472 @@
+"""Notebook 5's live view in a real browser: JupyterLab, Chromium, a video file as the source.
+
+What it checks
+--------------
+1. A temporary copy of ``notebooks/05_live_webcam.ipynb`` (outputs cleared, parameters
+   overridden the way papermill does it: the shipped demo clip as the source, the shipped
+   model, output in a temporary folder) is opened in JupyterLab and run with
+   *Run > Run All Cells*. The copy ends at the cell that displays the ``LiveView``: the
+   committed notebook's next cell blocks the kernel in ``view.wait()``, and a busy kernel
+   would not receive button clicks. The copy also caps the view at ``MAX_FPS`` so that the
+   clip lasts long enough for Stop to come before its end.
+2. Pressing **Start** makes the live image change: its ``src`` (ipywidgets makes a new blob
+   URL per frame), its pixels and the frame number in the status line all differ a couple
+   of seconds apart.
+3. Pressing **Stop** stops it: the status says ``Stopped after N frame(s)`` (not ``Ended``),
+   Start is enabled again and the image no longer changes.
+
+A screenshot of the page is written to ``build/test-artifacts/notebook05_browser.png``
+after the run, whether it passed or failed.
+
+Set-up
+------
+The browser is Debian's ``chromium`` (``/usr/bin/chromium``) driven by Playwright; Playwright's
+own browser download is not used. When ``/usr/bin/chromium`` is missing, the test installs it
+with ``apt-get install -y --no-install-recommends chromium`` (running ``apt-get update`` first
+only when that fails), and skips with what to install when it cannot. JupyterLab runs on
+127.0.0.1 with a random token, an isolated configuration and nothing fetched from the network,
+and is shut down, kernels included, on every path.
+
+Run it alone with::
+
+    .venv/bin/python -m pytest tests/test_browser.py -q
+
+It is marked ``browser``: ``-m "not browser"`` leaves it out, ``-m browser`` runs only it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO_ROOT / "notebooks" / "05_live_webcam.ipynb"
+MODEL = REPO_ROOT / "models" / "default.keras"
+ARTIFACT = REPO_ROOT / "build" / "test-artifacts" / "notebook05_browser.png"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--no-first-run", "--disable-extensions",
+]
+INSTALL_HINT = (
+    "install Debian's Chromium so that /usr/bin/chromium exists (as root: "
+    "`apt-get update && apt-get install -y chromium`) and the Python package `playwright`"
+)
+
+#: Show at most this many frames per second: the 275-frame clip then lasts at least 34 s.
+MAX_FPS = 8
+
+# Every wait is bounded (seconds). The machine may be slow and busy: generous, never endless.
+APT_TIMEOUT = 600
+SERVER_START_TIMEOUT = 120
+KERNEL_START_TIMEOUT = 120
+RUN_ALL_TIMEOUT = 300      # imports, loading the model, the step-by-step cells
+FIRST_FRAME_TIMEOUT = 60
+CHANGE_TIMEOUT = 60
+STOP_TIMEOUT = 30
+SERVER_STOP_TIMEOUT = 20
+SETTLE_SECONDS = 2.5       # how far apart the two looks at the image are
+
+
+# --------------------------------------------------------------------------------------
+# Chromium
+# --------------------------------------------------------------------------------------
+
+
+def _run_quietly(command: list[str], timeout: float) -> tuple[bool, str]:
+    """Run ``command``; (succeeded, last lines of its output). Never raises."""
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                                stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"{' '.join(command)}: {exc}"
+    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+    return result.returncode == 0, tail
+
+
+def _install_chromium() -> str | None:
+    """Install Debian's chromium with apt-get; None on success, otherwise why it failed."""
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available on this machine"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return "installing needs root"
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    ok, tail = _run_quietly(install, APT_TIMEOUT)
+    if not ok:  # stale or missing package lists: refresh once, try once more
+        updated, update_tail = _run_quietly(["apt-get", "update"], APT_TIMEOUT)
+        if not updated:
+            return f"apt-get update failed:\n{update_tail}"
+        ok, tail = _run_quietly(install, APT_TIMEOUT)
+    if not ok or not CHROMIUM.is_file():
+        return f"apt-get install chromium failed:\n{tail}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """``/usr/bin/chromium``, installed with apt-get when missing; a skip when that is impossible."""
+    pytest.importorskip("playwright.sync_api", reason=f"playwright is not installed: {INSTALL_HINT}")
+    if not CHROMIUM.is_file():
+        problem = _install_chromium()
+        if problem is not None:
+            pytest.skip(f"{CHROMIUM} is missing and could not be installed ({problem}); {INSTALL_HINT}")
+    return CHROMIUM
+
+
+# --------------------------------------------------------------------------------------
+# The notebook copy
+# --------------------------------------------------------------------------------------
+
+
+def _code_cell_index(cells: list, predicate) -> int:
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and predicate(cell):
+            return index
+    raise AssertionError(f"{NOTEBOOK.name} has no such cell any more: update tests/test_browser.py")
+
+
+def make_browser_copy(folder: Path, video: Path) -> Path:
+    """Write the notebook to run in the browser into ``folder`` and return its path.
+
+    Parameters
+    ----------
+    folder : Path
+        Becomes JupyterLab's root directory.
+    video : Path
+        The video file used as the source.
+
+    Returns
+    -------
+    Path
+        ``folder / NOTEBOOK.name``: outputs cleared, an ``injected-parameters`` cell after the
+        ``parameters`` cell, cut after the cell that displays the view, ``view.max_fps`` set.
+    """
+    import nbformat
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.metadata.pop("widgets", None)  # saved widget state would show a stale view
+    cells = notebook.cells
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    shows_view = _code_cell_index(cells, lambda cell: "LiveView(" in cell.source and "view.widget" in cell.source)
+    parameters = _code_cell_index(cells, lambda cell: "parameters" in cell.metadata.get("tags", []))
+    assert parameters < shows_view, "the parameters cell should come before the live view"
+    overrides = {
+        "profile": "default",  # not "fast": it caps the clip at 40 frames
+        "source": str(video),
+        "model_path": str(MODEL),
+        "max_frames": None,
+        "output_dir": str(folder / "output"),
+    }
+    injected = nbformat.v4.new_code_cell(
+        "# Parameters of the browser test\n" + "".join(f"{name} = {value!r}\n" for name, value in overrides.items()),
+        metadata={"tags": ["injected-parameters"]},
+    )
+    throttle = nbformat.v4.new_code_cell(f"view.max_fps = {MAX_FPS}  # browser test: Stop must come before the end")
+    notebook.cells = [*cells[: parameters + 1], injected, *cells[parameters + 1 : shows_view + 1], throttle]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    path = folder / NOTEBOOK.name
+    nbformat.write(notebook, path)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# JupyterLab
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running JupyterLab: where it listens and its log."""
+
+    url: str
+    token: str
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.is_file() else "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def api(self, path: str, method: str = "GET", timeout: float = 5):
+        """JSON from the server's REST API."""
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _lab_config(folder: Path) -> dict:
+    """Server and Lab settings: local only, nothing downloaded, a clean layout every time."""
+    return {
+        "ServerApp": {
+            "ip": "127.0.0.1",
+            "open_browser": False,
+            "port_retries": 0,
+            "terminals_enabled": False,
+            "allow_root": hasattr(os, "geteuid") and os.geteuid() == 0,  # containers and CI often run as root
+            "jpserver_extensions": {"jupyter_lsp": False},
+        },
+        "LabApp": {
+            "news_url": None,
+            "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+            "extension_manager": "readonly",
+            "workspaces_dir": str(folder / "workspaces"),
+            "user_settings_dir": str(folder / "settings"),
+        },
+    }
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    """Render every cell (no windowing) so that Playwright sees all outputs; no news toast."""
+    settings = {
+        "notebook-extension/tracker": {"windowingMode": "none"},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        path = settings_dir / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def _wait_until_ready(process: subprocess.Popen, lab: Lab) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited with code {process.returncode} while starting; log:\n{lab.log_tail()}")
+        with contextlib.suppress(OSError, ValueError):
+            lab.api("/api/status", timeout=2)
+            return
+        time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not answer on {lab.url} within {SERVER_START_TIMEOUT} s; log:\n{lab.log_tail()}")
+
+
+def _shut_down(process: subprocess.Popen, lab: Lab) -> None:
+    """Stop the kernels, then the server (SIGTERM, then SIGKILL to its process group)."""
+    if process.poll() is None:
+        with contextlib.suppress(OSError, ValueError):
+            for kernel in lab.api("/api/kernels"):
+                lab.api(f"/api/kernels/{kernel['id']}", method="DELETE", timeout=10)
+        process.terminate()
+        try:
+            process.wait(SERVER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(SERVER_STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, video_path: Path) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1, rooted at a folder holding the notebook copy."""
+    root = tmp_path_factory.mktemp("lab_root")
+    state = tmp_path_factory.mktemp("lab_state")
+    make_browser_copy(root, video_path)
+    _write_lab_settings(state / "settings")
+    config = state / "lab_config.json"
+    config.write_text(json.dumps(_lab_config(state)))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("FER_LIB_PROFILE", "FER_LIB_OUTPUT", "JUPYTER_TOKEN")}
+    env.update(JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+               IPYTHONDIR=str(state / "ipython"), JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--config={config}",
+               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+    info = Lab(url=f"http://127.0.0.1:{port}", token=token, log=state / "jupyterlab.log")
+    with info.log.open("wb") as log:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_until_ready(process, info)
+        yield info
+    finally:
+        _shut_down(process, info)
+
+
+# --------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(chromium: Path):
+    """A Chromium page (headless, 1400x1000) with bounded default timeouts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True,
+                                             timeout=60_000)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def screenshot_afterwards(page, path: Path) -> Iterator[None]:
+    """Save a screenshot of ``page`` to ``path`` when the block ends, passed or failed."""
+    try:
+        yield
+    finally:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):  # a screenshot must never hide the real failure
+            view = page.locator(".jp-OutputArea-output .widget-image")
+            if view.count():
+                view.first.scroll_into_view_if_needed(timeout=5_000)
+            page.screenshot(path=str(path), timeout=15_000)
+
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], timeout: float, message: Callable[[], str], page,
+             poll: float = 0.25) -> T:
+    """Poll ``condition()`` until it returns something truthy; fail with ``message()`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {timeout:.0f} s: {message()}")
+        page.wait_for_timeout(poll * 1000)
+
+
+STATUS = re.compile(r"^(Starting|Running|Stopped|Ended|Error)")
+FRAME_NUMBER = re.compile(r"frame (\d+)")
+
+
+class LiveViewPage:
+    """The notebook in JupyterLab and the live view in its output, seen as a user sees them."""
+
+    def __init__(self, page, lab: Lab) -> None:
+        self.page = page
+        self.lab = lab
+        outputs = page.locator(".jp-OutputArea-output")
+        self.start = outputs.locator("button.widget-button", has_text="Start")
+        self.stop = outputs.locator("button.widget-button", has_text="Stop")
+        self.image = outputs.locator("img.widget-image")
+        self.status = outputs.locator(".widget-label", has_text=STATUS)
+
+    def open(self) -> None:
+        self.page.goto(f"{self.lab.url}/lab/tree/{NOTEBOOK.name}?token={self.lab.token}",
+                       wait_until="domcontentloaded", timeout=60_000)
+        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        wait_for(self.kernel_idle, KERNEL_START_TIMEOUT,
+                 lambda: f"the kernel did not become idle; server log:\n{self.lab.log_tail()}", self.page)
+
+    def kernel_idle(self) -> bool:
+        with contextlib.suppress(OSError, ValueError):
+            return any(kernel["execution_state"] == "idle" for kernel in self.lab.api("/api/kernels"))
+        return False
+
+    def run_all(self) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+    def error_text(self) -> str:
+        """Text of outputs that hold a Python traceback, if any."""
+        errors = self.page.locator(".jp-OutputArea-output", has_text="Traceback")
+        return "\n".join(errors.all_inner_texts())[-3000:]
+
+    def wait_for_view(self) -> None:
+        def ready() -> bool:
+            if self.error_text():
+                pytest.fail(f"a notebook cell failed:\n{self.error_text()}")
+            return self.start.count() == 1 and self.start.is_enabled()
+
+        wait_for(ready, RUN_ALL_TIMEOUT,
+                 lambda: f"no enabled Start button in the outputs; status: {self.status_text()!r}; "
+                         f"server log:\n{self.lab.log_tail()}", self.page, poll=1.0)
+
+    def status_text(self) -> str:
+        return self.status.first.inner_text().strip() if self.status.count() else ""
+
+    def frame_number(self) -> int:
+        found = FRAME_NUMBER.search(self.status_text())
+        return int(found.group(1)) if found else 0
+
+    def image_src(self) -> str:
+        return (self.image.first.get_attribute("src") or "") if self.image.count() else ""
+
+    def image_pixels(self) -> bytes:
+        return self.image.first.screenshot(timeout=10_000)
+
+    def look(self) -> tuple[str, bytes, int]:
+        """The live image now: its src, its pixels, the frame number of the status line."""
+        return self.image_src(), self.image_pixels(), self.frame_number()
+
+
+# --------------------------------------------------------------------------------------
+# The test
+# --------------------------------------------------------------------------------------
+
+
+def test_live_view_runs_and_stops_in_jupyterlab(chromium: Path, lab: Lab, page) -> None:
+    """Run All, Start: the live image changes; Stop: it says stopped and the image stays still."""
+    view = LiveViewPage(page, lab)
+    with screenshot_afterwards(page, ARTIFACT):
+        view.open()
+        view.run_all()
+        view.wait_for_view()
+        view.start.click()
+
+        wait_for(lambda: view.image_src().startswith("blob:") and view.frame_number() >= 1, FIRST_FRAME_TIMEOUT,
+                 lambda: f"no frame shown after Start; status: {view.status_text()!r}", page)
+        view.image.first.scroll_into_view_if_needed()
+        first_src, first_pixels, first_frame = view.look()
+        page.wait_for_timeout(SETTLE_SECONDS * 1000)
+
+        def changed() -> tuple[str, bytes, int] | None:
+            src, pixels, frame = look = view.look()
+            return look if src != first_src and pixels != first_pixels and frame > first_frame else None
+
+        later = wait_for(changed, CHANGE_TIMEOUT,
+                         lambda: f"the live image did not change; status: {view.status_text()!r}", page)
+        assert view.status_text().startswith("Running"), view.status_text()
+        assert view.stop.is_enabled() and not view.start.is_enabled()
+
+        view.stop.click()
+        wait_for(lambda: view.status_text().startswith(("Stopped", "Ended", "Error")), STOP_TIMEOUT,
+                 lambda: f"the view did not stop; status: {view.status_text()!r}", page)
+        stopped = view.status_text()
+        assert stopped.startswith("Stopped after"), f"expected Stop to stop the view, got {stopped!r}"
+        shown = int(re.search(r"after (\d+) frame", stopped).group(1))
+        assert shown >= later[2], stopped
+        wait_for(view.start.is_enabled, STOP_TIMEOUT, lambda: "Start was not enabled again after Stop", page)
+        assert not view.stop.is_enabled()
+
+        still_src, still_pixels = view.image_src(), view.image_pixels()
+        page.wait_for_timeout(SETTLE_SECONDS * 1000)
+        assert view.image_src() == still_src, "the image changed after Stop"
+        assert view.image_pixels() == still_pixels, "the image changed after Stop"
+        assert view.status_text() == stopped
