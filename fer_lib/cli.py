@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_lib {train,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finalize,claims,predict,live,info}``.
 
 Each subcommand parses arguments and calls the library (:mod:`fer_lib.live` does
 the detecting, classifying and drawing). What lives here is only the plumbing of
@@ -91,6 +91,21 @@ def _finalize(args: argparse.Namespace) -> int:
 
     result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
     _print_scores(result.card)
+    return 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from .claims import run_claims, verdicts
+
+    table = run_claims(args.data, sample_size=args.sample_size or None, epochs=args.epochs, seed=args.seed,
+                       base=args.base, width=args.width, variants=args.variants, output=args.output)
+    columns = ["variant", "epochs", "train_accuracy", "validation_accuracy", "test_accuracy", "gap", "minutes"]
+    print(table[columns].to_string(index=False))
+    if "baseline" in set(table["variant"]):
+        for _, row in verdicts(table).iterrows():
+            print(f"{row['claim']}: {row['verdict']}")
+    if args.output:
+        print(f"saved {args.output}")
     return 0
 
 
@@ -563,6 +578,21 @@ def build_parser() -> argparse.ArgumentParser:
     final.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
     final.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     final.set_defaults(handler=_finalize)
+
+    claims = commands.add_parser("claims", help="test the tutorial's cures for overfitting on equal budgets")
+    claims.add_argument("--data", help="FER2013 file (default: data_input/, then ../shared/data/)")
+    claims.add_argument("--sample-size", dest="sample_size", type=int, default=5000,
+                        help="training faces per variant, a stratified subset (0: all; default 5000)")
+    claims.add_argument("--epochs", type=_positive_int, default=10, help="epochs per variant (default 10)")
+    claims.add_argument("--seed", type=int, default=0)
+    claims.add_argument("--base", choices=["fer_net_small", "seed_cnn"], default="fer_net_small",
+                        help="the network every variant changes (default fer_net_small; see fer_lib.claims)")
+    claims.add_argument("--width", type=_positive_int, default=16,
+                        help="with --base seed_cnn: first-block filters (64 is the tutorial's; default 16)")
+    claims.add_argument("--variants", nargs="+", metavar="NAME",
+                        help="subset of: baseline more_epochs smaller_stride more_dropout augmentation")
+    claims.add_argument("--output", default="results/claims.csv", help="CSV to write (default results/claims.csv)")
+    claims.set_defaults(handler=_claims)
 
     predict = commands.add_parser(
         "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"

@@ -39,7 +39,15 @@ class HorizontalFlip(layers.Layer):
         return keras.ops.flip(inputs, axis=2)
 
 
-def seed_cnn(*, normalization_data: np.ndarray | None = None, compile: bool = True) -> keras.Model:
+def seed_cnn(
+    *,
+    normalization_data: np.ndarray | None = None,
+    compile: bool = True,
+    width: int = 64,
+    conv_dropout: float = 0.5,
+    dense_dropout: tuple[float, float, float] = (0.4, 0.4, 0.5),
+    pool_strides: tuple[int, int, int, int] = (2, 2, 2, 2),
+) -> keras.Model:
     """The tutorial's VGG-style CNN, layer for layer (about 5.9 M parameters).
 
     Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5;
@@ -59,8 +67,26 @@ def seed_cnn(*, normalization_data: np.ndarray | None = None, compile: bool = Tr
         Without it the layer starts at mean 0, variance 1 until adapted.
     compile : bool, default True
         Compile with the tutorial's optimiser and loss.
+    width : int, default 64
+        Filters of the first block; the others have 2, 4 and 8 times as many. The
+        dense head stays the tutorial's 512-256-128 whatever the width. The tutorial's is 64;
+        :mod:`fer_lib.claims` tests the tutorial's claims on width 16, a sixteenth
+        of the computation, because the full network trains at tens of faces per
+        second on a 2-core CPU.
+    conv_dropout, dense_dropout, pool_strides : optional
+        The tutorial's values by default. Changed only to test the tutorial's own
+        cures for overfitting ("more dropout", "a smaller stride") in
+        :mod:`fer_lib.claims`; the convolutions already use stride 1, so the
+        stride that can shrink is the pooling layers' (2x2 windows at stride 1
+        overlap and keep more of the feature map).
     """
-    filters = 64
+    if not 0.0 <= conv_dropout < 1.0 or len(dense_dropout) != 3 or not all(0.0 <= r < 1.0 for r in dense_dropout):
+        raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); got {conv_dropout}, {dense_dropout}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive integer; got {width!r}")
+    if len(pool_strides) != 4 or not all(s in (1, 2) for s in pool_strides):
+        raise ValueError(f"pool_strides needs four strides of 1 or 2, one per block; got {pool_strides}")
+    filters = width
     normalize = layers.Normalization(axis=(1, 2, 3), name="per_pixel_standardize")
     model = keras.Sequential(name="seed_cnn")
     model.add(keras.Input(shape=IMAGE_SHAPE, name="face"))
@@ -68,16 +94,16 @@ def seed_cnn(*, normalization_data: np.ndarray | None = None, compile: bool = Tr
     model.add(layers.Conv2D(filters, 3, activation="relu", kernel_regularizer=regularizers.l2(0.01)))
     model.add(layers.Conv2D(filters, 3, activation="relu", padding="same"))
     model.add(layers.BatchNormalization())
-    model.add(layers.MaxPooling2D(pool_size=2, strides=2))
-    model.add(layers.Dropout(0.5))
-    for multiplier in (2, 4, 8):
+    model.add(layers.MaxPooling2D(pool_size=2, strides=pool_strides[0]))
+    model.add(layers.Dropout(conv_dropout))
+    for multiplier, stride in zip((2, 4, 8), pool_strides[1:]):
         for _ in range(2):
             model.add(layers.Conv2D(multiplier * filters, 3, activation="relu", padding="same"))
             model.add(layers.BatchNormalization())
-        model.add(layers.MaxPooling2D(pool_size=2, strides=2))
-        model.add(layers.Dropout(0.5))
+        model.add(layers.MaxPooling2D(pool_size=2, strides=stride))
+        model.add(layers.Dropout(conv_dropout))
     model.add(layers.Flatten())
-    for units, rate in ((8 * filters, 0.4), (4 * filters, 0.4), (2 * filters, 0.5)):
+    for units, rate in zip((512, 256, 128), dense_dropout):
         model.add(layers.Dense(units, activation="relu"))
         model.add(layers.Dropout(rate))
     model.add(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
@@ -104,6 +130,8 @@ def fer_net(
     *,
     widths: tuple[int, ...] = (32, 64, 128, 256),
     dropout: float = 0.4,
+    block_dropout: float = 0.0,
+    pool_strides: tuple[int, ...] | None = None,
     compile: bool = True,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
     weight_decay: float = 1e-4,
@@ -119,14 +147,25 @@ def fer_net(
     data pipeline (:mod:`fer_lib.training`).
 
     The first layer rescales raw 0..255 grey levels to -1..1.
+
+    ``block_dropout`` (dropout after every pooling layer, default none) and
+    ``pool_strides`` (one stride of 1 or 2 per pooling layer, default all 2) exist
+    for :mod:`fer_lib.claims`, which tests "more dropout" and "a smaller stride".
     """
+    strides = tuple(pool_strides) if pool_strides is not None else (2,) * (len(widths) - 1)
+    if len(strides) != len(widths) - 1 or not all(s in (1, 2) for s in strides):
+        raise ValueError(f"pool_strides needs {len(widths) - 1} strides of 1 or 2; got {pool_strides}")
+    if not (0.0 <= dropout < 1.0 and 0.0 <= block_dropout < 1.0):
+        raise ValueError(f"dropout rates must lie in [0, 1); got {dropout}, {block_dropout}")
     inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
     for block, filters in enumerate(widths, start=1):
         x = _conv_bn_relu(x, filters, f"block{block}a")
         x = _conv_bn_relu(x, filters, f"block{block}b")
         if block < len(widths):
-            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+            x = layers.MaxPooling2D(2, strides=strides[block - 1], name=f"block{block}_pool")(x)
+            if block_dropout:
+                x = layers.Dropout(block_dropout, name=f"block{block}_dropout")(x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ __all__ = [
     "convolution_animation",
     "save_figure",
     "stamp_synthetic",
+    "claims_chart",
 ]
 
 
@@ -190,6 +192,34 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
         axes.text(column, row, text, ha="center", va="center", fontsize=8,
                   color="white" if value > 0.5 * table.to_numpy().max() else "black")
     figure.colorbar(shown, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    return figure
+
+
+def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for overfitting, on equal budgets"):
+    """Train, validation and PublicTest accuracy per variant of a claims table (:mod:`fer_lib.claims`).
+
+    The train-minus-validation gap, the overfitting the claims are about, is
+    written beside each group of bars.
+    """
+    parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
+             ("validation_accuracy", "validation", "#1f77b4"),
+             ("test_accuracy", "PublicTest", "#ff7f0e")]
+    rows = np.arange(len(table))
+    height = 0.26
+    figure, axes = plt.subplots(figsize=(8.0, 0.75 * len(table) + 1.6))
+    for offset, (column, label, colour) in enumerate(parts):
+        axes.barh(rows + (offset - 1) * height, table[column], height=height, label=label, color=colour)
+    for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
+        axes.text(train + 0.01, row - height, f"gap {gap:+.0%}", va="center", fontsize=9)
+    axes.set_yticks(rows, table["variant"])
+    axes.invert_yaxis()
+    axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
+    axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes.set_xlabel("accuracy")
+    axes.set_ylabel("variant (one change from the baseline)")
+    axes.set_title(title)
+    axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     return figure
 

@@ -298,6 +298,7 @@ def train(
     schedule: str | None = None,
     augment: bool | None = None,
     flip_tta: bool | str | None = None,
+    model_options: dict[str, Any] | None = None,
     seed: int = 0,
     early_stopping: int | None = None,
     reduce_lr: int | None = None,
@@ -324,6 +325,10 @@ def train(
     learning_rate, schedule, augment, flip_tta : optional
         Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps
         test-time flip averaging only if it improves validation accuracy.
+    model_options : dict, optional
+        Extra keyword arguments for the model builder, e.g.
+        ``{"conv_dropout": 0.6}`` for :func:`fer_lib.models.seed_cnn`. They are part
+        of the run's identity (checkpoint folder, model card).
     early_stopping, reduce_lr : int, optional
         Patience (epochs) for early stopping on validation accuracy (restoring the
         best weights) and for halving a constant learning rate on a plateau.
@@ -364,11 +369,15 @@ def train(
             "and one validation face. Use a larger file or sample_size."
         )
 
+    # Through JSON so tuples and lists compare equal when a run resumes from its saved state.
+    model_options = json.loads(json.dumps(model_options or {}))
     config = {
         "model_name": model_name, "protocol": protocol, "validation_fraction": validation_fraction,
         "sample_size": sample_size, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "data_sha256": data.sha256, "synthetic": data.synthetic, **recipe,
     }
+    if model_options:  # only when given, so runs without options keep their checkpoint folders
+        config["model_options"] = model_options
     # A constant learning rate lets a finished run be extended; a schedule ties the run to its length.
     fingerprint = _fingerprint({k: v for k, v in config.items()
                                 if not (k == "epochs" and recipe["schedule"] == "constant")})
@@ -397,7 +406,7 @@ def train(
         if verbose:
             print(f"resuming {model_name} from {checkpoint} after epoch {state['epoch']}")
     else:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(model_options)
         if model_name == "seed_cnn":
             options["normalization_data"] = to_model_input(train_part.images)
         else:

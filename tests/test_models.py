@@ -32,6 +32,39 @@ def test_seed_cnn_is_the_tutorials_network():
     assert model.output_shape == (None, NUM_CLASSES)
 
 
+def test_seed_cnn_variants_for_the_claims_change_only_what_they_name():
+    more_dropout = models.seed_cnn(conv_dropout=0.6, dense_dropout=(0.6, 0.6, 0.6), compile=False)
+    assert [layer.rate for layer in more_dropout.layers if isinstance(layer, keras.layers.Dropout)] == [0.6] * 7
+    assert models.count_parameters(more_dropout)["trainable"] == 5_902_151
+    smaller_stride = models.seed_cnn(pool_strides=(2, 2, 2, 1), compile=False)
+    pools = [layer for layer in smaller_stride.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert [layer.strides for layer in pools] == [(2, 2), (2, 2), (2, 2), (1, 1)]
+    flatten = next(layer for layer in smaller_stride.layers if isinstance(layer, keras.layers.Flatten))
+    assert flatten.output.shape[-1] == 4 * 4 * 512  # 5x5 maps pooled at stride 1, instead of 2x2 at stride 2
+    narrow = models.seed_cnn(width=16, compile=False)
+    conv = [layer.filters for layer in narrow.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert conv == [16, 16, 32, 32, 64, 64, 128, 128]
+    assert [layer.units for layer in narrow.layers if isinstance(layer, keras.layers.Dense)] == [512, 256, 128, 7]
+    with pytest.raises(ValueError, match="width must be a positive integer"):
+        models.seed_cnn(width=0)
+    with pytest.raises(ValueError, match="dropout rates must lie in"):
+        models.seed_cnn(conv_dropout=1.0)
+    with pytest.raises(ValueError, match="four strides of 1 or 2"):
+        models.seed_cnn(pool_strides=(2, 2, 3, 2))
+
+
+def test_fer_net_options_for_the_claims():
+    model = models.fer_net(widths=(8, 16, 32), block_dropout=0.25, pool_strides=(2, 1), compile=False)
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert [layer.strides for layer in pools] == [(2, 2), (1, 1)]
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.25, 0.25, 0.4]
+    assert model.get_layer("global_pool").input.shape[1:3] == (23, 23)  # 48 -> 24 -> 23
+    with pytest.raises(ValueError, match="pool_strides needs 2 strides of 1 or 2"):
+        models.fer_net(widths=(8, 16, 32), pool_strides=(2, 2, 2))
+    with pytest.raises(ValueError, match="dropout rates must lie in"):
+        models.fer_net(block_dropout=-0.1)
+
+
 def test_seed_cnn_standardises_per_pixel_inside_the_model():
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(64,) + IMAGE_SHAPE).astype("float32")
