@@ -12,6 +12,7 @@ NAME=PATH``, default ``models/default.history.csv``): the cumulative training
 seconds up to the first epoch whose validation accuracy reaches 65%.
 
     python benchmarks/bench_train.py [--steps 15] [--rounds 3] [--history fer_net=models/default.history.csv]
+    python benchmarks/bench_train.py --histories-only --history fer_net=models/default.history.csv
 """
 
 from __future__ import annotations
@@ -61,20 +62,32 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--history", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--target", type=float, default=0.65)
+    parser.add_argument("--histories-only", action="store_true", help="skip the throughput rounds")
     args = parser.parse_args()
+    if not args.histories_only:
+        print_throughput(args.steps, args.rounds)
+    histories = dict(item.split("=", 1) for item in args.history) or {"fer_net": str(ROOT / "models" / "default.history.csv")}
+    print(f"\ntime to reach {args.target:.0%} validation accuracy (from training histories)")
+    for name, path in histories.items():
+        print(f"{name:<15}{time_to_accuracy(Path(path), args.target)}")
+    return 0
 
-    faces = data.synthetic_fer2013(64 * args.steps, seed=0)
+
+def print_throughput(steps: int, rounds: int) -> None:
+    """Time every model on the same batches, the models alternating, and print medians and ratios."""
+
+    faces = data.synthetic_fer2013(64 * steps, seed=0)
     built = {}
     for name in MODELS:
         options = {"normalization_data": data.to_model_input(faces.images)} if name == "seed_cnn" else {}
         built[name] = models.build_model(name, **options)
         images_per_second(name, faces, 2, built[name])  # warm-up: tracing and compilation
     rates: dict[str, list[float]] = {name: [] for name in MODELS}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name in MODELS:
-            rates[name].append(images_per_second(name, faces, args.steps, built[name]))
+            rates[name].append(images_per_second(name, faces, steps, built[name]))
 
-    print(f"training throughput, batch 64, {args.steps} batches x {args.rounds} rounds, alternating")
+    print(f"training throughput, batch 64, {steps} batches x {rounds} rounds, alternating")
     print(f"{'model':<15}{'parameters':>12}{'images/s':>10}{'min':>8}{'max':>8}{'vs seed_cnn':>13}")
     base = statistics.median(rates["seed_cnn"])
     for name in MODELS:
@@ -82,11 +95,6 @@ def main() -> int:
         params = models.count_parameters(built[name])["total"]
         print(f"{name:<15}{params:>12,}{median:>10.0f}{min(rates[name]):>8.0f}{max(rates[name]):>8.0f}"
               f"{median / base:>12.1f}x")
-    histories = dict(item.split("=", 1) for item in args.history) or {"fer_net": str(ROOT / "models" / "default.history.csv")}
-    print(f"\ntime to reach {args.target:.0%} validation accuracy (from training histories)")
-    for name, path in histories.items():
-        print(f"{name:<15}{time_to_accuracy(Path(path), args.target)}")
-    return 0
 
 
 if __name__ == "__main__":
