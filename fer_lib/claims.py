@@ -192,7 +192,8 @@ def run_claims(
         rows.append(_row(variant, result.card, result.history, width))
         table = pd.DataFrame(rows)
         if output is not None:
-            _save(table, output, data, sample_size, epochs, seed, base, width)
+            _save(table, output, data, sample_size, epochs, seed, base, width,
+                  None if variants is None else [v.name for v in chosen])
     return pd.DataFrame(rows)
 
 
@@ -232,7 +233,8 @@ def _row(variant: Variant, card: dict, history: pd.DataFrame, width: int) -> dic
     }
 
 
-def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs, seed, base, width) -> None:
+def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs, seed, base, width,
+          names: list[str] | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(output) as tmp:
         table.to_csv(tmp, index=False)
@@ -240,7 +242,7 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": f"python -m fer_lib claims --sample-size {sample_size or 0} --epochs {epochs} "
                    f"--seed {seed} --base {base}" + (f" --width {width}" if base == "seed_cnn" else "")
-                   + f" --output {output.as_posix()}",
+                   + (f" --variants {' '.join(names)}" if names else "") + f" --output {output.as_posix()}",
         "data": {"file": "synthetic" if data.synthetic else Path(data.source).name, "sha256": data.sha256},
         "budget": {"train_faces": sample_size, "epochs": epochs, "seed": seed, "base": base,
                    "seed_cnn_width": width if base == "seed_cnn" else None,

@@ -60,7 +60,8 @@ def test_table_is_saved_with_its_provenance(table_and_files):
     assert meta["budget"] == {"train_faces": 128, "epochs": 1, "seed": 0, "base": "fer_net_small",
                               "seed_cnn_width": None,
                               "validation": "10% of Training, stratified", "test": "PublicTest"}
-    assert "python -m fer_lib claims --sample-size 128 --epochs 1 --seed 0 --base fer_net_small" in meta["command"]
+    assert ("python -m fer_lib claims --sample-size 128 --epochs 1 --seed 0 --base fer_net_small --variants baseline "
+            "more_epochs more_dropout --output") in meta["command"]
     assert set(output.parent.iterdir()) == {output, output.with_suffix(".meta.json")}  # no temporary files left
 
 
