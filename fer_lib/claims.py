@@ -278,8 +278,9 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
-    A cure must shrink the train-minus-validation gap *and* keep or raise
-    validation accuracy; changes under ``noise`` accuracy points count as no change.
+    A cure must shrink the train-minus-validation gap *and* raise validation
+    accuracy (a gap that shrinks because training accuracy falls is not a cure);
+    changes under ``noise`` accuracy points count as no change.
     The gap is the final model's (both accuracies measured in inference mode);
     the accuracy compared is ``validation_last3``, the mean of the last three
     epochs' validation accuracy, when the table has it, because a single epoch's
@@ -310,8 +311,10 @@ def _verdict(gap: float, val: float, noise: float) -> str:
     val_word = "raises" if val >= noise else "lowers" if val <= -noise else "does not change"
     gap_text = f"{gap_word} the overfitting gap" + (f" by {abs(gap):.1f} points" if gap_word != "leaves" else
                                                      " about where it was")
-    if gap <= -noise and val > -noise:
+    if gap <= -noise and val >= noise:
         head = "Cures overfitting"
+    elif gap <= -noise and val > -noise:
+        head = "Narrows the gap, but the network does not generalise better"
     elif gap <= -noise:
         head = "Narrows the gap only by losing accuracy"
     elif val >= noise:

@@ -211,7 +211,7 @@ def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for 
     for offset, (column, label, colour) in enumerate(parts):
         axes.barh(rows + (offset - 1) * height, table[column], height=height, label=label, color=colour)
     for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
-        axes.text(train + 0.01, row - height, f"gap {gap:+.0%}", va="center", fontsize=9)
+        axes.text(train + 0.01, row - height, f"gap {100 * gap:.0f} points", va="center", fontsize=9)
     axes.set_yticks(rows, table["variant"])
     axes.invert_yaxis()
     axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
