@@ -79,13 +79,13 @@ def _table(**rows):
                           "test_accuracy": v, "gap": round(t - v, 4)} for name, (t, v) in rows.items()])
 
 
-def test_verdicts_call_a_cure_only_when_the_gap_shrinks_without_losing_accuracy():
-    table = _table(baseline=(0.90, 0.55), cure=(0.70, 0.58), costly=(0.60, 0.45), worse=(0.95, 0.55),
+def test_verdicts_call_a_cure_only_when_the_gap_shrinks_and_accuracy_rises():
+    table = _table(baseline=(0.90, 0.55), cure=(0.70, 0.60), costly=(0.60, 0.45), worse=(0.95, 0.55),
                    noise=(0.92, 0.565), accurate=(0.97, 0.62), underfit=(0.70, 0.56))
     verdict = claims.verdicts(table).set_index("variant")
     assert verdict.loc["cure", "verdict"].startswith("Cures overfitting")
-    assert verdict.loc["cure", "gap_change"] == pytest.approx(-23.0)
-    assert verdict.loc["cure", "validation_change"] == pytest.approx(3.0)
+    assert verdict.loc["cure", "gap_change"] == pytest.approx(-25.0)
+    assert verdict.loc["cure", "validation_change"] == pytest.approx(5.0)
     assert verdict.loc["underfit", "verdict"].startswith("Narrows the gap, but the network does not generalise better")
     assert verdict.loc["costly", "verdict"].startswith("Narrows the gap only by losing accuracy")
     assert verdict.loc["worse", "verdict"].startswith("Does not cure overfitting: widens")
