@@ -36,7 +36,7 @@ import pandas as pd
 from .data import FER2013, load_default_data
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
-from .training import _machine, default_run_dir, train
+from .training import default_run_dir, machine_description, train
 
 __all__ = ["Variant", "VARIANTS", "BASES", "run_claims", "verdicts", "load_claims", "NOISE_POINTS"]
 
@@ -256,7 +256,7 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs,
             "minutes": "training time on this machine (evaluation excluded)",
         },
     }
-    meta["machine"] = _machine()  # the same description the model cards carry
+    meta["machine"] = machine_description()  # the same description the model cards carry
     atomic_write_text(output.with_suffix(".meta.json"), json.dumps(meta, indent=2))
 
 

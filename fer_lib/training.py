@@ -52,6 +52,7 @@ __all__ = [
     "evaluate_accuracy",
     "default_run_dir",
     "load_saved_model",
+    "machine_description",
 ]
 
 #: Per-model training recipe. ``seed_cnn`` keeps the tutorial's: Adam 1e-3, no augmentation.
@@ -257,7 +258,12 @@ def evaluate_accuracy(model: keras.Model, data: FER2013, *, batch_size: int = 25
     return {"accuracy": float(correct.mean()), "per_class": per_class, "n": int(len(data))}
 
 
-def _machine() -> dict:
+def machine_description() -> dict:
+    """Where a run happened: platform, processor, core count, Python, Keras and its backend.
+
+    Model cards and the claims table's provenance carry this, so a reader can tell which
+    timings are comparable (only those from the same machine are).
+    """
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -505,7 +511,7 @@ def _finish(model, state, data, split, train_part, recipe, config, run_dir, outp
         "weights": weights,
         "best_epoch": state.get("best_epoch"),
         "seconds": round(state["seconds"], 1),
-        "machine": _machine(),
+        "machine": machine_description(),
         "accuracy": {
             "train": evaluate_accuracy(final_model, train_part)["accuracy"],
             "validation": val_tta["accuracy"] if tta_used else val_plain["accuracy"],

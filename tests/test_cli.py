@@ -295,3 +295,27 @@ def test_info(tiny_model_path, monkeypatch, capsys):
         assert word in out
     assert f"{tiny_model_path} (exists" in out
     assert "does not open" in out and probed == [0, "released"]
+
+
+# --------------------------------------------------------------------------------------
+# the parser stays in step with the library
+# --------------------------------------------------------------------------------------
+
+
+def _option(command: str, dest: str):
+    """The argparse action for ``dest`` on the sub-command ``command`` of the CLI parser."""
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    return next(a for a in commands.choices[command]._actions if a.dest == dest)
+
+
+def test_cli_choices_match_the_library():
+    # The parser lists names by hand (importing Keras to build it would slow `--help`);
+    # this keeps those lists from drifting away from the constants they mirror.
+    from fer_lib.claims import BASES, VARIANTS
+    from fer_lib.training import PROFILES
+
+    assert list(_option("train", "profile").choices) == list(PROFILES)
+    assert list(_option("claims", "base").choices) == list(BASES)
+    listed = _option("claims", "variants").help.split(": ", 1)[1].split()
+    assert listed == [variant.name for variant in VARIANTS]
