@@ -90,6 +90,12 @@ def test_fer_net_is_much_smaller_than_the_tutorials():
     assert models.count_parameters(models.fer_net())["total"] < models.count_parameters(models.seed_cnn())["total"] / 4
 
 
+@pytest.mark.parametrize("name, total", [("fer_net", 1_176_359), ("fer_net_small", 295_575)])
+def test_our_parameter_counts_are_the_ones_the_readme_states(name, total):
+    # The README and the model card quote these counts; a change to the builders must update them.
+    assert models.count_parameters(models.build_model(name))["total"] == total
+
+
 def test_flip_averaging_is_mirror_invariant_and_reloads(tmp_path):
     base = models.build_model("fer_net_small")
     wrapped = models.with_flip_averaging(base)
