@@ -557,7 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
     train.add_argument("--profile", choices=["smoke", "default", "full"], default="default",
-                       help="budget: smoke (minutes), default (under an hour: 43 min here), full (the shipped model, about 3 hours)")
+                       help="budget: smoke (minutes), default (43 min on 2 cores), "
+                            "full (the shipped model, about 3 hours)")
     train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small)")
     train.add_argument("--data", help="FER2013 file (default: data_input/, then ../shared/data/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
