@@ -476,6 +476,15 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     """The same network and weights, uncompiled: a few MB on disk instead of three times that."""
     copy = model.__class__.from_config(model.get_config())  # clone_model would keep the optimiser
     copy.set_weights(model.get_weights())
+    # set_weights bypasses load_own_variables, so a layer that derives constants from its
+    # variables (the adapted per-pixel Normalization of seed_cnn) must recompute them, as
+    # loading a saved file does.
+    pending = list(copy.layers)
+    while pending:
+        layer = pending.pop()
+        pending.extend(getattr(layer, "layers", []))
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
     return copy
 
 

@@ -129,3 +129,18 @@ def test_saved_model_carries_no_optimiser_state(faces, tmp_path):
     with h5py.File(tmp_path / "model.weights.h5") as weights:
         assert "optimizer" not in weights or len(weights["optimizer"].keys()) == 0
     assert result.card["parameters"]["total"] > 0
+
+
+def test_inference_copy_predicts_like_the_trained_model():
+    # The tutorial's network standardises per pixel with an adapted Normalization layer; its
+    # copy without optimiser state once kept the weights but not the statistics derived from
+    # them, so scores computed on the copy (train and test on the card) were wrong.
+    from fer_lib import models
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, size=(32, 48, 48, 1)).astype(np.float32)
+    bright = np.clip(faces * 0.5 + 100, 0, 255)  # statistics far from mean 0, variance 1
+    model = models.seed_cnn(width=2, normalization_data=bright)
+    copy = training._inference_copy(model)
+    np.testing.assert_allclose(np.asarray(copy.predict_on_batch(faces)),
+                               np.asarray(model.predict_on_batch(faces)), atol=1e-5)
