@@ -12,7 +12,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .data import FER2013, Split, load_fer2013
-from .errors import DataError, DataNotFoundError, FerError, ModelError, SourceError
+from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
 from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
 # Importing the models registers fer_lib's custom layers, so that
@@ -34,6 +34,7 @@ __all__ = [
     "FaceDetector",
     "DataNotFoundError",
     "FerError",
+    "FerWarning",
     "ModelError",
     "SourceError",
     "Split",

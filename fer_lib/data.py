@@ -32,7 +32,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataNotFoundError, FerError
+from .errors import DataError, DataNotFoundError, FerError, FerWarning
 from .fileio import atomic_target
 from .labels import (
     EMOTIONS,
@@ -607,7 +607,7 @@ def _read_cache(target: Path) -> dict | None:
         with np.load(target, allow_pickle=False) as stored:
             return {key: stored[key] for key in stored.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        warnings.warn(f"ignoring unreadable cache {target} ({exc}); parsing the source again", stacklevel=3)
+        warnings.warn(f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning, stacklevel=3)
         return None
 
 
@@ -677,13 +677,16 @@ def load_fer2013(
             warnings.warn(
                 f"{path}: skipped {parsed['skipped']} bad row(s) "
                 f"({', '.join(f'{k}: {v}' for k, v in parsed['skip_reasons'].items())}); first: {examples}",
+                FerWarning,
                 stacklevel=2,
             )
         if cache:
             try:
                 _write_cache_atomically(target, stored)
             except (OSError, FerError) as exc:
-                warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", stacklevel=2)
+                warnings.warn(
+                    f"could not write the cache {target} ({exc}); continuing without it", FerWarning, stacklevel=2
+                )
     skip_reasons = dict(zip(stored["skip_kinds"].tolist(), stored["skip_counts"].tolist()))
     return FER2013(
         images=stored["images"],

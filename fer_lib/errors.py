@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError"]
+__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError", "FerWarning"]
 
 
 class FerError(Exception):
@@ -23,3 +23,7 @@ class ModelError(FerError, ValueError):
 
 class SourceError(FerError, RuntimeError):
     """A camera, video, image or folder cannot be opened or yields no frame."""
+
+
+class FerWarning(UserWarning):
+    """A problem fer_lib worked around (skipped rows, an unreadable cache): the message says what happened."""
