@@ -36,7 +36,7 @@ import cv2
 import pandas as pd
 
 import fer_lib
-from fer_lib.detection import FaceDetector
+from fer_lib.detection import FaceDetector, box_iou
 
 SCALE_FACTORS = (1.05, 1.1, 1.15, 1.2, 1.32)
 MIN_NEIGHBORS = (3, 4, 5, 6)
@@ -71,19 +71,10 @@ VIDEO_REFERENCE_BOXES: dict[int, list[tuple[int, int, int, int]]] = {
 MIN_IOU = 0.3
 
 
-def iou(a, b) -> float:
-    overlap_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    overlap_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if overlap_w <= 0 or overlap_h <= 0:
-        return 0.0
-    inter = overlap_w * overlap_h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 def count_hits(found, references) -> int:
     """Greedy one-to-one matching of found boxes to reference boxes by IoU."""
     pairs = sorted(
-        ((iou(box, ref), i, j) for i, box in enumerate(found) for j, ref in enumerate(references)),
+        ((box_iou(box, ref), i, j) for i, box in enumerate(found) for j, ref in enumerate(references)),
         reverse=True,
     )
     used_found, used_ref = set(), set()

@@ -47,6 +47,8 @@ __all__ = [
     "DEFAULT_MIN_NEIGHBORS",
     "DEFAULT_MIN_SIZE",
     "DEFAULT_MAX_WIDTH",
+    "box_iou",
+    "check_frame",
     "to_gray",
     "crop_face",
     "crop_faces",
@@ -104,7 +106,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     >>> to_gray(np.zeros((4, 6, 3), np.uint8)).shape
     (4, 6)
     """
-    array = _check_frame(frame)
+    array = check_frame(frame)
     if array.ndim == 2:
         return array
     channels = array.shape[2]
@@ -114,7 +116,29 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(array), code)
 
 
-def _check_frame(frame) -> np.ndarray:
+def check_frame(frame) -> np.ndarray:
+    """``frame`` as an array, after checking that it is a non-empty uint8 grey, BGR or BGRA frame.
+
+    Parameters
+    ----------
+    frame : array-like of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), dtype uint8
+
+    Returns
+    -------
+    ndarray
+        ``np.asarray(frame)``, not copied.
+
+    Raises
+    ------
+    ValueError
+        For another dtype (floats are refused rather than guessed at), another
+        number of channels, or an empty frame; the message says how to convert.
+
+    Examples
+    --------
+    >>> check_frame(np.zeros((2, 3, 4), np.uint8)).shape
+    (2, 3, 4)
+    """
     array = np.asarray(frame)
     if array.dtype != np.uint8:
         raise ValueError(
@@ -130,6 +154,35 @@ def _check_frame(frame) -> np.ndarray:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"expected a non-empty frame; got shape {array.shape}")
     return array
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes: 0 (apart) to 1 (the same box).
+
+    Parameters
+    ----------
+    a, b : sequence of 4 numbers
+        ``(x, y, w, h)`` in the same pixels.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> box_iou((0, 0, 10, 10), (5, 0, 10, 10))
+    0.3333333333333333
+    >>> box_iou((0, 0, 10, 10), (20, 0, 10, 10))
+    0.0
+    """
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    overlap_w = min(ax + aw, bx + bw) - max(ax, bx)
+    overlap_h = min(ay + ah, by + bh) - max(ay, by)
+    if overlap_w <= 0 or overlap_h <= 0:
+        return 0.0
+    inter = overlap_w * overlap_h
+    return float(inter / (aw * ah + bw * bh - inter))
 
 
 class FaceDetector:

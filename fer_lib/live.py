@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from .data import to_model_input
-from .detection import FaceDetector, _check_frame, crop_faces, to_gray
+from .detection import FaceDetector, box_iou, check_frame, crop_faces, to_gray
 from .errors import ModelError, SourceError
 from .labels import EMOTION_COLORS_BGR, EMOTIONS, IMAGE_SHAPE, NUM_CLASSES
 
@@ -251,7 +251,7 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     >>> to_bgr(np.zeros((2, 3), np.uint8)).shape
     (2, 3, 3)
     """
-    array = _check_frame(frame)
+    array = check_frame(frame)
     if array.ndim == 2 or array.shape[2] == 1:
         return cv2.cvtColor(np.ascontiguousarray(array.reshape(array.shape[:2])), cv2.COLOR_GRAY2BGR)
     if array.shape[2] == 4:
@@ -302,17 +302,6 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Smoothing
 # --------------------------------------------------------------------------------------
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    overlap_w = min(ax + aw, bx + bw) - max(ax, bx)
-    overlap_h = min(ay + ah, by + bh) - max(ay, by)
-    if overlap_w <= 0 or overlap_h <= 0:
-        return 0.0
-    inter = overlap_w * overlap_h
-    return inter / float(aw * ah + bw * bh - inter)
 
 
 def _centre_distance(a, b) -> float:
@@ -374,7 +363,7 @@ class ProbabilitySmoother:
         candidates = []
         for face_index, face in enumerate(faces):
             for track_index, track in enumerate(self._tracks):
-                iou = _iou(face["box"], track["box"])
+                iou = box_iou(face["box"], track["box"])
                 distance = _centre_distance(face["box"], track["box"])
                 if iou >= self.min_iou or distance <= self.max_centre_distance:
                     candidates.append((-iou, distance, face_index, track_index))

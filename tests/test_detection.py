@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fer_lib import detection
-from fer_lib.detection import FaceDetector, crop_face, crop_faces, to_gray
+from fer_lib.detection import FaceDetector, box_iou, check_frame, crop_face, crop_faces, to_gray
 from fer_lib.errors import FerError, ModelError
 from fer_lib.labels import IMAGE_SIZE
 
@@ -28,15 +28,6 @@ def _read(media: Path, name: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
     return image
 
 
-def _iou(a, b) -> float:
-    overlap_w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    overlap_h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if overlap_w <= 0 or overlap_h <= 0:
-        return 0.0
-    inter = overlap_w * overlap_h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 # --------------------------------------------------------------------------------------
 # Detector on real photos
 # --------------------------------------------------------------------------------------
@@ -48,7 +39,7 @@ def test_finds_the_face_on_obama(media, detector):
     assert boxes.shape == (1, 4)
     assert boxes.dtype.kind == "i"
     # hand-checked face box (benchmarks/detector_grid.py REFERENCE_BOXES)
-    assert _iou(boxes[0], (344, 95, 300, 300)) > 0.5
+    assert box_iou(boxes[0], (344, 95, 300, 300)) > 0.5
 
 
 def test_finds_two_faces_in_two_people(media, detector):
@@ -56,7 +47,7 @@ def test_finds_two_faces_in_two_people(media, detector):
     assert len(boxes) == 2
     assert boxes[0, 0] < boxes[1, 0]  # sorted left to right
     for box, reference in zip(boxes, [(234, 28, 178, 178), (786, 63, 173, 173)]):
-        assert _iou(box, reference) > 0.5
+        assert box_iou(box, reference) > 0.5
 
 
 def test_large_photo_boxes_are_in_full_frame_pixels(media, detector):
@@ -66,7 +57,7 @@ def test_large_photo_boxes_are_in_full_frame_pixels(media, detector):
     assert np.all(boxes[:, 0] >= 0) and np.all(boxes[:, 1] >= 0)
     assert np.all(boxes[:, 0] + boxes[:, 2] <= width) and np.all(boxes[:, 1] + boxes[:, 3] <= height)
     references = [(736, 414, 203, 203), (1118, 361, 235, 235)]
-    assert all(max(_iou(box, ref) for box in boxes) > 0.5 for ref in references)
+    assert all(max(box_iou(box, ref) for box in boxes) > 0.5 for ref in references)
 
 
 def test_channel_variants_give_the_same_boxes(media, detector):
@@ -86,7 +77,7 @@ def test_downscaled_boxes_map_back_to_full_frame(media):
     big_image = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
     big = FaceDetector(max_width=image.shape[1]).detect(big_image)  # detects at the small size
     assert len(small) == len(big) == 1
-    assert _iou(big[0], 2 * small[0]) > 0.8
+    assert box_iou(big[0], 2 * small[0]) > 0.8
 
 
 def test_blank_frame_has_no_face(detector):
@@ -177,6 +168,41 @@ def test_any_array_is_detected_or_refused_with_value_error(detector, shape, dtyp
     else:
         with pytest.raises(ValueError):
             detector.detect(frame)
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [(np.zeros((4, 4), np.float32), r"uint8 frame .*\(frame \* 255\)"),
+     (np.zeros((4, 4, 2), np.uint8), r"\(H, W, 3\) BGR .*got shape \(4, 4, 2\)"),
+     (np.zeros((0, 4), np.uint8), r"non-empty frame; got shape \(0, 4\)")],
+)
+def test_check_frame_says_what_was_expected(frame, message):
+    with pytest.raises(ValueError, match=message):
+        check_frame(frame)
+
+
+def test_check_frame_returns_the_array_uncopied():
+    frame = np.zeros((3, 4, 3), np.uint8)
+    assert check_frame(frame) is frame
+
+
+# --------------------------------------------------------------------------------------
+# box_iou
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
+     ((0, 0, 10, 10), (5, 0, 10, 10), 50 / 150),
+     ((0, 0, 10, 10), (10, 0, 10, 10), 0.0),  # touching edges do not overlap
+     ((0, 0, 10, 10), (2, 2, 4, 4), 16 / 100),  # one inside the other
+     ((0, 0, 10, 10), (50, 50, 5, 5), 0.0)],
+)
+def test_box_iou(a, b, expected):
+    assert box_iou(a, b) == pytest.approx(expected)
+    assert box_iou(b, a) == pytest.approx(expected)
+    assert isinstance(box_iou(np.array(a), np.array(b)), float)
 
 
 # --------------------------------------------------------------------------------------
