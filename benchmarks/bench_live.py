@@ -44,7 +44,8 @@ import numpy as np  # noqa: E402
 
 import fer_lib  # noqa: E402
 from fer_lib.labels import EMOTIONS  # noqa: E402
-from fer_lib.live import DEFAULT_MODEL_PATH, EmotionClassifier, default_detector  # noqa: E402
+from fer_lib.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, load_saved_model  # noqa: E402
+from fer_lib.live import default_detector  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_SIZE = (640, 480)
@@ -97,8 +98,6 @@ def build_frames(media: Path, count: int) -> dict[str, tuple[list[np.ndarray], l
 
 def load_model(path: Path):
     if path.is_file():
-        from fer_lib.training import load_saved_model
-
         return load_saved_model(path), str(path)
     print(f"warning: {path} does not exist: timing an untrained fer_net instead (speed does not depend "
           "on the weights; its predictions are meaningless)", file=sys.stderr)

@@ -19,7 +19,10 @@ from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 # keras.saving.load_model("models/default.keras") works after `import fer_lib`.
 from . import models  # noqa: E402  (registration side effect)
 from .detection import FaceDetector  # noqa: E402
-from .live import EmotionClassifier, analyze_frame, annotate, iter_analyzed, open_source  # noqa: E402
+from .classifier import EmotionClassifier  # noqa: E402
+from .drawing import annotate  # noqa: E402
+from .live import analyze_frame, iter_analyzed  # noqa: E402
+from .sources import open_source  # noqa: E402
 
 __version__ = "0.1.0"
 

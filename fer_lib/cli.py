@@ -55,7 +55,7 @@ def _positive_int(text: str) -> int:
 
 
 def _default_model() -> Path:
-    from .live import DEFAULT_MODEL_PATH
+    from .classifier import DEFAULT_MODEL_PATH
 
     return DEFAULT_MODEL_PATH
 
@@ -125,7 +125,7 @@ def _print_scores(card: dict) -> None:
 def _expand_inputs(paths: list[str]) -> list[tuple[str, str]]:
     """``(source, kind)`` per file to analyse, kind ``"image"`` or ``"video"``; folders give their images."""
     from .errors import SourceError
-    from .live import IMAGE_EXTENSIONS
+    from .sources import IMAGE_EXTENSIONS
 
     items: list[tuple[str, str]] = []
     for text in paths:
@@ -151,7 +151,7 @@ def _expand_inputs(paths: list[str]) -> list[tuple[str, str]]:
 def _output_targets(items: list[tuple[str, str]], output: str | None) -> list[Path | None]:
     """Where each input's annotated copy goes: one file, or a folder of ``NAME_annotated.EXT``."""
     from .errors import FerError
-    from .live import IMAGE_EXTENSIONS
+    from .sources import IMAGE_EXTENSIONS
 
     if output is None:
         return [None] * len(items)
@@ -305,7 +305,8 @@ class _Table:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import live
+    from . import drawing, live
+    from .classifier import EmotionClassifier
 
     items = _expand_inputs(args.paths)
     targets = _output_targets(items, args.output)
@@ -313,7 +314,7 @@ def _predict(args: argparse.Namespace) -> int:
         report_format = args.format or ("json" if Path(args.report).suffix.lower() == ".json" else "csv")
     else:
         report_format = args.format  # without --report: that format on stdout instead of the table
-    classifier = live.EmotionClassifier(args.model)
+    classifier = EmotionClassifier(args.model)
     detector = live.default_detector()
     table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
     rows: list[dict] = []
@@ -332,7 +333,7 @@ def _predict(args: argparse.Namespace) -> int:
                 stack.callback(sink.close)
             for frame_index, (frame, faces) in enumerate(analyzed):
                 if sink is not None:
-                    sink.write(live.annotate(frame, faces))
+                    sink.write(drawing.annotate(frame, faces))
                 if frame_index % args.every == 0:
                     frames_analysed += 1
                     new_rows = _report_rows(source, frame_index, faces)
@@ -407,7 +408,7 @@ class _FpsMeter:
 def _live(args: argparse.Namespace) -> int:
     import cv2
 
-    from . import live
+    from . import drawing, live
 
     window = "fer_lib live (q or Esc quits)"
     _open_window(window)  # before loading the model or opening the camera
@@ -416,7 +417,7 @@ def _live(args: argparse.Namespace) -> int:
 
     def show(frame, faces) -> bool:
         fps = meter.tick()
-        canvas = live.annotate(frame, faces)
+        canvas = drawing.annotate(frame, faces)
         text = f"{fps:.1f} fps  {len(faces)} face(s)"
         cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
@@ -430,7 +431,9 @@ def _live(args: argparse.Namespace) -> int:
         return not (seen_visible and not visible)  # the user closed the window
 
     try:
-        classifier = live.EmotionClassifier(args.model)
+        from .classifier import EmotionClassifier
+
+        classifier = EmotionClassifier(args.model)
         count = live.run_loop(
             args.source,
             every=args.every,

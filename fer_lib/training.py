@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import models as _models
-from .classifier import predict_probabilities
+from .classifier import load_saved_model, predict_probabilities
 from .data import FER2013, load_default_data, make_split, stratified_sample, to_model_input
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
@@ -51,7 +51,6 @@ __all__ = [
     "finalize",
     "evaluate_accuracy",
     "default_run_dir",
-    "load_saved_model",
     "machine_description",
 ]
 
@@ -218,27 +217,6 @@ def _current_learning_rate(model: keras.Model) -> float:
 
 def _fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.Model:
-    """Load a ``.keras`` model with a clear error when the file is missing or corrupt.
-
-    ``compile=False`` skips the optimiser (inference only: faster, and quiet about
-    optimiser state it does not need).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(
-            f"model file {path} does not exist. Train one with `make train` "
-            "or use the shipped models/default.keras."
-        )
-    try:
-        return keras.saving.load_model(path, compile=compile)
-    except Exception as exc:  # keras raises many types for a damaged archive
-        raise ModelError(
-            f"model file {path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
-            "it is corrupt or not a Keras 3 .keras file. Re-train it or restore it from git."
-        ) from exc
 
 
 # --------------------------------------------------------------------------------------

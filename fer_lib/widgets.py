@@ -27,6 +27,8 @@ import ipywidgets
 import numpy as np
 
 from . import live
+from .classifier import EmotionClassifier
+from .drawing import annotate
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
 
 __all__ = ["LiveView", "show_annotated"]
@@ -127,7 +129,7 @@ class _Worker:
             for frame, faces in frames:
                 if self.stop_event.is_set():
                     break
-                annotated = live.annotate(frame, faces)
+                annotated = annotate(frame, faces)
                 now = time.perf_counter()
                 if last is not None and now > last:
                     fps = 1.0 / (now - last) if shown == 1 else 0.9 * fps + 0.1 / (now - last)
@@ -179,12 +181,12 @@ class LiveView:
     ----------
     source : int, str or Path
         A camera index, a video or image file, or a folder of images (anything
-        :func:`fer_lib.live.open_source` accepts). Start after Stop reopens it,
+        :func:`fer_lib.sources.open_source` accepts). Start after Stop reopens it,
         so a camera or file can be started again; a one-shot iterator cannot.
     model : str, Path, keras.Model or EmotionClassifier, optional
         Default ``models/default.keras``. Loaded once, here.
     smooth : bool, default True
-        Smooth probabilities over frames (:class:`fer_lib.live.ProbabilitySmoother`).
+        Smooth probabilities over frames (:class:`fer_lib.smoothing.ProbabilitySmoother`).
     max_fps : float, optional
         Show at most this many frames per second (default: as fast as analysed).
     every : int, default 1
@@ -219,7 +221,7 @@ class LiveView:
         if max_fps is not None and not max_fps > 0:
             raise ValueError(f"max_fps must be None or positive; got {max_fps!r}")
         self.source = source
-        self.classifier = model if isinstance(model, live.EmotionClassifier) else live.EmotionClassifier(model)
+        self.classifier = model if isinstance(model, EmotionClassifier) else EmotionClassifier(model)
         self.max_fps = max_fps
         self._options = dict(options, smooth=bool(smooth), every=every, detector=detector,
                              classifier=self.classifier)
@@ -372,7 +374,7 @@ def show_annotated(frame: np.ndarray, faces: list[dict], *, title: str | None = 
     """
     from matplotlib.figure import Figure
 
-    rgb = cv2.cvtColor(live.annotate(frame, faces), cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(annotate(frame, faces), cv2.COLOR_BGR2RGB)
     height_px, width_px = rgb.shape[:2]
     figure = Figure(figsize=(width, width * height_px / width_px + 0.5), layout="constrained")
     axes = figure.add_subplot()

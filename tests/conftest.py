@@ -55,7 +55,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def classifier(tiny_model_path):
     """An EmotionClassifier around the tiny model."""
-    from fer_lib.live import EmotionClassifier
+    from fer_lib.classifier import EmotionClassifier
 
     return EmotionClassifier(tiny_model_path)
 
@@ -83,3 +83,50 @@ def short_video(video_path, tmp_path_factory) -> Path:
 def short_video_frames() -> int:
     """How many frames ``short_video`` holds."""
     return SHORT_VIDEO_FRAMES
+
+
+class FakeCapture:
+    """Stands in for cv2.VideoCapture: yields given frames, then fails; counts release()."""
+
+    def __init__(self, argument=None, *, frames=(), opened=True, interrupt_after=None):
+        self.argument = argument
+        self.frames = list(frames)
+        self.opened = opened
+        self.interrupt_after = interrupt_after
+        self.reads = 0
+        self.releases = 0
+
+    def isOpened(self) -> bool:
+        return self.opened
+
+    def read(self):
+        self.reads += 1
+        if self.interrupt_after is not None and self.reads > self.interrupt_after:
+            raise KeyboardInterrupt
+        if self.frames:
+            return True, self.frames.pop(0)
+        return False, None
+
+    def release(self) -> None:
+        self.releases += 1
+        self.opened = False
+
+
+def _capture_factory(**options):
+    """A capture factory whose FakeCaptures are recorded in ``made``."""
+    made: list[FakeCapture] = []
+
+    def make(argument):
+        capture = FakeCapture(argument, **options)
+        made.append(capture)
+        return capture
+
+    make.made = made
+    return make
+
+
+@pytest.fixture
+def fake_captures():
+    """``fake_captures(frames=..., opened=..., interrupt_after=...)``: a capture factory for
+    :func:`fer_lib.sources.open_source` whose captures (``.made``) count their releases."""
+    return _capture_factory

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_lib import cli, live
+from fer_lib import classifier, cli, drawing, live, sources
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
@@ -160,7 +160,7 @@ def test_failure_leaves_no_half_written_file(photo, tiny_model_path, tmp_path, c
 @pytest.mark.parametrize("failure", [SourceError("camera unplugged"), KeyboardInterrupt()])
 def test_failure_during_a_video_leaves_no_file(failure, short_video, tiny_model_path, tmp_path, monkeypatch):
     calls = []
-    real_annotate = live.annotate
+    real_annotate = drawing.annotate
 
     def failing_annotate(frame, faces):
         calls.append(1)
@@ -168,7 +168,7 @@ def test_failure_during_a_video_leaves_no_file(failure, short_video, tiny_model_
             raise failure
         return real_annotate(frame, faces)
 
-    monkeypatch.setattr(live, "annotate", failing_annotate)
+    monkeypatch.setattr(drawing, "annotate", failing_annotate)
     output = tmp_path / "annotated.mp4"
     status = cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--output", str(output)])
     assert status == (130 if isinstance(failure, KeyboardInterrupt) else 2)
@@ -198,8 +198,8 @@ def no_source(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the display must be checked before opening the source or loading the model")
 
-    monkeypatch.setattr(live, "open_source", forbidden)
-    monkeypatch.setattr(live, "EmotionClassifier", forbidden)
+    monkeypatch.setattr(live, "open_source", forbidden)  # where the loop looks it up
+    monkeypatch.setattr(classifier, "EmotionClassifier", forbidden)
 
 
 def test_live_without_display_variable(monkeypatch, no_source, capsys):
@@ -245,14 +245,14 @@ class FakeWindow:
 
 def _spy_sources(monkeypatch) -> list:
     opened = []
-    real_open = live.open_source
+    real_open = sources.open_source
 
     def spy(*args, **kwargs):
         source = real_open(*args, **kwargs)
         opened.append(source)
         return source
 
-    monkeypatch.setattr(live, "open_source", spy)
+    monkeypatch.setattr(live, "open_source", spy)  # where the loop looks it up
     return opened
 
 

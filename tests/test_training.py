@@ -107,16 +107,6 @@ def test_data_without_rows_for_the_split(tmp_path):
         training.train("fer_net_small", only_test, epochs=1, run_dir=tmp_path / "r", verbose=0)
 
 
-@pytest.mark.parametrize("content", [None, b"not a keras archive"])
-def test_missing_or_corrupt_model_file(tmp_path, content):
-    path = tmp_path / "broken.keras"
-    if content is not None:
-        path.write_bytes(content)
-    expected = "does not exist" if content is None else "cannot be loaded .* corrupt"
-    with pytest.raises(ModelError, match=rf"broken\.keras {expected}"):
-        training.load_saved_model(path)
-
-
 def test_saved_model_carries_no_optimiser_state(faces, tmp_path):
     output = tmp_path / "m.keras"
     result = small_run(faces, tmp_path, output=output, epochs=1)
