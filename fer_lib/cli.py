@@ -26,7 +26,6 @@ import os
 import platform
 import sys
 import threading
-import time
 from pathlib import Path
 
 
@@ -379,41 +378,16 @@ def _open_window(name: str) -> None:
         ) from exc
 
 
-class _FpsMeter:
-    """Frames per second, smoothed over the last frames."""
-
-    def __init__(self, smoothing: float = 0.9) -> None:
-        self.smoothing = smoothing
-        self.fps = 0.0
-        self.count = 0
-        self.started = self.last = None
-
-    def tick(self) -> float:
-        now = time.perf_counter()
-        if self.last is not None and now > self.last:
-            current = 1.0 / (now - self.last)
-            self.fps = current if self.count == 1 else self.smoothing * self.fps + (1 - self.smoothing) * current
-        self.started = now if self.started is None else self.started
-        self.last = now
-        self.count += 1
-        return self.fps
-
-    @property
-    def mean(self) -> float:
-        if self.count < 2 or self.last == self.started:
-            return 0.0
-        return (self.count - 1) / (self.last - self.started)
-
-
 def _live(args: argparse.Namespace) -> int:
     import cv2
 
     from . import drawing, live
+    from .timing import FpsMeter
 
     window = "fer_lib live (q or Esc quits)"
     _open_window(window)  # before loading the model or opening the camera
     seen_visible = []
-    meter = _FpsMeter()
+    meter = FpsMeter()
 
     def show(frame, faces) -> bool:
         fps = meter.tick()

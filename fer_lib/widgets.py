@@ -30,6 +30,7 @@ from . import live
 from .classifier import EmotionClassifier
 from .drawing import annotate
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
+from .timing import FpsMeter
 
 __all__ = ["LiveView", "show_annotated"]
 
@@ -120,8 +121,7 @@ class _Worker:
         state, panel = self.state, self.panel
         shown = 0
         outcome = "stopped"
-        fps = 0.0
-        last = None
+        meter = FpsMeter()
         frames = None
         try:
             frames = live.iter_analyzed(self.source, **self.options)
@@ -130,10 +130,7 @@ class _Worker:
                 if self.stop_event.is_set():
                     break
                 annotated = annotate(frame, faces)
-                now = time.perf_counter()
-                if last is not None and now > last:
-                    fps = 1.0 / (now - last) if shown == 1 else 0.9 * fps + 0.1 / (now - last)
-                last = now
+                fps = meter.tick()
                 shown += 1
                 state.last_frame, state.last_faces = annotated, faces
                 state.frames_shown += 1
