@@ -1,10 +1,11 @@
 """Command line: ``python -m fer_lib {train,finalize,claims,predict,live,info}``.
 
-Each subcommand parses arguments and calls the library (:mod:`fer_lib.live` does
-the detecting, classifying and drawing). What lives here is only the plumbing of
-a command line: expanding paths, naming output files, writing them atomically
-(a temporary file in the same folder, then ``os.replace``, so a failure never
-leaves a half-written file), and the OpenCV window of ``live``.
+Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
+the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
+:mod:`fer_lib.outputs` expands the inputs and writes annotated copies and reports
+(atomically: a failure never leaves a half-written file). What lives here is only
+what a command line adds: printing, the OpenCV window of ``live`` and the
+machine report of ``info``.
 
 Examples::
 
@@ -18,23 +19,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
-import json
-import math
 import os
 import platform
 import sys
 import threading
 from pathlib import Path
 
-
-from .fileio import atomic_target
-
 __all__ = ["main", "build_parser"]
-
-#: Suffixes accepted for an annotated video (written with the ``mp4v`` codec).
-VIDEO_OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi")
 
 _WINDOW_ADVICE = (
     "for a window install OpenCV with GUI support (pip uninstall opencv-python-headless && "
@@ -117,169 +108,8 @@ def _print_scores(card: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# predict: inputs, outputs, atomic writes, reports
+# predict: a table on stdout; files through fer_lib.outputs
 # --------------------------------------------------------------------------------------
-
-
-def _expand_inputs(paths: list[str]) -> list[tuple[str, str]]:
-    """``(source, kind)`` per file to analyse, kind ``"image"`` or ``"video"``; folders give their images."""
-    from .errors import SourceError
-    from .sources import IMAGE_EXTENSIONS
-
-    items: list[tuple[str, str]] = []
-    for text in paths:
-        if "://" in text:
-            items.append((text, "video"))
-            continue
-        path = Path(text)
-        if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            if not images:
-                raise SourceError(
-                    f"folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                    "pass image files, a folder of images or a video"
-                )
-            items.extend((str(image), "image") for image in images)
-        elif path.is_file():
-            items.append((text, "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"))
-        else:
-            raise SourceError(f"{path} does not exist (looked from {Path.cwd()}); check the path")
-    return items
-
-
-def _output_targets(items: list[tuple[str, str]], output: str | None) -> list[Path | None]:
-    """Where each input's annotated copy goes: one file, or a folder of ``NAME_annotated.EXT``."""
-    from .errors import FerError
-    from .sources import IMAGE_EXTENSIONS
-
-    if output is None:
-        return [None] * len(items)
-    target = Path(output)
-    if not target.is_dir() and len(items) == 1 and target.suffix:
-        source, kind = items[0]
-        allowed = VIDEO_OUTPUT_SUFFIXES if kind == "video" else tuple(sorted(IMAGE_EXTENSIONS))
-        if target.suffix.lower() not in allowed:
-            raise FerError(
-                f"--output {target}: an annotated {kind} needs one of the suffixes {', '.join(allowed)}; "
-                f"got {target.suffix!r} (or give a folder)"
-            )
-        if not target.parent.resolve().is_dir():
-            raise FerError(f"--output {target}: folder {target.parent} does not exist; create it first")
-        return [target]
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FerError(f"--output {target}: cannot create this folder ({exc.strerror})") from exc
-    targets: list[Path | None] = []
-    used: set[str] = set()
-    for source, kind in items:
-        name = Path(source.split("://")[-1]).stem or "stream"
-        suffix = ".mp4" if kind == "video" else Path(source).suffix.lower()
-        candidate, number = f"{name}_annotated{suffix}", 1
-        while candidate in used:
-            number += 1
-            candidate = f"{name}_annotated_{number}{suffix}"
-        used.add(candidate)
-        targets.append(target / candidate)
-    return targets
-
-
-class _ImageSink:
-    """Writes the (last) annotated frame of an image input, encoded by its suffix."""
-
-    def __init__(self, path: Path, target: Path) -> None:
-        self.path, self.target = path, target
-
-    def write(self, image) -> None:
-        import cv2
-
-        from .errors import FerError
-
-        ok, encoded = cv2.imencode(self.target.suffix, image)
-        if not ok:
-            raise FerError(f"cannot encode the annotated image as {self.target.suffix} for {self.target}")
-        self.path.write_bytes(encoded.tobytes())
-
-    def close(self) -> None:
-        pass
-
-
-class _VideoSink:
-    """Writes annotated frames to an ``mp4v`` video, opened on the first frame (its size)."""
-
-    def __init__(self, path: Path, target: Path, fps: float) -> None:
-        self.path, self.target, self.fps = path, target, fps
-        self.writer = None
-        self.size: tuple[int, int] | None = None
-
-    def write(self, image) -> None:
-        import cv2
-
-        from .errors import FerError
-
-        if self.writer is None:
-            self.size = (image.shape[1], image.shape[0])
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
-            if not self.writer.isOpened():
-                raise FerError(
-                    f"cannot write video {self.target}: OpenCV has no mp4v encoder for {self.target.suffix} "
-                    "here; try an .mp4 or .avi name"
-                )
-        if (image.shape[1], image.shape[0]) != self.size:  # a stream changed size: keep the first size
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-
-
-def _video_fps(source: str, default: float = 25.0) -> float:
-    """Frames per second of a video file (``default`` when OpenCV does not know)."""
-    import cv2
-
-    capture = cv2.VideoCapture(source)
-    try:
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-    finally:
-        capture.release()
-    return float(fps) if math.isfinite(fps) and 0 < fps <= 240 else default
-
-
-def _report_rows(source: str, frame_index: int, faces: list[dict]) -> list[dict]:
-    from .labels import EMOTIONS
-
-    rows = []
-    for face_index, face in enumerate(faces):
-        probabilities = face["probabilities"]
-        rows.append({
-            "source": source,
-            "frame": frame_index,
-            "face": face_index,
-            "box": [int(v) for v in face["box"]],
-            "emotion": face["emotion"],
-            "confidence": round(float(probabilities[EMOTIONS.index(face["emotion"])]), 6),
-            "probabilities": {name: round(float(p), 6) for name, p in zip(EMOTIONS, probabilities)},
-        })
-    return rows
-
-
-def _format_report(rows: list[dict], report_format: str) -> str:
-    """CSV (one column per box side and per emotion) or JSON (a list of rows) text."""
-    from .labels import EMOTIONS
-
-    if report_format == "json":
-        return json.dumps(rows, indent=1) + "\n"
-    buffer = io.StringIO()
-    columns = ["source", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        flat = {key: row[key] for key in ("source", "frame", "face", "emotion", "confidence")}
-        flat.update(zip("xywh", row["box"]))
-        flat.update(row["probabilities"])
-        writer.writerow(flat)
-    return buffer.getvalue()
 
 
 class _Table:
@@ -304,15 +134,11 @@ class _Table:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import drawing, live
+    from . import drawing, live, outputs
     from .classifier import EmotionClassifier
 
-    items = _expand_inputs(args.paths)
-    targets = _output_targets(items, args.output)
-    if args.report is not None:
-        report_format = args.format or ("json" if Path(args.report).suffix.lower() == ".json" else "csv")
-    else:
-        report_format = args.format  # without --report: that format on stdout instead of the table
+    items = outputs.expand_inputs(args.paths)
+    targets = outputs.output_targets(items, args.output)
     classifier = EmotionClassifier(args.model)
     detector = live.default_detector()
     table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
@@ -324,26 +150,23 @@ def _predict(args: argparse.Namespace) -> int:
             analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
                 source, every=args.every, smooth=smooth, detector=detector, classifier=classifier
             )))
-            sink = None
+            writer = None
             if target is not None:
-                temporary = stack.enter_context(atomic_target(target))
-                sink = _VideoSink(temporary, target, _video_fps(source)) if kind == "video" else _ImageSink(
-                    temporary, target)
-                stack.callback(sink.close)
+                fps = outputs.video_fps(source) if kind == "video" else 25.0
+                writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps))
             for frame_index, (frame, faces) in enumerate(analyzed):
-                if sink is not None:
-                    sink.write(drawing.annotate(frame, faces))
+                if writer is not None:
+                    writer.write(drawing.annotate(frame, faces))
                 if frame_index % args.every == 0:
                     frames_analysed += 1
-                    new_rows = _report_rows(source, frame_index, faces)
+                    new_rows = outputs.report_rows(source, frame_index, faces)
                     rows.extend(new_rows)
                     if table is not None:
                         table.add(source, frame_index, new_rows)
     if args.report is not None:
-        with atomic_target(Path(args.report)) as temporary:
-            temporary.write_text(_format_report(rows, report_format), encoding="utf-8")
-    elif report_format is not None:
-        sys.stdout.write(_format_report(rows, report_format))
+        outputs.write_report(rows, args.report, report_format=args.format)
+    elif args.format is not None:  # without --report: that format on stdout instead of the table
+        sys.stdout.write(outputs.format_report(rows, args.format))
     summary = f"{len(items)} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
     if args.report is not None:
         summary += f"; report: {args.report}"

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_lib import classifier, cli, drawing, live, sources
+from fer_lib import classifier, cli, drawing, live, outputs, sources
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
@@ -319,3 +319,4 @@ def test_cli_choices_match_the_library():
     assert list(_option("claims", "base").choices) == list(BASES)
     listed = _option("claims", "variants").help.split(": ", 1)[1].split()
     assert listed == [variant.name for variant in VARIANTS]
+    assert list(_option("predict", "format").choices) == list(outputs.REPORT_FORMATS)
