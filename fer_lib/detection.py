@@ -41,7 +41,12 @@ from .errors import ModelError
 from .labels import IMAGE_SIZE
 
 __all__ = [
+    "BlazeFaceDetector",
     "FaceDetector",
+    "DETECTORS",
+    "make_detector",
+    "BLAZEFACE_FILE",
+    "BLAZEFACE_INPUT",
     "CASCADE_FILE",
     "DEFAULT_SCALE_FACTOR",
     "DEFAULT_MIN_NEIGHBORS",
@@ -397,3 +402,270 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> n
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"expected boxes of shape (n, 4) as (x, y, w, h); got shape {boxes.shape}")
     return np.stack([crop_face(gray, box, margin=margin) for box in boxes])
+
+
+#: The BlazeFace model shipped with fer_lib (Apache-2.0; credit in ``fer_lib/detectors/README.md``).
+BLAZEFACE_FILE = Path(__file__).resolve().parent / "detectors" / "face_detection_full_range.tflite"
+#: Side of BlazeFace's square input, and of its grid of anchors (one per cell).
+BLAZEFACE_INPUT = 192
+_BLAZEFACE_GRID = 48
+#: Measured defaults of :class:`BlazeFaceDetector` (see the module docstring).
+DEFAULT_SCORE_THRESHOLD: float = 0.5
+DEFAULT_IOU_THRESHOLD: float = 0.3
+DEFAULT_CROP_SCALE: float = 1.0
+DEFAULT_CROP_SHIFT: float = 0.0
+
+
+def _litert_interpreter(path: Path, num_threads: int):
+    """A LiteRT interpreter for ``path`` with its tensors allocated, or a ModelError saying why not."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:  # pragma: no cover - ai-edge-litert is in requirements.txt
+        raise ModelError(
+            f"LiteRT is not installed, so {path.name} cannot run: pip install ai-edge-litert "
+            "(or use detector='haar', which needs only OpenCV)"
+        ) from exc
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist; reinstall fer_lib or pass model_path=...")
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"{path} is not a LiteRT (.tflite) model LiteRT can load: {exc}") from exc
+    return interpreter
+
+
+class BlazeFaceDetector:
+    """Google's BlazeFace (full range) CNN face detector, run with LiteRT.
+
+    A small convolutional network (Bazarevsky et al., 2019) that scores 2,304
+    anchors, one per cell of a 48x48 grid laid over its 192x192 input, and
+    regresses a box from each. The frame is letterboxed to that square (aspect
+    kept, black padding), boxes scoring at least ``score_threshold`` go through
+    non-maximum suppression, and the survivors are mapped back to frame pixels
+    and turned into face crops (``crop_scale``, ``crop_shift``).
+
+    Parameters
+    ----------
+    score_threshold : float, default 0.5
+        Smallest face probability kept.
+    iou_threshold : float, default 0.3
+        A box overlapping a better one by more than this (intersection over
+        union) is dropped.
+    crop_scale : float, default 1.0
+        The detected box is scaled about its centre by this factor ...
+    crop_shift : float, default 0.0
+        ... and moved down by this fraction of its height: the crop the
+        emotion classifier sees (measured defaults: module docstring).
+    tiles : bool, default False
+        Also run on overlapping square tiles (half the frame's shorter side,
+        at least 192 px, overlapping by a quarter), which finds faces smaller
+        than about 15 px at the 192 input: for large group photos, at about
+        3 ms a tile.
+    model_path : str or Path, optional
+        Another BlazeFace full-range ``.tflite``; default :data:`BLAZEFACE_FILE`.
+    num_threads : int, default 2
+        CPU threads LiteRT may use.
+
+    Raises
+    ------
+    ValueError
+        For thresholds outside (0, 1) or a non-positive crop scale.
+    ModelError
+        If the model file is missing or is not a LiteRT model.
+
+    Examples
+    --------
+    >>> BlazeFaceDetector().detect(np.zeros((120, 160, 3), np.uint8)).shape
+    (0, 4)
+    """
+
+    def __init__(
+        self,
+        *,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        iou_threshold: float = DEFAULT_IOU_THRESHOLD,
+        crop_scale: float = DEFAULT_CROP_SCALE,
+        crop_shift: float = DEFAULT_CROP_SHIFT,
+        tiles: bool = False,
+        model_path: str | Path | None = None,
+        num_threads: int = 2,
+    ) -> None:
+        for name, value in (("score_threshold", score_threshold), ("iou_threshold", iou_threshold)):
+            if not 0.0 < float(value) < 1.0:
+                raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
+        if not float(crop_scale) > 0.0 or not np.isfinite(crop_shift):
+            raise ValueError(
+                f"crop_scale must be positive and crop_shift finite; got {crop_scale!r} and {crop_shift!r}"
+            )
+        if int(num_threads) < 1:
+            raise ValueError(f"num_threads must be at least 1; got {num_threads!r}")
+        self.score_threshold = float(score_threshold)
+        self.iou_threshold = float(iou_threshold)
+        self.crop_scale = float(crop_scale)
+        self.crop_shift = float(crop_shift)
+        self.tiles = bool(tiles)
+        self.model_path = Path(model_path) if model_path is not None else BLAZEFACE_FILE
+        self._interpreter = _litert_interpreter(self.model_path, int(num_threads))
+        self._input = self._interpreter.get_input_details()[0]
+        if tuple(self._input["shape"]) != (1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3):
+            raise ModelError(
+                f"{self.model_path} takes input of shape {tuple(self._input['shape'])}; expected "
+                f"(1, {BLAZEFACE_INPUT}, {BLAZEFACE_INPUT}, 3): use the full-range BlazeFace model"
+            )
+        outputs = {tuple(detail["shape"][1:]): detail["index"] for detail in self._interpreter.get_output_details()}
+        anchors = _BLAZEFACE_GRID * _BLAZEFACE_GRID
+        if (anchors, 16) not in outputs or (anchors, 1) not in outputs:
+            raise ModelError(
+                f"{self.model_path} does not give BlazeFace's outputs ({anchors}, 16) and ({anchors}, 1)"
+            )
+        self._regressors, self._scores = outputs[(anchors, 16)], outputs[(anchors, 1)]
+        centres = (np.arange(_BLAZEFACE_GRID) + 0.5) / _BLAZEFACE_GRID
+        anchor_x, anchor_y = np.meshgrid(centres, centres)
+        self._anchors = np.stack([anchor_x.ravel(), anchor_y.ravel()], axis=1) * BLAZEFACE_INPUT
+        self._canvas = np.zeros((1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3), np.float32)
+
+    def __repr__(self) -> str:
+        return (
+            f"BlazeFaceDetector(score_threshold={self.score_threshold}, iou_threshold={self.iou_threshold}, "
+            f"crop_scale={self.crop_scale}, crop_shift={self.crop_shift}, tiles={self.tiles})"
+        )
+
+    def detect(self, frame: np.ndarray) -> np.ndarray:
+        """Face crops found in ``frame``.
+
+        Parameters
+        ----------
+        frame : ndarray of shape (H, W, 3) BGR, (H, W, 4) BGRA, (H, W) or (H, W, 1) grey, dtype uint8
+            Any size; colour helps (the network was trained on colour photos).
+
+        Returns
+        -------
+        ndarray of shape (n, 4), dtype int64
+            ``(x, y, w, h)`` per face in full-frame pixels, inside the frame,
+            sorted left to right (then top to bottom).
+        """
+        boxes, _ = self.detect_scored(frame)
+        return boxes
+
+    __call__ = detect
+
+    def detect_scored(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`detect`, with each box's face probability: ``(boxes, scores)``."""
+        rgb = _to_rgb(check_frame(frame))
+        height, width = rgb.shape[:2]
+        boxes, scores = self._detect_square(rgb, 0, 0, max(height, width))
+        if self.tiles:
+            side = max(BLAZEFACE_INPUT, min(height, width) // 2)
+            found = [(boxes, scores)]
+            for top in _tile_starts(height, side):
+                for left in _tile_starts(width, side):
+                    found.append(self._detect_square(rgb[top : top + side, left : left + side], left, top, side))
+            boxes = np.concatenate([part[0] for part in found])
+            scores = np.concatenate([part[1] for part in found])
+        keep = _non_maximum_suppression(boxes, scores, self.score_threshold, self.iou_threshold)
+        boxes, scores = boxes[keep], scores[keep]
+        crops = _scale_boxes(boxes, self.crop_scale, self.crop_shift)
+        return _clip_sort(crops, scores, width, height)
+
+    def _detect_square(self, rgb: np.ndarray, left: int, top: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw boxes (frame pixels, float) and scores above the threshold in one letterboxed square."""
+        height, width = rgb.shape[:2]
+        scale = BLAZEFACE_INPUT / side
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        canvas = self._canvas
+        canvas.fill(-1.0)  # black, in the network's [-1, 1] scale
+        canvas[0, : size[1], : size[0]] = small * np.float32(2 / 255) - 1
+        self._interpreter.set_tensor(self._input["index"], canvas)
+        self._interpreter.invoke()
+        logits = self._interpreter.get_tensor(self._scores)[0, :, 0]
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
+        keep = np.flatnonzero(scores >= self.score_threshold)
+        regressors = self._interpreter.get_tensor(self._regressors)[0, keep, :4]
+        centres = self._anchors[keep] + regressors[:, :2]
+        sizes = regressors[:, 2:4]
+        boxes = np.concatenate([centres - sizes / 2, sizes], axis=1) / scale
+        boxes[:, 0] += left
+        boxes[:, 1] += top
+        return boxes, scores[keep]
+
+
+def _to_rgb(frame: np.ndarray) -> np.ndarray:
+    """RGB version of a checked uint8 frame (grey frames are repeated over three channels)."""
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        return cv2.cvtColor(np.ascontiguousarray(frame.reshape(frame.shape[:2])), cv2.COLOR_GRAY2RGB)
+    code = cv2.COLOR_BGR2RGB if frame.shape[2] == 3 else cv2.COLOR_BGRA2RGB
+    return cv2.cvtColor(np.ascontiguousarray(frame), code)
+
+
+def _tile_starts(length: int, side: int) -> list[int]:
+    """Starts of tiles of ``side`` pixels covering ``[0, length)``, overlapping by at least a quarter."""
+    if length <= side:
+        return [0]
+    count = int(np.ceil((length - side) / (0.75 * side))) + 1
+    return [round(i * (length - side) / (count - 1)) for i in range(count)]
+
+
+def _non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, score: float, iou: float) -> np.ndarray:
+    """Indices of the boxes kept by OpenCV's non-maximum suppression, best first."""
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), score, iou)
+    return np.asarray(keep, dtype=np.int64).reshape(-1)
+
+
+def _scale_boxes(boxes: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """Boxes scaled about their centres by ``scale`` and moved down by ``shift`` of their height."""
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    centres[:, 1] += shift * boxes[:, 3]
+    sizes = boxes[:, 2:] * scale
+    return np.concatenate([centres - sizes / 2, sizes], axis=1)
+
+
+def _clip_sort(boxes: np.ndarray, scores: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer boxes clipped into the frame and sorted left to right, with their scores."""
+    if len(boxes) == 0:
+        return np.zeros((0, 4), np.int64), np.zeros(0, np.float32)
+    x0 = np.clip(np.round(boxes[:, 0]), 0, width - 1)
+    y0 = np.clip(np.round(boxes[:, 1]), 0, height - 1)
+    x1 = np.clip(np.round(boxes[:, 0] + boxes[:, 2]), x0 + 1, width)
+    y1 = np.clip(np.round(boxes[:, 1] + boxes[:, 3]), y0 + 1, height)
+    clipped = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).astype(np.int64)
+    order = np.lexsort((clipped[:, 1], clipped[:, 0]))
+    return clipped[order], scores[order].astype(np.float32)
+
+
+#: The detectors :func:`make_detector` builds, by name; the first is the default.
+DETECTORS: tuple[str, ...] = ("blazeface", "haar")
+
+
+def make_detector(name: str = "blazeface", **options) -> BlazeFaceDetector | FaceDetector:
+    """A face detector by name: ``"blazeface"`` (the default) or ``"haar"`` (the tutorial's).
+
+    Parameters
+    ----------
+    name : {"blazeface", "haar"}
+    **options
+        Keyword arguments of :class:`BlazeFaceDetector` or :class:`FaceDetector`.
+
+    Returns
+    -------
+    BlazeFaceDetector or FaceDetector
+        Either has ``detect(frame) -> (n, 4) int64 boxes``.
+
+    Raises
+    ------
+    ValueError
+        For another name.
+
+    Examples
+    --------
+    >>> make_detector("haar")
+    FaceDetector(scale_factor=1.32, min_neighbors=3, min_size=(30, 30), max_width=640)
+    """
+    if name == "blazeface":
+        return BlazeFaceDetector(**options)
+    if name == "haar":
+        return FaceDetector(**options)
+    raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
