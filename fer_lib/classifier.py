@@ -1,19 +1,28 @@
 """The one batched prediction path: a saved emotion model, grey 48x48 faces in, probabilities out.
 
-``model.predict`` pays about 35 ms of set-up per call on this CPU, which is what
-made the tutorial's loop (one ``predict`` per face) slow. Here every face goes
-through one compiled forward pass per chunk, and each chunk is padded to one of
-a few fixed batch sizes (1, 2, 4, ... 64 for :class:`EmotionClassifier`), so the
-compiled function is traced once per size instead of once per new face count.
-:func:`predict_probabilities` (evaluation, training's model card, notebooks)
-goes through the same :meth:`EmotionClassifier.predict`. It also ignores
-``KERAS_MAX_STEPS_PER_EPOCH``, so smoke runs still score every face.
+:class:`EmotionClassifier` runs either file the project saves:
+
+- a LiteRT file (``.tflite``, exported by :mod:`fer_lib.export`): the inference
+  path (live loop, ``predict``, widgets). It needs only ``ai-edge-litert``, never
+  TensorFlow, so ``python -m fer_lib predict`` starts in about a second. The
+  default, :data:`DEFAULT_MODEL_PATH`, is the shipped model's quantised export.
+- a Keras file (``.keras``) or a model in memory: training, evaluation and the
+  notebooks. ``model.predict`` pays about 35 ms of set-up per call on this CPU,
+  which is what made the tutorial's loop (one ``predict`` per face) slow; here
+  every chunk goes through one compiled forward pass.
+
+Either way each chunk is padded to one of a few fixed batch sizes (1, 2, 4, ... 64),
+so a compiled function (Keras) or an allocated interpreter (LiteRT) is made once
+per size instead of once per new face count. :func:`predict_probabilities`
+(evaluation, training's model card, notebooks) goes through the same
+:meth:`EmotionClassifier.predict`. It ignores ``KERAS_MAX_STEPS_PER_EPOCH``, so
+smoke runs still score every face.
 
 Typical use::
 
     from fer_lib.classifier import EmotionClassifier
-    classifier = EmotionClassifier("models/default.keras")   # loaded once
-    probabilities = classifier.predict(faces)                 # (n, 48, 48) uint8 -> (n, 7)
+    classifier = EmotionClassifier()                 # models/default.quantized.tflite, loaded once
+    probabilities = classifier.predict(faces)        # (n, 48, 48) uint8 -> (n, 7)
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 __all__ = [
+    "DEFAULT_KERAS_PATH",
     "DEFAULT_MODEL_PATH",
     "BATCH_BUCKETS",
     "EmotionClassifier",
@@ -39,8 +49,13 @@ __all__ = [
     "predict_probabilities",
 ]
 
-#: The shipped model, loaded by ``EmotionClassifier()`` without a model.
-DEFAULT_MODEL_PATH: Path = Path(__file__).resolve().parents[1] / "models" / "default.keras"
+_MODELS = Path(__file__).resolve().parents[1] / "models"
+#: The shipped Keras model (training, evaluation, notebooks 3-4).
+DEFAULT_KERAS_PATH: Path = _MODELS / "default.keras"
+#: Its quantised LiteRT export, loaded by ``EmotionClassifier()`` without a model (live, predict, widgets).
+DEFAULT_MODEL_PATH: Path = _MODELS / "default.quantized.tflite"
+#: Suffix of the files :class:`EmotionClassifier` runs with LiteRT.
+LITERT_SUFFIX = ".tflite"
 
 #: Batch sizes the compiled prediction is traced for; larger face counts go in chunks of the last.
 BATCH_BUCKETS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
@@ -52,7 +67,7 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     Parameters
     ----------
     path : str or Path
-        A Keras 3 ``.keras`` file (importing :mod:`fer_lib` registers its custom layers).
+        A Keras 3 ``.keras`` file (fer_lib's custom layers are registered first).
     compile : bool, default True
         ``False`` skips the optimiser (inference only: faster, and quiet about
         optimiser state it does not need).
@@ -67,6 +82,8 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
         If the file does not exist or cannot be loaded; the message names the file.
     """
     import keras  # only when a model is loaded
+
+    from . import models  # noqa: F401  (registers fer_lib's custom layers with Keras)
 
     path = Path(path)
     if not path.is_file():
@@ -89,10 +106,13 @@ class EmotionClassifier:
     Parameters
     ----------
     model : str, Path or keras.Model, optional
-        A ``.keras`` file (default :data:`DEFAULT_MODEL_PATH`) or a model in memory.
-        It takes raw grey faces ``(n, 48, 48, 1)`` and ends with a softmax over 7 classes.
+        A LiteRT ``.tflite`` file (run without TensorFlow), a ``.keras`` file, or a
+        Keras model in memory; default :data:`DEFAULT_MODEL_PATH`. It takes raw grey
+        faces ``(n, 48, 48, 1)`` and ends with a softmax over 7 classes.
     buckets : sequence of int, default :data:`BATCH_BUCKETS`
-        Batch sizes the compiled call is padded to.
+        Batch sizes each call is padded to.
+    num_threads : int, default 2
+        CPU threads LiteRT may use (``.tflite`` only).
 
     Raises
     ------
@@ -100,31 +120,39 @@ class EmotionClassifier:
         If the file is missing or corrupt, or the model's input or output shape is wrong.
     """
 
-    def __init__(self, model: Any = None, *, buckets: Sequence[int] = BATCH_BUCKETS) -> None:
+    def __init__(self, model: Any = None, *, buckets: Sequence[int] = BATCH_BUCKETS, num_threads: int = 2) -> None:
         if model is None:
             model = DEFAULT_MODEL_PATH
-        if isinstance(model, (str, os.PathLike)):
-            self.path: Path | None = Path(model)
-            model = load_saved_model(self.path, compile=False)
-        else:
-            self.path = None
-        self.model = model
-        _check_model_shapes(model, self.path)
         buckets = sorted({int(size) for size in buckets})
         if not buckets or buckets[0] < 1:
             raise ValueError(f"buckets must be positive batch sizes; got {buckets!r}")
         self.buckets: tuple[int, ...] = tuple(buckets)
+        self.path: Path | None = Path(model) if isinstance(model, (str, os.PathLike)) else None
+        if self.path is not None and self.path.suffix == LITERT_SUFFIX:
+            self.model = None
+            self._predict: Callable[[np.ndarray], np.ndarray] = _LiteRTPredict(self.path, int(num_threads))
+            return
+        if self.path is not None:
+            model = load_saved_model(self.path, compile=False)
+        self.model = model
+        _check_model_shapes(model, self.path)
         self._predict = _compiled_predict(model)
+
+    @property
+    def backend(self) -> str:
+        """``"litert"`` for a ``.tflite`` file, ``"keras"`` otherwise."""
+        return "keras" if self.model is not None else "litert"
 
     def __repr__(self) -> str:
         where = self.path if self.path is not None else "in memory"
-        return f"EmotionClassifier({getattr(self.model, 'name', 'model')!r}, {where})"
+        name = getattr(self.model, "name", "model") if self.model is not None else self.path.name
+        return f"EmotionClassifier({name!r}, {where}, {self.backend})"
 
     def _bucket(self, count: int) -> int:
         return next((size for size in self.buckets if size >= count), self.buckets[-1])
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        """Class probabilities of grey faces, in one compiled call per chunk of the largest bucket.
+        """Class probabilities of grey faces, in one call per chunk of the largest bucket.
 
         Parameters
         ----------
@@ -157,11 +185,65 @@ class EmotionClassifier:
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def warmup(self, sizes: Sequence[int] = (1,)) -> None:
-        """Trace the compiled call for these batch sizes now rather than on the first frames."""
+        """Prepare the calls for these batch sizes now rather than on the first frames."""
         for size in sizes:
             self.predict(np.zeros((self._bucket(int(size)),) + IMAGE_SHAPE[:2], np.uint8))
 
     __call__ = predict
+
+
+class _LiteRTPredict:
+    """A ``.tflite`` emotion model run by LiteRT: one interpreter per batch size, made on first use."""
+
+    def __init__(self, path: Path, num_threads: int) -> None:
+        if not path.is_file():
+            raise ModelError(
+                f"model file {path} does not exist. Export one with `python -m fer_lib export MODEL.keras` "
+                "(the shipped models/default.quantized.tflite is in the repository)."
+            )
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - ai-edge-litert is in requirements.txt
+            raise ModelError(f"LiteRT is not installed, so {path} cannot run: pip install ai-edge-litert") from exc
+        self.path, self.num_threads, self._interpreter_class = path, num_threads, Interpreter
+        self._calls: dict[int, Callable[[np.ndarray], np.ndarray]] = {}
+        self._call_for(1)  # load now: a bad file fails here, not on the first face
+
+    def _call_for(self, size: int) -> Callable[[np.ndarray], np.ndarray]:
+        call = self._calls.get(size)
+        if call is not None:
+            return call
+        try:
+            interpreter = self._interpreter_class(model_path=str(self.path), num_threads=self.num_threads)
+            source = interpreter.get_input_details()[0]
+            outputs = interpreter.get_output_details()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"model file {self.path} cannot be loaded by LiteRT ({str(exc)[:200]}); it is corrupt or not a "
+                "fer_lib export. Export it again with `python -m fer_lib export MODEL.keras`."
+            ) from exc
+        source_shape = tuple(int(side) for side in source["shape"][1:])
+        output_shapes = [tuple(int(side) for side in output["shape"][1:]) for output in outputs]
+        if source_shape != IMAGE_SHAPE or output_shapes != [(NUM_CLASSES,)]:
+            raise ModelError(
+                f"model file {self.path} takes {source_shape} and returns {output_shapes}; expected "
+                f"(48, 48, 1) grey faces in and ({NUM_CLASSES},) probabilities out. Export a model from "
+                "fer_lib.models."
+            )
+        interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])
+        interpreter.allocate_tensors()
+        source_index, output_index = source["index"], outputs[0]["index"]
+
+        def call(batch: np.ndarray) -> np.ndarray:
+            interpreter.set_tensor(source_index, batch)
+            interpreter.invoke()
+            return interpreter.get_tensor(output_index)
+
+        self._calls[size] = call
+        return call
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self._call_for(batch.shape[0])(batch)
 
 
 def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:

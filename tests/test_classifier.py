@@ -16,8 +16,10 @@ from fer_lib.labels import IMAGE_SIZE, NUM_CLASSES
 REPO = Path(fer_lib.__file__).resolve().parents[1]
 
 
-def test_default_model_path_is_in_the_repo():
-    assert classifier_module.DEFAULT_MODEL_PATH == REPO / "models" / "default.keras"
+def test_default_model_paths_are_in_the_repo():
+    assert classifier_module.DEFAULT_KERAS_PATH == REPO / "models" / "default.keras"
+    assert classifier_module.DEFAULT_MODEL_PATH == REPO / "models" / "default.quantized.tflite"
+    assert classifier_module.DEFAULT_MODEL_PATH.is_file()
 
 
 def test_predict_shapes_and_probabilities(classifier):
@@ -112,3 +114,42 @@ def test_predict_probabilities_rejects_bad_batch_size(classifier, batch_size):
 def test_buckets_must_be_positive(classifier):
     with pytest.raises(ValueError, match="buckets must be positive"):
         EmotionClassifier(classifier.model, buckets=(0, 4))
+
+
+@pytest.fixture(scope="module")
+def tiny_litert_path(tiny_model_path, tmp_path_factory) -> Path:
+    """The tiny model exported to LiteRT (float32 and quantised) beside a copy of it."""
+    import shutil
+
+    from fer_lib.export import export_litert
+
+    copy = tmp_path_factory.mktemp("litert") / "tiny.keras"
+    shutil.copy(tiny_model_path, copy)
+    return export_litert(copy)["float32"]
+
+
+def test_litert_gives_the_keras_probabilities(tiny_litert_path, classifier):
+    litert = EmotionClassifier(tiny_litert_path)
+    assert litert.backend == "litert" and classifier.backend == "keras"
+    faces = np.random.default_rng(3).integers(0, 256, (5, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    np.testing.assert_allclose(litert.predict(faces), classifier.predict(faces), atol=1e-5)
+    np.testing.assert_allclose(litert.predict(faces[1:2]), classifier.predict(faces[1:2]), atol=1e-5)
+    assert litert.predict(faces[:0]).shape == (0, NUM_CLASSES)
+    small = EmotionClassifier(tiny_litert_path, buckets=(1, 2))
+    np.testing.assert_allclose(small.predict(faces), litert.predict(faces), atol=1e-6)
+
+
+def test_missing_or_corrupt_litert_file(tmp_path):
+    with pytest.raises(ModelError, match=r"missing\.tflite does not exist.*fer_lib export"):
+        EmotionClassifier(tmp_path / "missing.tflite")
+    bad = tmp_path / "corrupt.tflite"
+    bad.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ModelError, match=r"corrupt\.tflite cannot be loaded by LiteRT"):
+        EmotionClassifier(bad)
+
+
+def test_litert_file_of_another_model_is_refused():
+    from fer_lib.detection import BLAZEFACE_FILE
+
+    with pytest.raises(ModelError, match=r"expected \(48, 48, 1\) grey faces in"):
+        EmotionClassifier(BLAZEFACE_FILE.with_suffix(".tflite"))
