@@ -15,9 +15,8 @@ from .data import FER2013, Split, load_fer2013
 from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
 from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
-# Importing the models registers fer_lib's custom layers, so that
-# keras.saving.load_model("models/default.keras") works after `import fer_lib`.
-from . import models  # noqa: E402  (registration side effect)
+# Importing fer_lib does not import Keras or TensorFlow: inference runs on LiteRT. fer_lib.models
+# registers the custom layers (fer_lib.classifier.load_saved_model imports it before loading).
 from .detection import FaceDetector  # noqa: E402
 from .classifier import EmotionClassifier  # noqa: E402
 from .drawing import annotate  # noqa: E402

@@ -14,7 +14,7 @@ import numpy as np
 from .detection import check_frame
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
 
-__all__ = ["to_bgr", "annotate"]
+__all__ = ["to_bgr", "annotate", "hex_color"]
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -96,3 +96,24 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
         cv2.rectangle(canvas, (left, top), bottom_right, color, cv2.FILLED)
         cv2.putText(canvas, text, (left + 2, top + text_h + 2), font, font_scale, (0, 0, 0), 1, cv2.LINE_AA)
     return canvas
+
+
+def hex_color(bgr: tuple[int, int, int]) -> str:
+    """An OpenCV BGR colour as the ``#rrggbb`` text that web pages and widgets use.
+
+    Parameters
+    ----------
+    bgr : (int, int, int)
+        Blue, green, red, 0..255 each.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> hex_color((40, 40, 220))
+    '#dc2828'
+    """
+    blue, green, red = (int(value) for value in bgr)
+    return f"#{red:02x}{green:02x}{blue:02x}"

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .classifier import DEFAULT_MODEL_PATH, EmotionClassifier
-from .detection import FaceDetector, crop_faces, to_gray
+from .detection import DETECTORS, BlazeFaceDetector, FaceDetector, check_frame, crop_faces, make_detector, to_gray
 from .records import face_record
 from .smoothing import ProbabilitySmoother
 from .sources import open_source
@@ -42,22 +42,45 @@ __all__ = [
 ]
 
 
-@functools.lru_cache(maxsize=1)
-def default_detector() -> FaceDetector:
-    """The shared :class:`FaceDetector` with the measured defaults, created on first use."""
-    return FaceDetector()
+#: A face detector, or the name of one (:data:`fer_lib.detection.DETECTORS`).
+Detector = BlazeFaceDetector | FaceDetector | str
+
+
+@functools.lru_cache(maxsize=len(DETECTORS))
+def default_detector(name: str = DETECTORS[0]) -> BlazeFaceDetector | FaceDetector:
+    """The shared detector of that name with its measured defaults, created on first use.
+
+    Parameters
+    ----------
+    name : {"blazeface", "haar"}, default "blazeface"
+        BlazeFace, the CNN detector, or the tutorial's Haar cascade.
+
+    Returns
+    -------
+    BlazeFaceDetector or FaceDetector
+    """
+    return make_detector(name)
 
 
 @functools.lru_cache(maxsize=1)
 def default_classifier() -> EmotionClassifier:
-    """The shared :class:`EmotionClassifier` of ``models/default.keras``, loaded on first use."""
+    """The shared :class:`EmotionClassifier` of :data:`fer_lib.classifier.DEFAULT_MODEL_PATH`, loaded once."""
     return EmotionClassifier(DEFAULT_MODEL_PATH)
+
+
+def _detector(detector: Detector | None) -> BlazeFaceDetector | FaceDetector:
+    """The detector to use: the argument itself, or the shared one of that name (default BlazeFace)."""
+    if detector is None:
+        return default_detector()
+    if isinstance(detector, str):
+        return default_detector(detector)
+    return detector
 
 
 def analyze_frame(
     frame: np.ndarray,
     *,
-    detector: FaceDetector | None = None,
+    detector: Detector | None = None,
     classifier: EmotionClassifier | None = None,
 ) -> list[dict]:
     """Detect and classify every face of one frame.
@@ -65,8 +88,10 @@ def analyze_frame(
     Parameters
     ----------
     frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
-    detector, classifier : optional
-        Default: :func:`default_detector` and :func:`default_classifier` (created once).
+    detector : BlazeFaceDetector, FaceDetector or {"blazeface", "haar"}, optional
+        Default: :func:`default_detector` (BlazeFace, created once).
+    classifier : EmotionClassifier, optional
+        Default: :func:`default_classifier` (the shipped model through LiteRT, loaded once).
 
     Returns
     -------
@@ -74,9 +99,8 @@ def analyze_frame(
         One ``{"box": (x, y, w, h), "probabilities": [7 floats], "emotion": str}``
         per face, left to right; ``[]`` when there is no face.
     """
-    gray = to_gray(frame)
-    detector = detector if detector is not None else default_detector()
-    return classify_boxes(gray, detector.detect(gray), classifier=classifier)
+    frame = check_frame(frame)
+    return classify_boxes(frame, _detector(detector).detect(frame), classifier=classifier)
 
 
 def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | None = None) -> list[dict]:
@@ -114,7 +138,7 @@ def iter_analyzed(
     detect_every: int = 1,
     smooth: bool | ProbabilitySmoother = True,
     max_frames: int | None = None,
-    detector: FaceDetector | None = None,
+    detector: Detector | None = None,
     classifier: EmotionClassifier | None = None,
     capture_factory: Callable[..., Any] = cv2.VideoCapture,
     read_timeout: float = 2.0,
@@ -136,7 +160,7 @@ def iter_analyzed(
     max_frames : int, optional
         Stop after this many frames.
     detector, classifier : optional
-        Default: the shared ones (:func:`default_detector`, :func:`default_classifier`).
+        As for :func:`analyze_frame`.
 
     Yields
     ------
@@ -153,6 +177,7 @@ def iter_analyzed(
     if max_frames is not None and max_frames < 0:
         raise ValueError(f"max_frames must be None or >= 0; got {max_frames!r}")
     smoother = ProbabilitySmoother() if smooth is True else (smooth or None)
+    detector = _detector(detector)
     faces: list[dict] = []
     with open_source(source, capture_factory=capture_factory, read_timeout=read_timeout) as frames:
         wanted = frames if max_frames is None else itertools.islice(frames, max_frames)

@@ -28,18 +28,13 @@ import numpy as np
 
 from . import live
 from .classifier import EmotionClassifier
-from .drawing import annotate
+from .drawing import annotate, hex_color
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
 from .timing import FpsMeter
 
 __all__ = ["LiveView", "show_annotated"]
 
 _VIEWS: "weakref.WeakSet[LiveView]" = weakref.WeakSet()
-
-
-def _hex_color(bgr: tuple[int, int, int]) -> str:
-    blue, green, red = bgr
-    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def _largest_face(faces: list[dict]) -> dict | None:
@@ -62,7 +57,7 @@ class _Panel:
         for name, color in zip(EMOTIONS, EMOTION_COLORS_BGR):
             bar = ipywidgets.FloatProgress(
                 value=0.0, min=0.0, max=1.0, description=name,
-                style={"bar_color": _hex_color(color), "description_width": "70px"},
+                style={"bar_color": hex_color(color), "description_width": "70px"},
                 layout=ipywidgets.Layout(width="260px"),
             )
             percent = ipywidgets.Label(value="", layout=ipywidgets.Layout(width="45px"))
