@@ -33,10 +33,11 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from .cards import machine_description
 from .data import FER2013, load_default_data
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
-from .training import default_run_dir, machine_description, train
+from .training import default_run_dir, train
 
 __all__ = ["Variant", "VARIANTS", "BASES", "run_claims", "verdicts", "load_claims", "NOISE_POINTS"]
 
