@@ -11,15 +11,20 @@ import os as _os
 # TensorFlow's C++ start-up chatter would fill every notebook and CLI run; warnings still show.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .data import FER2013, Split, load_fer2013
-from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
-from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+from . import quiet  # noqa: E402
 
-# Importing the models registers fer_lib's custom layers, so that
-# keras.saving.load_model("models/default.keras") works after `import fer_lib`.
-from . import models  # noqa: E402  (registration side effect)
-from .detection import FaceDetector  # noqa: E402
-from .live import EmotionClassifier, analyze_frame, annotate, iter_analyzed, open_source  # noqa: E402
+# The lines TensorFlow's C++ code writes to descriptor 2 while it is imported ignore
+# TF_CPP_MIN_LOG_LEVEL; they are kept in quiet.startup_lines() (``--verbose`` prints them).
+with quiet.hidden_startup_lines():
+    from .data import FER2013, Split, load_fer2013
+    from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
+    from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+
+    # Importing the models registers fer_lib's custom layers, so that
+    # keras.saving.load_model("models/default.keras") works after `import fer_lib`.
+    from . import models  # noqa: E402  (registration side effect)
+    from .detection import FaceDetector  # noqa: E402
+    from .live import EmotionClassifier, analyze_frame, annotate, iter_analyzed, open_source  # noqa: E402
 
 __version__ = "0.1.0"
 
