@@ -74,7 +74,21 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 @dataclasses.dataclass
 class TrainingResult:
-    """What :func:`train` returns: the trained model, its history, card and files."""
+    """What :func:`train` and :func:`finalize` return: the trained model, its history, card and files.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The final model, without optimiser state (wrapped in flip averaging when the card says so).
+    history : pandas.DataFrame
+        One row per epoch: ``epoch``, losses, accuracies, ``learning_rate``, ``seconds``.
+    card : dict
+        The model card (:meth:`fer_lib.cards.ModelCard.to_dict`), as saved beside the model.
+    run_dir : Path
+        The run's checkpoint folder.
+    output : Path or None
+        The saved ``.keras`` file, if one was asked for.
+    """
 
     model: keras.Model
     history: pd.DataFrame
@@ -94,6 +108,31 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
 
     Each face gets its own affine warp (OpenCV, reflecting borders), so a batch
     of 64 costs about a millisecond.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8 or float32
+    rng : numpy.random.Generator
+        Draws every face's warp (the same generator state gives the same batch).
+    max_rotation : float, default 10.0
+        Degrees, either way.
+    max_shift : float, default 0.1
+        Fraction of the side, in each direction.
+    max_zoom : float, default 0.1
+        Scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
+    flip : bool, default True
+        Mirror half of the faces left to right.
+
+    Returns
+    -------
+    ndarray
+        The same shape and dtype as ``images``.
+
+    Examples
+    --------
+    >>> faces = np.zeros((2, 48, 48), np.uint8)
+    >>> augment_batch(faces, np.random.default_rng(0)).shape
+    (2, 48, 48)
     """
     out = np.empty_like(images)
     center = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
@@ -115,11 +154,13 @@ class AugmentedFaces(keras.utils.PyDataset):
     ----------
     images : ndarray of shape (n, 48, 48), uint8
     labels : ndarray of shape (n,), int
-    batch_size : int
-    augment : bool
+    batch_size : int, default 64
+    augment : bool, default True
         Apply :func:`augment_batch` to every batch.
-    seed : int
-        Seeds the shuffling and augmentation; epoch ``e`` uses ``seed + e``.
+    seed : int, default 0
+        Seeds the shuffling and augmentation, together with the epoch and batch index.
+    shuffle : bool, default True
+        A new order every epoch; ``False`` keeps the rows' order.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
@@ -140,7 +181,13 @@ class AugmentedFaces(keras.utils.PyDataset):
         return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
 
     def set_epoch(self, epoch: int) -> None:
-        """Jump to ``epoch``'s order (used when a run resumes)."""
+        """Jump to ``epoch``'s order (used when a run resumes).
+
+        Parameters
+        ----------
+        epoch : int
+            Zero-based epoch whose shuffling and augmentation to use.
+        """
         self.epoch = epoch
         self._order = self._make_order()
 
@@ -164,7 +211,18 @@ class AugmentedFaces(keras.utils.PyDataset):
 
 
 def default_run_dir(name: str) -> Path:
-    """Checkpoint folder for run ``name``: ``$FER_LIB_RUNS_DIR`` or ``~/.cache/fer_lib/runs``."""
+    """Checkpoint folder for run ``name``: ``$FER_LIB_RUNS_DIR`` or ``~/.cache/fer_lib/runs``.
+
+    Parameters
+    ----------
+    name : str
+        The run's folder name (:func:`train` uses ``<model>-<fingerprint>``).
+
+    Returns
+    -------
+    Path
+        Not created here.
+    """
     root = os.environ.get("FER_LIB_RUNS_DIR")
     return (Path(root) if root else Path.home() / ".cache" / "fer_lib" / "runs") / name
 
@@ -319,9 +377,12 @@ def train(
     protocol : {"official", "tutorial"}
         ``official``: train/validation from Training, test = PublicTest.
         ``tutorial``: the tutorial's random 81/9/10 split.
+    validation_fraction : float, default 0.1
+        Share of the training rows carved out (stratified) for validation.
     sample_size : int, optional
         Use a stratified random subset of this many training faces (for quick runs).
     epochs, batch_size, seed : int
+        Defaults 24, 64 and 0.
     learning_rate, schedule, augment, flip_tta : optional
         Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps
         test-time flip averaging only if it improves validation accuracy.
@@ -340,10 +401,20 @@ def train(
         Where to save the final ``.keras`` model; its card goes beside it as ``.json``.
     callbacks : list of keras.callbacks.Callback, optional
         Extra callbacks, e.g. :func:`fer_lib.plots.LiveCurves` in a notebook.
+    verbose : int or str, default "auto"
+        Keras' progress output (0 silent, 1 bars, 2 a line per epoch); also our own lines.
 
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    ModelError
+        For an unknown model or schedule, ``reduce_lr`` with a schedule, a split too small
+        for one batch, or a checkpoint in ``run_dir`` that belongs to another run.
+    DataError
+        When the data cannot be split by ``protocol`` (no ``Training`` rows, say).
     """
     if model_name not in _models.MODEL_BUILDERS:
         raise ModelError(
@@ -445,6 +516,29 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     the best-validation checkpoint (``weights="best"``) or the last one
     (``"last"``), evaluates it like :func:`train` does and says in the card how
     many of the planned epochs were trained.
+
+    Parameters
+    ----------
+    run_dir : str or path
+        The run's checkpoint folder (with ``state.json``).
+    data : FER2013, path or None
+        The data the run was trained on (checked by SHA-256); ``None``: discovery.
+    output : str or path, optional
+        Where to save the ``.keras`` model; its card goes beside it as ``.json``.
+    weights : {"best", "last"}, default "best"
+        The best-validation checkpoint or the last epoch's.
+    verbose : int or str, default 1
+        Progress of data loading and a line naming the saved files.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ModelError
+        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``,
+        or ``data`` is not the file the run was trained on.
     """
     if weights not in ("best", "last"):
         raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
