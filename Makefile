@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine with Python 3 and make:
 #   make run-all   execute notebooks/01..05 with papermill (writes build/notebooks/)
-#   make test      pytest on tests/ plus nbval over the notebooks in the fast profile
+#   make test      pytest on tests/ and fer_lib's doctests, plus nbval over the notebooks in the fast profile
 # Both create or refresh .venv/ from requirements.txt when it is missing or stale.
 
 PYTHON ?= python3
@@ -35,7 +35,7 @@ run-all: $(STAMP)
 test: test-unit test-notebooks
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests fer_lib --doctest-modules -q
 
 test-notebooks: $(STAMP)
 	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks

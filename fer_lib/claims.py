@@ -33,10 +33,11 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from .cards import machine_description
 from .data import FER2013, load_default_data
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
-from .training import default_run_dir, machine_description, train
+from .training import default_run_dir, train
 
 __all__ = ["Variant", "VARIANTS", "BASES", "run_claims", "verdicts", "load_claims", "NOISE_POINTS"]
 
@@ -51,7 +52,7 @@ NOISE_POINTS = 3.0
 class Variant:
     """One row of the claims table: the base network with one thing changed.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Short identifier (``"more_dropout"``).
@@ -154,11 +155,21 @@ def run_claims(
     output : path, optional
         CSV to write (atomically, rewritten after every variant so finished rows are
         never lost); a ``.meta.json`` beside it records data, budget and machine.
+    verbose : int or str, default 2
+        Keras' verbosity for each run (2: one line per epoch); 0 also silences the
+        line announcing each variant.
 
     Returns
     -------
     pandas.DataFrame
         One row per variant; accuracies are fractions, ``gap`` = train - validation.
+
+    Raises
+    ------
+    ValueError
+        For ``epochs`` below 1, an unknown ``base`` or an unknown variant name.
+    ModelError
+        When a variant extends one that is not run before it.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
@@ -261,7 +272,25 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs,
 
 
 def load_claims(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a claims table written by :func:`run_claims`, with a clear error when it is missing."""
+    """Read a claims table written by :func:`run_claims`, with a clear error when it is missing.
+
+    Parameters
+    ----------
+    path : str or path
+        The CSV file (``results/claims.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant, as :func:`run_claims` returned it.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist; the message gives the command that makes it.
+    ValueError
+        When the file lacks a claims table's columns.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -286,11 +315,30 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
     epochs' validation accuracy, when the table has it, because a single epoch's
     value swings by several points.
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A claims table (:func:`run_claims`, :func:`load_claims`) with a ``baseline`` row.
+    noise : float, default NOISE_POINTS
+        Changes smaller than this many accuracy points count as no change.
+
     Returns
     -------
     pandas.DataFrame
         ``variant``, ``claim``, ``gap_change`` and ``validation_change`` (points,
         variant minus baseline) and ``verdict``.
+
+    Raises
+    ------
+    ValueError
+        When the table has no ``baseline`` row.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"variant": ["baseline", "augmentation"], "gap": [0.30, 0.03],
+    ...                       "validation_accuracy": [0.40, 0.45]})
+    >>> verdicts(table)["verdict"].iloc[0]
+    'Cures overfitting: shrinks the overfitting gap by 27.0 points and raises validation accuracy (+5.0 points).'
     """
     if "baseline" not in set(table["variant"]):
         raise ValueError("the claims table has no 'baseline' row to compare with")

@@ -353,6 +353,8 @@ def _info(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m fer_lib``."""
     parser = argparse.ArgumentParser(prog="python -m fer_lib", description=__doc__.splitlines()[0])
+    verbose_help = "also show TensorFlow's start-up lines (hidden by default; see fer_lib.quiet)"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
@@ -424,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--model", default=None, help="model file to check (default models/default.keras)")
     info.add_argument("--camera", type=int, default=0, help="camera index to try (default 0)")
     info.set_defaults(handler=_info)
+    for command in commands.choices.values():  # --verbose after the command as well as before it
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     return parser
 
 
@@ -431,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    from . import quiet
     from .errors import FerError
+
+    if args.verbose:  # the start-up lines hidden while fer_lib was imported
+        sys.stderr.write("".join(quiet.startup_lines()))
+    if args.command in ("train", "finalize", "claims", "info"):  # these load Keras (and TensorFlow)
+        with quiet.hidden_startup_lines(enabled=not args.verbose):
+            import keras  # noqa: F401
 
     if getattr(args, "model", "") is None:
         args.model = _default_model()

@@ -38,8 +38,29 @@ def _as_batch(image: np.ndarray) -> np.ndarray:
 def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", stride: int = 1) -> np.ndarray:
     """Slide ``kernel`` over a grey ``image`` with a Keras ``Conv2D`` layer holding that kernel as its weight.
 
-    Returns the feature map (2-D). Like every deep-learning library, Keras computes a
-    cross-correlation (the kernel is not flipped), and so does this function.
+    Like every deep-learning library, Keras computes a cross-correlation (the kernel
+    is not flipped), and so does this function.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w)
+        A grey image (a 48x48 face, say), any numeric dtype.
+    kernel : ndarray of shape (k, k)
+        The filter, e.g. a value of :data:`KERNELS`.
+    padding : {"valid", "same"}, default "valid"
+        ``valid`` shrinks the map by ``k - 1``; ``same`` pads to keep the size.
+    stride : int, default 1
+        Step between window positions.
+
+    Returns
+    -------
+    ndarray of shape (h', w'), float32
+        The feature map.
+
+    Examples
+    --------
+    >>> convolve(np.arange(16).reshape(4, 4), np.ones((3, 3))).tolist()
+    [[45.0, 54.0], [81.0, 90.0]]
     """
     import keras
 
@@ -51,14 +72,47 @@ def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", s
 
 
 def relu(feature_map: np.ndarray) -> np.ndarray:
-    """Keras' ReLU: negative values become 0, positive ones pass unchanged."""
+    """Keras' ReLU: negative values become 0, positive ones pass unchanged.
+
+    Parameters
+    ----------
+    feature_map : ndarray
+        Any shape.
+
+    Returns
+    -------
+    ndarray, float32
+        The same shape.
+
+    Examples
+    --------
+    >>> relu(np.array([-2.0, 0.5])).tolist()
+    [0.0, 0.5]
+    """
     import keras
 
     return keras.ops.convert_to_numpy(keras.layers.ReLU()(np.asarray(feature_map, np.float32)))
 
 
 def pool(feature_map: np.ndarray, size: int = 2, *, kind: str = "max") -> np.ndarray:
-    """Keras' MaxPooling2D or AveragePooling2D with a ``size`` x ``size`` window and the same stride."""
+    """Keras' MaxPooling2D or AveragePooling2D with a ``size`` x ``size`` window and the same stride.
+
+    Parameters
+    ----------
+    feature_map : ndarray of shape (h, w)
+    size : int, default 2
+        Window side and stride.
+    kind : {"max", "average"}, default "max"
+
+    Returns
+    -------
+    ndarray of shape (h // size, w // size), float32
+
+    Examples
+    --------
+    >>> pool(np.arange(16).reshape(4, 4)).tolist()
+    [[5.0, 7.0], [13.0, 15.0]]
+    """
     import keras
 
     layer = {"max": keras.layers.MaxPooling2D, "average": keras.layers.AveragePooling2D}[kind](size)
@@ -66,7 +120,23 @@ def pool(feature_map: np.ndarray, size: int = 2, *, kind: str = "max") -> np.nda
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Keras' softmax: turns any scores into probabilities that are positive and sum to 1."""
+    """Keras' softmax: turns any scores into probabilities that are positive and sum to 1.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (..., n)
+        Scores (logits); the last axis is normalised.
+
+    Returns
+    -------
+    ndarray, float32
+        The same shape; positive, summing to 1 along the last axis.
+
+    Examples
+    --------
+    >>> softmax(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
     import keras
 
     return keras.ops.convert_to_numpy(keras.ops.softmax(np.asarray(scores, np.float32)))
@@ -77,6 +147,16 @@ def architecture_table(model) -> pd.DataFrame:
 
     Layer names are left out: Keras numbers them per session (``conv2d_7``), so they
     would change from run to run.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model (``keras.Sequential`` or functional).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``type``, ``output shape`` and ``parameters``, indexed by ``layer`` from 1.
     """
     rows = []
     for layer in model.layers:
@@ -90,7 +170,23 @@ def architecture_table(model) -> pd.DataFrame:
 
 
 def sliding_window_frames(image: np.ndarray, kernel: np.ndarray, *, step: int = 3):
-    """Yield ``(row, column, partial_map)`` as the kernel slides: the map filled up to that position."""
+    """Yield ``(row, column, partial_map)`` as the kernel slides: the map filled up to that position.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w)
+        A grey image.
+    kernel : ndarray of shape (k, k)
+    step : int, default 3
+        Yield every ``step``-th row and column position (the last frame is always the full map).
+
+    Yields
+    ------
+    row, column : int
+        The window's position in the feature map.
+    partial_map : ndarray, float32
+        The feature map, NaN where the window has not been yet.
+    """
     full = convolve(image, kernel)
     partial = np.full(full.shape, np.nan, dtype=np.float32)
     positions = [(r, c) for r in range(0, full.shape[0], step) for c in range(0, full.shape[1], step)]

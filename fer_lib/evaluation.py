@@ -29,7 +29,26 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """A model's predictions on one data set, with the true labels."""
+    """A model's predictions on one data set, with the true labels.
+
+    Parameters
+    ----------
+    probabilities : ndarray of shape (n, 7), float
+        One row of class probabilities per face.
+    labels : ndarray of shape (n,), int
+        The true emotion labels (0..6).
+    name : str, optional
+        What was evaluated, for titles (``"PublicTest"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = Evaluation(np.eye(7)[[3, 3, 6, 0]], np.array([3, 3, 6, 6]))
+    >>> scores.predicted.tolist(), scores.accuracy
+    ([3, 3, 6, 0], 0.75)
+    >>> scores.per_class_accuracy["Neutral"], scores.per_class_accuracy["Happy"]
+    (0.5, 1.0)
+    """
 
     probabilities: np.ndarray
     labels: np.ndarray
@@ -42,19 +61,60 @@ class Evaluation:
 
     @property
     def accuracy(self) -> float:
-        """Share of faces whose predicted class is the true one."""
+        """Share of faces whose predicted class is the true one (NaN for no faces)."""
         return float((self.predicted == self.labels).mean()) if len(self.labels) else float("nan")
+
+    @property
+    def per_class_accuracy(self) -> dict[str, float]:
+        """Emotion name -> accuracy on the faces with that true label (its recall; NaN when absent)."""
+        correct = self.predicted == self.labels
+        return {
+            name: float(correct[self.labels == label].mean()) if np.any(self.labels == label) else float("nan")
+            for label, name in enumerate(EMOTIONS)
+        }
 
 
 def evaluate(model, data: FER2013, *, name: str = "", batch_size: int = 256) -> Evaluation:
-    """Predict every face of ``data`` with ``model`` (one batched pass)."""
+    """Predict every face of ``data`` with ``model`` (one batched pass).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model: raw 0..255 faces in, probabilities over the 7 emotions out.
+    data : FER2013
+        Faces and true labels.
+    name : str, optional
+        Stored on the result, for titles.
+    batch_size : int, default 256
+        Faces per compiled prediction call.
+
+    Returns
+    -------
+    Evaluation
+    """
     return Evaluation(predict_probabilities(model, data.images, batch_size=batch_size), data.labels.copy(), name)
 
 
 def confusion_table(evaluation: Evaluation, *, normalize: bool = True) -> pd.DataFrame:
     """Confusion matrix with true emotions as rows and predicted ones as columns.
 
-    ``normalize=True`` divides each row by its count, so the diagonal is each class's recall.
+    Parameters
+    ----------
+    evaluation : Evaluation
+    normalize : bool, default True
+        Divide each row by its count, so the diagonal is each class's recall.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (7, 7)
+        Indexed and labelled by emotion name (rows ``true``, columns ``predicted``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = confusion_table(Evaluation(np.eye(7)[[3, 3, 6]], np.array([3, 6, 6])), normalize=False)
+    >>> int(table.loc["Neutral", "Happy"]), int(table.loc["Neutral", "Neutral"])
+    (1, 1)
     """
     matrix = confusion_matrix(evaluation.labels, evaluation.predicted, labels=np.arange(NUM_CLASSES),
                               normalize="true" if normalize else None)
@@ -64,7 +124,25 @@ def confusion_table(evaluation: Evaluation, *, normalize: bool = True) -> pd.Dat
 
 
 def per_class_report(evaluation: Evaluation) -> pd.DataFrame:
-    """Precision, recall, F1 and support per emotion (scikit-learn's report as a table)."""
+    """Precision, recall, F1 and support per emotion (scikit-learn's report as a table).
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per emotion, then ``macro avg`` and ``weighted avg``; columns ``precision``,
+        ``recall``, ``f1-score`` and ``support``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> report = per_class_report(Evaluation(np.eye(7)[[3, 3, 6]], np.array([3, 6, 6])))
+    >>> float(report.loc["Happy", "precision"]), int(report.loc["Neutral", "support"])
+    (0.5, 2)
+    """
     report = classification_report(evaluation.labels, evaluation.predicted, labels=np.arange(NUM_CLASSES),
                                    target_names=list(EMOTIONS), output_dict=True, zero_division=0)
     table = pd.DataFrame(report).T
@@ -73,7 +151,27 @@ def per_class_report(evaluation: Evaluation) -> pd.DataFrame:
 
 
 def confident_mistakes(evaluation: Evaluation, *, count: int = 12) -> pd.DataFrame:
-    """The ``count`` wrong predictions made with the highest confidence: index, truth, guess, confidence."""
+    """The wrong predictions made with the highest confidence, most confident first.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+    count : int, default 12
+        At most this many rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``index`` (the face's position in the data), ``true``, ``predicted`` and ``confidence``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probabilities = np.full((2, 7), 0.05)
+    >>> probabilities[0, 3], probabilities[1, 4] = 0.7, 0.7
+    >>> confident_mistakes(Evaluation(probabilities, np.array([3, 0])))[["index", "true", "predicted"]].values.tolist()
+    [[1, 'Angry', 'Sad']]
+    """
     wrong = np.flatnonzero(evaluation.predicted != evaluation.labels)
     confidence = evaluation.probabilities[wrong, evaluation.predicted[wrong]]
     order = wrong[np.argsort(-confidence)][:count]
@@ -88,13 +186,32 @@ def confident_mistakes(evaluation: Evaluation, *, count: int = 12) -> pd.DataFra
 def saliency_maps(model, images: np.ndarray, *, classes: np.ndarray | None = None) -> np.ndarray:
     """Vanilla gradient saliency: how much each pixel moves the score of the (predicted) class.
 
-    Returns an array of shape (n, 48, 48), each map scaled to 0..1. Uses TensorFlow's
-    GradientTape (the default backend); other backends raise ``NotImplementedError``.
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model.
+    images : ndarray of shape (n, 48, 48), uint8
+        Raw grey faces.
+    classes : ndarray of shape (n,), int, optional
+        The class whose score to explain per face; default the predicted one.
+
+    Returns
+    -------
+    ndarray of shape (n, 48, 48), float
+        Each map scaled to 0..1.
+
+    Raises
+    ------
+    NotImplementedError
+        On a Keras backend other than TensorFlow (it uses TensorFlow's GradientTape).
     """
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError("saliency_maps needs the TensorFlow backend")
+        raise NotImplementedError(
+            f"saliency_maps needs the TensorFlow backend (this Keras runs on {keras.backend.backend()}); "
+            "set KERAS_BACKEND=tensorflow before importing keras"
+        )
     import tensorflow as tf
 
     faces = tf.convert_to_tensor(to_model_input(images))
@@ -111,7 +228,26 @@ def saliency_maps(model, images: np.ndarray, *, classes: np.ndarray | None = Non
 
 
 def overfitting_gap(history: pd.DataFrame) -> pd.DataFrame:
-    """Per epoch: train and validation accuracy and their gap (train minus validation)."""
+    """Per epoch: train and validation accuracy and their gap (train minus validation).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A training history with ``epoch``, ``accuracy`` and ``val_accuracy`` columns
+        (:attr:`fer_lib.training.TrainingResult.history`, or a saved ``.history.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``epoch``, ``accuracy``, ``val_accuracy`` and ``gap``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> history = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.5, 0.75], "val_accuracy": [0.5, 0.5]})
+    >>> overfitting_gap(history)["gap"].tolist()
+    [0.0, 0.25]
+    """
     table = history[["epoch", "accuracy", "val_accuracy"]].copy()
     table["gap"] = table["accuracy"] - table["val_accuracy"]
     return table

@@ -20,6 +20,31 @@ def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
     The temporary file keeps ``target``'s suffix (writers such as ``np.savez`` and
     ``model.save`` choose their format by it) and lives in the same folder, so the
     final ``os.replace`` is atomic. Missing parent folders are created.
+
+    Parameters
+    ----------
+    target : str or path
+        The file to create or replace.
+
+    Yields
+    ------
+    Path
+        The temporary file to write.
+
+    Raises
+    ------
+    FerError
+        When the folder cannot be created or written (the message names ``target``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic_target(folder / "numbers.txt") as temporary:
+    ...     _ = temporary.write_text("1 2 3")
+    >>> (folder / "numbers.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('1 2 3', ['numbers.txt'])
+    >>> import shutil; shutil.rmtree(folder)
     """
     target = Path(target)
     try:
@@ -51,7 +76,25 @@ def _umask() -> int:
 
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``target`` atomically and return the path."""
+    """Write ``text`` to ``target`` atomically and return the path.
+
+    Parameters
+    ----------
+    target : str or path
+        The file to create or replace (its folder is created if missing).
+    text : str
+        The whole content.
+
+    Returns
+    -------
+    Path
+        ``target``.
+
+    Raises
+    ------
+    FerError
+        When the file cannot be written.
+    """
     with atomic_target(target) as temporary:
         temporary.write_text(text)
     return Path(target)

@@ -54,6 +54,21 @@ EMOTION_COLORS_BGR: tuple[tuple[int, int, int], ...] = (
 def emotion_name(label: int) -> str:
     """Return the emotion name of an integer label.
 
+    Parameters
+    ----------
+    label : int
+        A FER2013 label, 0..6.
+
+    Returns
+    -------
+    str
+        ``EMOTIONS[label]``.
+
+    Raises
+    ------
+    ValueError
+        When ``label`` is outside 0..6.
+
     Examples
     --------
     >>> emotion_name(3)

@@ -148,9 +148,39 @@ def fer_net(
 
     The first layer rescales raw 0..255 grey levels to -1..1.
 
-    ``block_dropout`` (dropout after every pooling layer, default none) and
-    ``pool_strides`` (one stride of 1 or 2 per pooling layer, default all 2) exist
-    for :mod:`fer_lib.claims`, which tests "more dropout" and "a smaller stride".
+    Parameters
+    ----------
+    widths : tuple of int, default (32, 64, 128, 256)
+        Filters of each block (``fer_net_small`` halves them: 0.3 M parameters).
+    dropout : float, default 0.4
+        Dropout before the classifier.
+    block_dropout : float, default 0.0
+        Dropout after every pooling layer (none by default); exists for
+        :mod:`fer_lib.claims`, which tests "more dropout".
+    pool_strides : tuple of int, optional
+        One stride of 1 or 2 per pooling layer (default all 2); exists for
+        :mod:`fer_lib.claims`, which tests "a smaller stride".
+    compile : bool, default True
+        Compile with AdamW, label-smoothed cross-entropy and accuracy.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
+    weight_decay : float, default 1e-4
+        AdamW's decoupled weight decay.
+    label_smoothing : float, default 0.1
+
+    Returns
+    -------
+    keras.Model
+        Raw faces of shape (n, 48, 48, 1) in, probabilities of shape (n, 7) out.
+
+    Raises
+    ------
+    ValueError
+        For strides other than 1 or 2 (or the wrong number of them) and dropout rates outside [0, 1).
+
+    Examples
+    --------
+    >>> count_parameters(fer_net(compile=False))["total"]
+    1176359
     """
     strides = tuple(pool_strides) if pool_strides is not None else (2,) * (len(widths) - 1)
     if len(strides) != len(widths) - 1 or not all(s in (1, 2) for s in strides):
@@ -184,6 +214,16 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
 
     Test-time augmentation: costs two forward passes, often buys a point of accuracy.
     The wrapper loads back with ``keras.saving.load_model`` once ``fer_lib`` is imported.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model (raw faces in, probabilities out); its weights are shared, not copied.
+
+    Returns
+    -------
+    keras.Model
+        The same input and output shapes, named ``<model.name>_flip_tta``, with no weights of its own.
     """
     inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
     flipped = HorizontalFlip(name="mirror")(inputs)
@@ -200,7 +240,29 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 
 
 def build_model(name: str, **options) -> keras.Model:
-    """Build a registered model by name (see :data:`MODEL_BUILDERS`)."""
+    """Build a registered model by name (see :data:`MODEL_BUILDERS`).
+
+    Parameters
+    ----------
+    name : str
+        ``"seed_cnn"``, ``"fer_net"`` or ``"fer_net_small"``.
+    **options
+        Keyword arguments for the builder (:func:`seed_cnn`, :func:`fer_net`).
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    ModelError
+        For a name that is not registered (the message lists the registered ones).
+
+    Examples
+    --------
+    >>> build_model("fer_net_small", compile=False).name
+    'fer_net'
+    """
     try:
         builder = MODEL_BUILDERS[name]
     except KeyError:
@@ -211,7 +273,22 @@ def build_model(name: str, **options) -> keras.Model:
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:
-    """Trainable, non-trainable and total parameter counts of ``model``."""
+    """Trainable, non-trainable and total parameter counts of ``model``.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    dict
+        ``trainable``, ``non_trainable`` and ``total`` as ints.
+
+    Examples
+    --------
+    >>> count_parameters(build_model("fer_net_small", compile=False))
+    {'trainable': 294615, 'non_trainable': 960, 'total': 295575}
+    """
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
     return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}

@@ -23,7 +23,17 @@ PROFILE_NAMES = ("fast", "default", "full")
 
 @dataclasses.dataclass(frozen=True)
 class NotebookSettings:
-    """What a notebook needs to know about the run it is part of."""
+    """What a notebook needs to know about the run it is part of (made by :func:`notebook_setup`).
+
+    Parameters
+    ----------
+    profile : {"fast", "default", "full"}
+        The budget the notebook runs under.
+    output_dir : Path
+        Where the notebook writes figures and ``metrics.json``.
+    seed : int
+        The seed everything was seeded with.
+    """
 
     profile: str
     output_dir: Path
@@ -35,7 +45,25 @@ class NotebookSettings:
         return self.profile == "fast"
 
     def pick(self, fast, default, full=None):
-        """Choose a value by profile: ``pick(fast=200, default=None)``."""
+        """Choose a value by profile: ``pick(fast=200, default=None)``.
+
+        Parameters
+        ----------
+        fast, default : any
+            The value in the fast profile, and in the default profile.
+        full : any, optional
+            The value in the full profile; ``None`` uses ``default``.
+
+        Returns
+        -------
+        any
+            The value for this profile.
+
+        Examples
+        --------
+        >>> NotebookSettings("full", Path("build"), 0).pick(fast=200, default=None, full=5000)
+        5000
+        """
         if self.profile == "fast":
             return fast
         if self.profile == "full" and full is not None:
@@ -43,7 +71,18 @@ class NotebookSettings:
         return default
 
     def write_metrics(self, **metrics) -> Path:
-        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (collected by ``make run-all``)."""
+        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (collected by ``make run-all``).
+
+        Parameters
+        ----------
+        **metrics
+            Names and JSON-ready values (numpy floats are written as floats).
+
+        Returns
+        -------
+        Path
+            The ``metrics.json`` file.
+        """
         path = self.output_dir / "metrics.json"
         current = json.loads(path.read_text()) if path.is_file() else {}
         current.update(metrics)
@@ -53,7 +92,29 @@ class NotebookSettings:
 
 def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "build", seed: int = 0,
                    notebook: str = "") -> NotebookSettings:
-    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything."""
+    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything.
+
+    Parameters
+    ----------
+    profile : {"fast", "default", "full"}, default "default"
+        The notebook's own choice (its ``parameters`` cell); ``$FER_LIB_PROFILE`` overrides it.
+    output_dir : str or path, default "build"
+        Output folder; ``$FER_LIB_OUTPUT/<notebook>`` instead when that variable and
+        ``notebook`` are set (``make test`` runs notebooks that way).
+    seed : int, default 0
+        Passed to :func:`fer_lib.seeding.set_seed`.
+    notebook : str, optional
+        The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
+
+    Returns
+    -------
+    NotebookSettings
+
+    Raises
+    ------
+    ValueError
+        For a profile outside :data:`PROFILE_NAMES`.
+    """
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}")

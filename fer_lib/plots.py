@@ -37,14 +37,32 @@ __all__ = [
 
 
 def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
-    """Write a large red warning across ``figure`` when it shows synthetic faces."""
+    """Write a large red warning across ``figure`` when it shows synthetic faces.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    synthetic : bool
+        Stamp only when true (pass ``data.synthetic``).
+    """
     if synthetic:
         figure.text(0.5, 0.5, "SYNTHETIC DATA", color="red", alpha=0.35, fontsize=36, ha="center",
                     va="center", rotation=20, weight="bold")
 
 
 def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per emotion and split"):
-    """Grouped bar chart of the number of faces per emotion in each part (e.g. train/validation/test)."""
+    """Grouped bar chart of the number of faces per emotion in each part (e.g. train/validation/test).
+
+    Parameters
+    ----------
+    parts : mapping of str to FER2013
+        Part name (the legend) -> its faces.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     table = pd.DataFrame({name: part.class_counts() for name, part in parts.items()})
     figure, axes = plt.subplots(figsize=(9, 4))
     table.plot.bar(ax=axes, rot=0, width=0.8)
@@ -60,7 +78,21 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
 
 
 def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str = "Sample faces per emotion"):
-    """A grid with one row per emotion and ``per_class`` random faces of it."""
+    """A grid with one row per emotion and ``per_class`` random faces of it.
+
+    Parameters
+    ----------
+    data : FER2013
+    per_class : int, default 8
+        Faces per row (fewer when a class has fewer).
+    seed : int, default 0
+        Chooses the faces.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     rng = np.random.default_rng(seed)
     figure, axes = plt.subplots(NUM_CLASSES, per_class, figsize=(per_class * 1.1, NUM_CLASSES * 1.2))
     for label, name in enumerate(EMOTIONS):
@@ -81,7 +113,17 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
 
 
 def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
-    """Histogram of grey levels, and the per-pixel mean and standard deviation faces."""
+    """Histogram of grey levels, and the per-pixel mean and standard deviation faces.
+
+    Parameters
+    ----------
+    data : FER2013
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     images = data.images.astype(np.float32)
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].hist(data.images.ravel()[:: max(1, data.images.size // 2_000_000)], bins=64, color="0.3")
@@ -102,7 +144,18 @@ def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
 
 
 def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
-    """Loss and accuracy per epoch, train against validation, with the gap shaded."""
+    """Loss and accuracy per epoch, train against validation, with the gap shaded.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A training history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
     for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
@@ -122,7 +175,19 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
 
 
 def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
-    """Save ``figure`` as PNG (creating the folder) and return the path."""
+    """Save ``figure`` as PNG (creating the folder) and return the path.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    path : str or path
+        The ``.png`` file.
+    dpi : int, default 110
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=dpi, bbox_inches="tight")
@@ -134,6 +199,16 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
 
     Use: ``fer_lib.training.train(..., callbacks=[plots.LiveCurves()])``. Outside a
     notebook it draws nothing.
+
+    Parameters
+    ----------
+    title : str, optional
+    every : int, default 1
+        Redraw every ``every`` epochs.
+
+    Returns
+    -------
+    keras.callbacks.Callback
     """
     import keras
 
@@ -163,7 +238,21 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
 
 def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
                       title: str = "One face and random augmentations of it"):
-    """The original face followed by ``copies`` outputs of ``augment(batch, rng)``."""
+    """The original face followed by ``copies`` outputs of ``augment(batch, rng)``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (48, 48), uint8
+    augment : callable
+        ``augment(batch, rng)`` -> augmented batch, e.g. :func:`fer_lib.training.augment_batch`.
+    copies : int, default 7
+    seed : int, default 0
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     rng = np.random.default_rng(seed)
     batch = np.repeat(np.asarray(image)[None], copies, axis=0)
     variants = augment(batch, rng)
@@ -179,7 +268,18 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
 
 
 def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (rows: true, normalised)"):
-    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`) with the values written in."""
+    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`) with the values written in.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Square, true emotions as rows and predicted as columns (fractions or counts).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
     shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
     axes.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
@@ -201,6 +301,16 @@ def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for 
 
     The train-minus-validation gap, the overfitting the claims are about, is
     written beside each group of bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A claims table (:func:`fer_lib.claims.load_claims`).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
              ("validation_accuracy", "validation", "#1f77b4"),
@@ -225,7 +335,22 @@ def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for 
 
 
 def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns: int = 6, maps=None):
-    """A grid of faces with a caption each; ``maps`` (same shape, 0..1) are overlaid as a heat map."""
+    """A grid of faces with a caption each; ``maps`` (same shape, 0..1) are overlaid as a heat map.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8
+    captions : list of str
+        One per face.
+    title : str
+    columns : int, default 6
+    maps : ndarray of shape (n, 48, 48), optional
+        Values 0..1 drawn over the faces (saliency maps, say).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     rows = int(np.ceil(len(images) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.0), squeeze=False)
     for ax in axes.ravel():
@@ -242,7 +367,22 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
 
 
 def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4):
-    """Images side by side, each with its title and a colour bar (for feature maps of any range)."""
+    """Images side by side, each with its title and a colour bar (for feature maps of any range).
+
+    Parameters
+    ----------
+    images : list of ndarray of shape (h, w)
+    titles : list of str
+        One per image.
+    title : str
+    cmap : str, default "gray"
+    width : float, default 2.4
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
     for ax, image, name in zip(axes[0], images, titles):
         shown = ax.imshow(image, cmap=cmap)
@@ -256,7 +396,23 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
 
 
 def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
-    """Write a GIF of ``kernel`` sliding over ``image`` while the feature map fills in; returns the path."""
+    """Write a GIF of ``kernel`` sliding over ``image`` while the feature map fills in; returns the path.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w)
+        A grey face.
+    kernel : ndarray of shape (k, k)
+    path : str or path
+        The ``.gif`` file (its folder is created).
+    step : int, default 3
+        Window positions skipped between frames (see :func:`fer_lib.concepts.sliding_window_frames`).
+    fps : int, default 12
+
+    Returns
+    -------
+    Path
+    """
     from matplotlib import animation
 
     from .concepts import sliding_window_frames

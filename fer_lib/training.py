@@ -18,12 +18,10 @@ Smoke runs: Keras honours ``KERAS_MAX_EPOCHS`` and ``KERAS_MAX_STEPS_PER_EPOCH``
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import hashlib
 import json
 import math
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -33,12 +31,14 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import evaluation
 from . import models as _models
-from .classifier import load_saved_model, predict_probabilities
+from .cards import ModelCard
+from .classifier import load_saved_model
 from .data import FER2013, load_default_data, make_split, stratified_sample, to_model_input
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
-from .labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
+from .labels import IMAGE_SIZE, NUM_CLASSES
 from .seeding import set_seed
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "finalize",
     "evaluate_accuracy",
     "default_run_dir",
-    "machine_description",
 ]
 
 #: Per-model training recipe. ``seed_cnn`` keeps the tutorial's: Adam 1e-3, no augmentation.
@@ -75,7 +74,21 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 @dataclasses.dataclass
 class TrainingResult:
-    """What :func:`train` returns: the trained model, its history, card and files."""
+    """What :func:`train` and :func:`finalize` return: the trained model, its history, card and files.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The final model, without optimiser state (wrapped in flip averaging when the card says so).
+    history : pandas.DataFrame
+        One row per epoch: ``epoch``, losses, accuracies, ``learning_rate``, ``seconds``.
+    card : dict
+        The model card (:meth:`fer_lib.cards.ModelCard.to_dict`), as saved beside the model.
+    run_dir : Path
+        The run's checkpoint folder.
+    output : Path or None
+        The saved ``.keras`` file, if one was asked for.
+    """
 
     model: keras.Model
     history: pd.DataFrame
@@ -95,6 +108,31 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
 
     Each face gets its own affine warp (OpenCV, reflecting borders), so a batch
     of 64 costs about a millisecond.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8 or float32
+    rng : numpy.random.Generator
+        Draws every face's warp (the same generator state gives the same batch).
+    max_rotation : float, default 10.0
+        Degrees, either way.
+    max_shift : float, default 0.1
+        Fraction of the side, in each direction.
+    max_zoom : float, default 0.1
+        Scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
+    flip : bool, default True
+        Mirror half of the faces left to right.
+
+    Returns
+    -------
+    ndarray
+        The same shape and dtype as ``images``.
+
+    Examples
+    --------
+    >>> faces = np.zeros((2, 48, 48), np.uint8)
+    >>> augment_batch(faces, np.random.default_rng(0)).shape
+    (2, 48, 48)
     """
     out = np.empty_like(images)
     center = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
@@ -116,11 +154,13 @@ class AugmentedFaces(keras.utils.PyDataset):
     ----------
     images : ndarray of shape (n, 48, 48), uint8
     labels : ndarray of shape (n,), int
-    batch_size : int
-    augment : bool
+    batch_size : int, default 64
+    augment : bool, default True
         Apply :func:`augment_batch` to every batch.
-    seed : int
-        Seeds the shuffling and augmentation; epoch ``e`` uses ``seed + e``.
+    seed : int, default 0
+        Seeds the shuffling and augmentation, together with the epoch and batch index.
+    shuffle : bool, default True
+        A new order every epoch; ``False`` keeps the rows' order.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
@@ -141,7 +181,13 @@ class AugmentedFaces(keras.utils.PyDataset):
         return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
 
     def set_epoch(self, epoch: int) -> None:
-        """Jump to ``epoch``'s order (used when a run resumes)."""
+        """Jump to ``epoch``'s order (used when a run resumes).
+
+        Parameters
+        ----------
+        epoch : int
+            Zero-based epoch whose shuffling and augmentation to use.
+        """
         self.epoch = epoch
         self._order = self._make_order()
 
@@ -165,7 +211,18 @@ class AugmentedFaces(keras.utils.PyDataset):
 
 
 def default_run_dir(name: str) -> Path:
-    """Checkpoint folder for run ``name``: ``$FER_LIB_RUNS_DIR`` or ``~/.cache/fer_lib/runs``."""
+    """Checkpoint folder for run ``name``: ``$FER_LIB_RUNS_DIR`` or ``~/.cache/fer_lib/runs``.
+
+    Parameters
+    ----------
+    name : str
+        The run's folder name (:func:`train` uses ``<model>-<fingerprint>``).
+
+    Returns
+    -------
+    Path
+        Not created here.
+    """
     root = os.environ.get("FER_LIB_RUNS_DIR")
     return (Path(root) if root else Path.home() / ".cache" / "fer_lib" / "runs") / name
 
@@ -225,32 +282,27 @@ def _fingerprint(config: dict) -> str:
 
 
 def evaluate_accuracy(model: keras.Model, data: FER2013, *, batch_size: int = 256) -> dict:
-    """Overall and per-class accuracy of ``model`` on ``data``."""
+    """Overall and per-class accuracy of ``model`` on ``data`` (through :func:`fer_lib.evaluation.evaluate`).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model (it normalises raw 0..255 faces itself).
+    data : FER2013
+        The faces and labels to score.
+    batch_size : int, default 256
+        Faces per compiled prediction call.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (a fraction, NaN when ``data`` is empty), ``per_class`` (emotion name ->
+        accuracy on the faces with that label, NaN for an absent class) and ``n`` (faces scored).
+    """
     if len(data) == 0:
         return {"accuracy": float("nan"), "per_class": {}, "n": 0}
-    predicted = predict_probabilities(model, data.images, batch_size=batch_size).argmax(axis=1)
-    correct = predicted == data.labels
-    per_class = {
-        EMOTIONS[c]: float(correct[data.labels == c].mean()) if np.any(data.labels == c) else float("nan")
-        for c in range(NUM_CLASSES)
-    }
-    return {"accuracy": float(correct.mean()), "per_class": per_class, "n": int(len(data))}
-
-
-def machine_description() -> dict:
-    """Where a run happened: platform, processor, core count, Python, Keras and its backend.
-
-    Model cards and the claims table's provenance carry this, so a reader can tell which
-    timings are comparable (only those from the same machine are).
-    """
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-    }
+    scored = evaluation.evaluate(model, data, batch_size=batch_size)
+    return {"accuracy": scored.accuracy, "per_class": scored.per_class_accuracy, "n": int(len(data))}
 
 
 # --------------------------------------------------------------------------------------
@@ -304,9 +356,12 @@ def train(
     protocol : {"official", "tutorial"}
         ``official``: train/validation from Training, test = PublicTest.
         ``tutorial``: the tutorial's random 81/9/10 split.
+    validation_fraction : float, default 0.1
+        Share of the training rows carved out (stratified) for validation.
     sample_size : int, optional
         Use a stratified random subset of this many training faces (for quick runs).
     epochs, batch_size, seed : int
+        Defaults 24, 64 and 0.
     learning_rate, schedule, augment, flip_tta : optional
         Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps
         test-time flip averaging only if it improves validation accuracy.
@@ -325,10 +380,20 @@ def train(
         Where to save the final ``.keras`` model; its card goes beside it as ``.json``.
     callbacks : list of keras.callbacks.Callback, optional
         Extra callbacks, e.g. :func:`fer_lib.plots.LiveCurves` in a notebook.
+    verbose : int or str, default "auto"
+        Keras' progress output (0 silent, 1 bars, 2 a line per epoch); also our own lines.
 
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    ModelError
+        For an unknown model or schedule, ``reduce_lr`` with a schedule, a split too small
+        for one batch, or a checkpoint in ``run_dir`` that belongs to another run.
+    DataError
+        When the data cannot be split by ``protocol`` (no ``Training`` rows, say).
     """
     if model_name not in _models.MODEL_BUILDERS:
         raise ModelError(
@@ -339,6 +404,11 @@ def train(
                        ("flip_tta", flip_tta)):
         if value is not None:
             recipe[key] = value
+    if recipe["schedule"] not in ("constant", "cosine"):
+        raise ModelError(f"unknown schedule {recipe['schedule']!r}; expected 'constant' or 'cosine'")
+    if reduce_lr and recipe["schedule"] != "constant":
+        raise ModelError(f"reduce_lr works with schedule='constant' only; this run uses {recipe['schedule']!r}, "
+                         "which already sets the rate. Pass schedule='constant' or drop reduce_lr.")
 
     set_seed(seed)
     if not isinstance(data, FER2013):
@@ -403,8 +473,6 @@ def train(
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                        patience=early_stopping, restore_best_weights=True))
     if reduce_lr:
-        if recipe["schedule"] != "constant":
-            raise ValueError("reduce_lr works with schedule='constant' only (a schedule already sets the rate)")
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                            patience=reduce_lr, min_lr=1e-5))
     started = time.perf_counter()
@@ -415,8 +483,8 @@ def train(
     if verbose:
         print(f"trained {state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
 
-    return _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose,
-                   weights="last epoch")
+    return _finish(model, state=state, data=data, split=split, train_part=train_part, recipe=recipe,
+                   config=config, run_dir=run_dir, output=output, verbose=verbose, weights="last epoch")
 
 
 def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | None = None,
@@ -427,7 +495,32 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     the best-validation checkpoint (``weights="best"``) or the last one
     (``"last"``), evaluates it like :func:`train` does and says in the card how
     many of the planned epochs were trained.
+
+    Parameters
+    ----------
+    run_dir : str or path
+        The run's checkpoint folder (with ``state.json``).
+    data : FER2013, path or None
+        The data the run was trained on (checked by SHA-256); ``None``: discovery.
+    output : str or path, optional
+        Where to save the ``.keras`` model; its card goes beside it as ``.json``.
+    weights : {"best", "last"}, default "best"
+        The best-validation checkpoint or the last epoch's.
+    verbose : int or str, default 1
+        Progress of data loading and a line naming the saved files.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ModelError
+        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``,
+        or ``data`` is not the file the run was trained on.
     """
+    if weights not in ("best", "last"):
+        raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
     run_dir = Path(run_dir)
     state_path = run_dir / "state.json"
     if not state_path.is_file():
@@ -447,7 +540,8 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     model = load_saved_model(run_dir / file)
     recipe = {key: config[key] for key in RECIPES["fer_net"] if key in config}
     label = f"best validation epoch ({state.get('best_epoch')})" if weights == "best" else "last epoch"
-    return _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, weights=label)
+    return _finish(model, state=state, data=data, split=split, train_part=train_part, recipe=recipe,
+                   config=config, run_dir=run_dir, output=output, verbose=verbose, weights=label)
 
 
 def _inference_copy(model: keras.Model) -> keras.Model:
@@ -466,7 +560,9 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def _finish(model, state, data, split, train_part, recipe, config, run_dir, output, verbose, *, weights: str):
+def _finish(model: keras.Model, *, state: dict, data: FER2013, split, train_part: FER2013, recipe: dict,
+            config: dict, run_dir: Path, output: str | os.PathLike | None, verbose: int | str,
+            weights: str) -> TrainingResult:
     """Select flip averaging on validation, score every part once, write the card and the model."""
     # Model selection on validation only: the best epoch (if early stopping) and flip averaging.
     val_plain = evaluate_accuracy(model, split.validation)
@@ -477,49 +573,28 @@ def _finish(model, state, data, split, train_part, recipe, config, run_dir, outp
         val_tta = evaluate_accuracy(flipped, split.validation)
         if recipe["flip_tta"] is True or val_tta["accuracy"] > val_plain["accuracy"]:
             final_model, tta_used = flipped, True
-
-    history = pd.DataFrame(state["history"])
-    card = {
-        "name": config["model_name"],
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "architecture": config["model_name"],
-        "parameters": _models.count_parameters(model),
-        "flip_tta": tta_used,
-        "input": "float32 (n, 48, 48, 1), raw grey levels 0..255 (the model normalises itself)",
-        "output": f"(n, {NUM_CLASSES}) probabilities, classes {list(EMOTIONS)}",
-        "data": {"file": Path(data.source).name if not data.synthetic else "synthetic",
-                 "sha256": data.sha256, "synthetic": data.synthetic, "skipped_rows": data.skipped},
-        "split": {"protocol": config["protocol"], "validation_fraction": config["validation_fraction"],
-                  "seed": config["seed"],
-                  "sizes": {"train": len(train_part), "validation": len(split.validation), "test": len(split.test)},
-                  "test_part": "PublicTest" if config["protocol"] == "official" else "random 10% (tutorial)"},
-        "recipe": {k: v for k, v in config.items() if k not in ("data_sha256", "synthetic")},
-        "epochs_trained": state["epoch"],
-        "epochs_planned": config["epochs"],
-        "weights": weights,
-        "best_epoch": state.get("best_epoch"),
-        "seconds": round(state["seconds"], 1),
-        "machine": machine_description(),
-        "accuracy": {
+    test = evaluate_accuracy(final_model, split.test)
+    card = ModelCard.from_run(
+        config=config, state=state, data=data, split=split, train_size=len(train_part),
+        parameters=_models.count_parameters(model), flip_tta=tta_used,
+        accuracy={
             "train": evaluate_accuracy(final_model, train_part)["accuracy"],
             "validation": val_tta["accuracy"] if tta_used else val_plain["accuracy"],
             "validation_without_flip_tta": val_plain["accuracy"],
-            "test": None,
+            "test": test["accuracy"],
         },
-        "per_class_test_accuracy": None,
-        "history": str(run_dir / "history.csv"),
-    }
-    test = evaluate_accuracy(final_model, split.test)
-    card["accuracy"]["test"] = test["accuracy"]
-    card["per_class_test_accuracy"] = test["per_class"]
-    atomic_write_text(run_dir / "card.json", json.dumps(card, indent=2))
+        per_class_test_accuracy=test["per_class"], weights=weights, history=run_dir / "history.csv",
+    )
+    card.write(run_dir / "card.json")
 
+    history = pd.DataFrame(state["history"])
     if output is not None:
         output = Path(output)
-        card["history"] = output.with_suffix(".history.csv").name  # beside the model, not in the cache
+        # The history goes beside the model, not in the cache.
+        card = dataclasses.replace(card, history=output.with_suffix(".history.csv").name)
         _atomic_save_model(final_model, output)
-        atomic_write_text(output.with_suffix(".json"), json.dumps(card, indent=2))
+        card.write(output.with_suffix(".json"))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
         if verbose:
             print(f"saved {output} and {output.with_suffix('.json')}")
-    return TrainingResult(final_model, history, card, run_dir, output)
+    return TrainingResult(final_model, history, card.to_dict(), run_dir, output)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fer_lib import data, training
-from fer_lib.errors import ModelError
+from fer_lib.cards import ModelCard
+from fer_lib.errors import DataError, ModelError
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,10 @@ def test_train_writes_model_card_history_and_output(faces, tmp_path):
     result = small_run(faces, tmp_path, output=output)
     card = json.loads(output.with_suffix(".json").read_text())
     assert output.is_file() and card == result.card
+    assert ModelCard.read(output.with_suffix(".json")).to_dict() == card
+    assert card["history"] == "m.history.csv" and (output.parent / card["history"]).is_file()
+    run_card = json.loads((result.run_dir / "card.json").read_text())
+    assert run_card == {**card, "history": str(result.run_dir / "history.csv")}
     assert card["architecture"] == "fer_net_small" and card["epochs_trained"] == 2
     assert card["split"]["sizes"]["train"] == 320 and card["split"]["test_part"] == "PublicTest"
     assert card["data"]["synthetic"] is True
@@ -103,7 +108,7 @@ def test_unknown_model_name(faces, tmp_path):
 def test_data_without_rows_for_the_split(tmp_path):
     faces = data.synthetic_fer2013(60, seed=0)
     only_test = data.FER2013(faces.images, faces.labels, np.full(60, "PublicTest"), source="tiny.csv")
-    with pytest.raises(Exception, match=r"tiny\.csv: no 'Training' rows"):
+    with pytest.raises(DataError, match=r"tiny\.csv: no 'Training' rows, so the official split is impossible"):
         training.train("fer_net_small", only_test, epochs=1, run_dir=tmp_path / "r", verbose=0)
 
 
@@ -134,3 +139,35 @@ def test_inference_copy_predicts_like_the_trained_model():
     copy = training._inference_copy(model)
     np.testing.assert_allclose(np.asarray(copy.predict_on_batch(faces)),
                                np.asarray(model.predict_on_batch(faces)), atol=1e-5)
+
+
+def test_evaluate_accuracy_is_the_evaluation_modules():
+    from fer_lib import evaluation, models
+
+    faces = data.synthetic_fer2013(70, seed=3)
+    model = models.build_model("fer_net_small", compile=False)
+    scores = training.evaluate_accuracy(model, faces, batch_size=16)
+    reference = evaluation.evaluate(model, faces)
+    assert scores["n"] == 70 and scores["accuracy"] == reference.accuracy
+    assert scores["per_class"] == reference.per_class_accuracy
+    manual = (reference.probabilities.argmax(axis=1) == faces.labels).mean()
+    assert scores["accuracy"] == pytest.approx(manual)
+    empty = training.evaluate_accuracy(model, faces.subset(np.zeros(70, bool)))
+    assert empty["n"] == 0 and np.isnan(empty["accuracy"]) and empty["per_class"] == {}
+
+
+def test_reduce_lr_needs_a_constant_schedule(faces, tmp_path):
+    with pytest.raises(ModelError, match=r"reduce_lr works with schedule='constant' only; this run uses 'cosine'"):
+        small_run(faces, tmp_path, reduce_lr=2, schedule="cosine", epochs=1)
+
+
+def test_unknown_schedule(faces, tmp_path):
+    with pytest.raises(ModelError, match=r"unknown schedule 'step'; expected 'constant' or 'cosine'"):
+        small_run(faces, tmp_path, schedule="step")
+
+
+def test_finalize_refuses_a_folder_without_a_run(tmp_path):
+    with pytest.raises(ModelError, match=r"empty holds no training run \(no state\.json\)"):
+        training.finalize(tmp_path / "empty")
+    with pytest.raises(ModelError, match=r"weights must be 'best' or 'last'; got 'first'"):
+        training.finalize(tmp_path / "empty", weights="first")

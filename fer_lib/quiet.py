@@ -1,0 +1,131 @@
+"""Quiet start-up: TensorFlow's C++ start-up lines kept off the terminal, not lost.
+
+Importing TensorFlow (which ``import keras`` does on its default backend) makes its C++
+runtime write lines such as::
+
+    WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+    I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on. ...
+
+straight to file descriptor 2, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so no Python-level
+setting can stop them. :func:`hidden_startup_lines` points descriptor 2 at a temporary
+file while a block runs (``fer_lib/__init__.py`` wraps its imports in it), then writes
+back everything that is not such a line (Python warnings, errors) and keeps the hidden
+lines for :func:`startup_lines`, which ``python -m fer_lib --verbose`` prints.
+Set ``FER_LIB_VERBOSE=1`` to let them through as they happen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from typing import Iterator
+
+__all__ = ["STARTUP_PATTERNS", "VERBOSE_VARIABLE", "is_startup_line", "hidden_startup_lines", "startup_lines"]
+
+#: Environment variable that turns the hiding off (``1``, ``true`` or ``yes``).
+VERBOSE_VARIABLE = "FER_LIB_VERBOSE"
+
+#: Regular expressions of the start-up lines hidden (matched at the start of a line).
+STARTUP_PATTERNS: tuple[str, ...] = (
+    # absl's notice before its logging is initialised
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    # absl / glog lines: I0000 00:00:1795623327.268088    4477 port.cc:153] ...
+    r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] ",
+    # TensorFlow's older format: 2024-05-01 10:00:00.123456: I tensorflow/core/util/port.cc:113] ...
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\] ",
+    # the second line of the CPU-instructions notice
+    r"To enable the following instructions: .*, in other operations, rebuild TensorFlow",
+)
+
+_STARTUP = re.compile("|".join(f"(?:{pattern})" for pattern in STARTUP_PATTERNS))
+_hidden: list[str] = []
+
+
+def is_startup_line(line: str) -> bool:
+    """Whether ``line`` is one of TensorFlow's or absl's C++ start-up lines.
+
+    Parameters
+    ----------
+    line : str
+        One line of standard error.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_startup_line("I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on.")
+    True
+    >>> is_startup_line("W0512 10:01:02.000123  881 cuda_dnn.cc:8310] Unable to register cuDNN factory")
+    True
+    >>> is_startup_line("error: model file models/x.keras does not exist")
+    False
+    """
+    return _STARTUP.match(line) is not None
+
+
+def startup_lines() -> list[str]:
+    """The start-up lines hidden so far in this process, oldest first (each ending in a newline).
+
+    Returns
+    -------
+    list of str
+    """
+    return list(_hidden)
+
+
+def _verbose_requested() -> bool:
+    return os.environ.get(VERBOSE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
+    """Run a block with TensorFlow's C++ start-up lines hidden; everything else still reaches stderr.
+
+    Whatever the block writes to file descriptor 2 (C++ logs, Python warnings, tracebacks
+    printed by threads) is collected in a temporary file; after the block, the lines that
+    :func:`is_startup_line` recognises are kept for :func:`startup_lines` and the others are
+    written to ``sys.stderr`` in their order.
+
+    Parameters
+    ----------
+    enabled : bool, optional
+        ``False`` runs the block untouched. Default: hide unless ``$FER_LIB_VERBOSE`` is set.
+
+    Examples
+    --------
+    >>> with hidden_startup_lines():
+    ...     import keras  # TensorFlow's start-up lines, if it prints any, wait in startup_lines()
+    """
+    if enabled is None:
+        enabled = not _verbose_requested()
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no stderr, or descriptor 2 closed: nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", errors="replace")
+            shown = []
+            for line in text.splitlines(keepends=True):
+                (_hidden if is_startup_line(line) else shown).append(line)
+            if shown:
+                sys.stderr.write("".join(shown))
+                sys.stderr.flush()
