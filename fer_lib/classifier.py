@@ -36,6 +36,7 @@ import numpy as np
 from .data import to_model_input
 from .errors import ModelError
 from .labels import IMAGE_SHAPE, NUM_CLASSES
+from .quiet import hidden_startup_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -214,7 +215,8 @@ class _LiteRTPredict:
         if call is not None:
             return call
         try:
-            interpreter = self._interpreter_class(model_path=str(self.path), num_threads=self.num_threads)
+            with hidden_startup_lines():
+                interpreter = self._interpreter_class(model_path=str(self.path), num_threads=self.num_threads)
             source = interpreter.get_input_details()[0]
             outputs = interpreter.get_output_details()
         except (ValueError, RuntimeError) as exc:

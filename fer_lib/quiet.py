@@ -36,6 +36,8 @@ STARTUP_PATTERNS: tuple[str, ...] = (
     r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] ",
     # TensorFlow's older format: 2024-05-01 10:00:00.123456: I tensorflow/core/util/port.cc:113] ...
     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\] ",
+    # LiteRT's notice, once per process, when an interpreter is made
+    r"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.",
     # the second line of the CPU-instructions notice
     r"To enable the following instructions: .*, in other operations, rebuild TensorFlow",
 )

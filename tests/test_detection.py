@@ -12,7 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fer_lib import detection
-from fer_lib.detection import FaceDetector, box_iou, check_frame, crop_face, crop_faces, to_gray
+from fer_lib.detection import (
+    BlazeFaceDetector,
+    FaceDetector,
+    box_iou,
+    check_frame,
+    crop_face,
+    crop_faces,
+    make_detector,
+    to_gray,
+)
 from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SIZE
 
@@ -382,3 +391,90 @@ def test_crop_faces_on_detected_boxes(media, detector):
 def test_module_exports():
     for name in detection.__all__:
         assert hasattr(detection, name)
+
+
+# --------------------------------------------------------------------------------------
+# BlazeFace, the default detector
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def blazeface():
+    return BlazeFaceDetector()
+
+
+def test_blazeface_counts_the_faces_of_the_photos(media, blazeface):
+    """Every labelled face except the child turned sideways, and no false box."""
+    rows = list(csv.DictReader(open(media / "faces.csv")))
+    for row in rows:
+        boxes = blazeface.detect(_read(media, row["file"], cv2.IMREAD_UNCHANGED))
+        expected = int(row["faces"]) - (1 if row["file"] == "obama_and_biden.jpg" else 0)
+        assert len(boxes) == expected, (row["file"], boxes.tolist())
+
+
+def test_blazeface_tiles_find_the_small_face(media):
+    image = _read(media, "obama_and_biden.jpg")
+    assert len(BlazeFaceDetector().detect(image)) == 2
+    assert len(BlazeFaceDetector(tiles=True).detect(image)) == 3
+
+
+def test_blazeface_boxes_are_inside_the_frame_and_sorted(media, blazeface):
+    image = _read(media, "obama_partial_face.jpg")  # the face is cut by the left edge
+    boxes = blazeface.detect(image)
+    assert boxes.dtype == np.int64 and boxes.shape == (1, 4)
+    x, y, w, h = boxes[0]
+    assert x == 0 and y >= 0 and w > 0 and h > 0
+    assert x + w <= image.shape[1] and y + h <= image.shape[0]
+    two = blazeface.detect(_read(media, "two_people.jpg"))
+    assert two[0, 0] < two[1, 0]
+
+
+def test_blazeface_grey_and_colour_find_the_same_face(media, blazeface):
+    image = _read(media, "obama.jpg")
+    colour = blazeface.detect(image)
+    grey = blazeface.detect(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    assert len(colour) == len(grey) == 1
+    assert box_iou(colour[0], grey[0]) > 0.8
+
+
+def test_blazeface_crop_scale_and_shift(media):
+    image = _read(media, "obama.jpg")
+    plain = BlazeFaceDetector(crop_scale=1.0, crop_shift=0.0).detect(image)[0].astype(float)
+    wider = BlazeFaceDetector(crop_scale=1.2, crop_shift=0.1).detect(image)[0].astype(float)
+    assert wider[2] == pytest.approx(1.2 * plain[2], abs=2)
+    centre_shift = (wider[1] + wider[3] / 2) - (plain[1] + plain[3] / 2)
+    assert centre_shift == pytest.approx(0.1 * plain[3], abs=2)
+
+
+def test_blazeface_blank_frame_has_no_face(blazeface):
+    assert blazeface.detect(np.zeros((240, 320, 3), np.uint8)).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"score_threshold": 1.5}, "score_threshold must lie strictly between 0 and 1"),
+        ({"iou_threshold": 0}, "iou_threshold must lie strictly between 0 and 1"),
+        ({"crop_scale": 0}, "crop_scale must be positive"),
+        ({"num_threads": 0}, "num_threads must be at least 1"),
+    ],
+)
+def test_blazeface_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        BlazeFaceDetector(**options)
+
+
+def test_blazeface_missing_or_wrong_model(tmp_path):
+    with pytest.raises(ModelError, match=r"missing\.tflite does not exist"):
+        BlazeFaceDetector(model_path=tmp_path / "missing.tflite")
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match=r"junk\.tflite is not a LiteRT"):
+        BlazeFaceDetector(model_path=junk)
+
+
+def test_make_detector_by_name():
+    assert isinstance(make_detector(), BlazeFaceDetector)
+    assert isinstance(make_detector("haar"), FaceDetector)
+    with pytest.raises(ValueError, match=r"unknown detector 'hog'; choose one of blazeface, haar"):
+        make_detector("hog")

@@ -78,8 +78,9 @@ def _message(line: str) -> str:
 
 @pytest.fixture(scope="module")
 def hidden_at_import() -> list[str]:
-    """What TensorFlow prints while fer_lib is imported on this machine (hidden by fer_lib)."""
-    result = _run("-c", "import fer_lib, sys; sys.stdout.write(''.join(fer_lib.quiet.startup_lines()))")
+    """What TensorFlow prints while Keras is imported on this machine (hidden by fer_lib.quiet)."""
+    result = _run("-c", "import sys; from fer_lib import quiet\nwith quiet.hidden_startup_lines(): import keras\n"
+                  "sys.stdout.write(''.join(quiet.startup_lines()))")
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
