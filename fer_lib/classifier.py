@@ -82,9 +82,10 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     ModelError
         If the file does not exist or cannot be loaded; the message names the file.
     """
-    import keras  # only when a model is loaded
+    with hidden_startup_lines():  # importing Keras starts TensorFlow, which writes to descriptor 2
+        import keras  # only when a model is loaded
 
-    from . import models  # noqa: F401  (registers fer_lib's custom layers with Keras)
+        from . import models  # noqa: F401  (registers fer_lib's custom layers with Keras)
 
     path = Path(path)
     if not path.is_file():
@@ -233,7 +234,8 @@ class _LiteRTPredict:
                 "fer_lib.models."
             )
         interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])
-        interpreter.allocate_tensors()
+        with hidden_startup_lines():
+            interpreter.allocate_tensors()
         source_index, output_index = source["index"], outputs[0]["index"]
 
         def call(batch: np.ndarray) -> np.ndarray:

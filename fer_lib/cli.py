@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_lib {train,finalize,claims,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finalize,export,claims,predict,live,info}``.
 
 Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
 the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
@@ -11,8 +11,12 @@ Examples::
 
     python -m fer_lib predict photo.jpg --output annotated.jpg
     python -m fer_lib predict assets/white_house_clip.mp4 --every 5 --report faces.csv --output out.mp4
-    python -m fer_lib live --source 0
+    python -m fer_lib live --source 0 --detector haar
+    python -m fer_lib export models/default.keras
     python -m fer_lib info
+
+``predict``, ``live`` and ``info`` never import TensorFlow: they run the exported
+LiteRT model, so they start in about a second.
 """
 
 from __future__ import annotations
@@ -44,10 +48,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _default_model() -> Path:
-    from .classifier import DEFAULT_MODEL_PATH
+def _default_model(*, keras: bool = False) -> Path:
+    from .classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH
 
-    return DEFAULT_MODEL_PATH
+    return DEFAULT_KERAS_PATH if keras else DEFAULT_MODEL_PATH
 
 
 # --------------------------------------------------------------------------------------
@@ -73,6 +77,8 @@ def _train(args: argparse.Namespace) -> int:
         **options,
     )
     _print_scores(result.card)
+    if args.output:
+        _export(argparse.Namespace(model=args.output))
     return 0
 
 
@@ -81,7 +87,35 @@ def _finalize(args: argparse.Namespace) -> int:
 
     result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
     _print_scores(result.card)
+    if args.output:
+        _export(argparse.Namespace(model=args.output))
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_litert
+
+    with _quiet_conversion():
+        paths = export_litert(args.model)
+    for name, path in paths.items():
+        print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet_conversion():
+    """TensorFlow's converter prints pages of C++ and Python logging: keep them off the terminal."""
+    import logging
+
+    from .quiet import hidden_startup_lines
+
+    previous = logging.getLogger("tensorflow").level
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        with hidden_startup_lines(), contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+            yield
+    finally:
+        logging.getLogger("tensorflow").setLevel(previous)
 
 
 def _claims(args: argparse.Namespace) -> int:
@@ -140,7 +174,12 @@ def _predict(args: argparse.Namespace) -> int:
     items = outputs.expand_inputs(args.paths)
     targets = outputs.output_targets(items, args.output)
     classifier = EmotionClassifier(args.model)
-    detector = live.default_detector()
+    video_detector = live.default_detector(args.detector)
+    image_detector = video_detector
+    if args.detector == "blazeface" and not args.no_tiles:
+        from .detection import make_detector
+
+        image_detector = make_detector("blazeface", tiles=True)
     table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
     rows: list[dict] = []
     frames_analysed = 0
@@ -148,7 +187,8 @@ def _predict(args: argparse.Namespace) -> int:
         smooth = kind == "video" and not args.no_smooth
         with contextlib.ExitStack() as stack:
             analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
-                source, every=args.every, smooth=smooth, detector=detector, classifier=classifier
+                source, every=args.every, smooth=smooth, classifier=classifier,
+                detector=video_detector if kind == "video" else image_detector,
             )))
             writer = None
             if target is not None:
@@ -237,6 +277,7 @@ def _live(args: argparse.Namespace) -> int:
             detect_every=args.detect_every,
             smooth=not args.no_smooth,
             max_frames=args.max_frames,
+            detector=args.detector,
             classifier=classifier,
             on_frame=show,
         )
@@ -382,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     final.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     final.set_defaults(handler=_finalize)
 
+    export = commands.add_parser("export", help="write the LiteRT files (float32, quantised) of a .keras model")
+    export.add_argument("model", nargs="?", default=None, help="a .keras model (default models/default.keras)")
+    export.set_defaults(handler=_export, keras_model=True)
+
     claims = commands.add_parser("claims", help="test the tutorial's cures for overfitting on equal budgets")
     claims.add_argument("--data", help="FER2013 file (default: data_input/, then ../shared/data/)")
     claims.add_argument("--sample-size", dest="sample_size", type=int, default=5000,
@@ -401,7 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
         "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"
     )
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image, folder of images, or video")
-    predict.add_argument("--model", default=None, help="saved .keras model (default models/default.keras)")
+    predict.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
+                              "(default models/default.quantized.tflite)")
+    predict.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
+                         help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
+    predict.add_argument("--no-tiles", dest="no_tiles", action="store_true",
+                         help="images: BlazeFace on the whole image only (by default also on overlapping tiles, "
+                              "which finds small faces in group photos at about 40-100 ms an image here)")
     predict.add_argument("--format", choices=["csv", "json"],
                          help="report format (default: from --report's suffix, else csv); "
                               "without --report, print this format instead of the table")
@@ -414,7 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = commands.add_parser("live", help="OpenCV window of a camera or video, annotated, with fps")
     live.add_argument("--source", default="0", help="camera index or video file (default 0)")
-    live.add_argument("--model", default=None, help="saved .keras model (default models/default.keras)")
+    live.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
+                           "(default models/default.quantized.tflite)")
+    live.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
+                      help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
     live.add_argument("--max-frames", dest="max_frames", type=_positive_int, help="stop after N frames")
     live.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame")
@@ -423,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.set_defaults(handler=_live)
 
     info = commands.add_parser("info", help="versions, model, data and camera found on this machine")
-    info.add_argument("--model", default=None, help="model file to check (default models/default.keras)")
+    info.add_argument("--model", default=None, help="model file to check (default models/default.quantized.tflite)")
     info.add_argument("--camera", type=int, default=0, help="camera index to try (default 0)")
     info.set_defaults(handler=_info)
     for command in commands.choices.values():  # --verbose after the command as well as before it
@@ -440,12 +494,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.verbose:  # the start-up lines hidden while fer_lib was imported
         sys.stderr.write("".join(quiet.startup_lines()))
-    if args.command in ("train", "finalize", "claims", "info"):  # these load Keras (and TensorFlow)
+    if args.command in ("train", "finalize", "export", "claims", "info"):  # these load Keras (and TensorFlow)
         with quiet.hidden_startup_lines(enabled=not args.verbose):
             import keras  # noqa: F401
 
     if getattr(args, "model", "") is None:
-        args.model = _default_model()
+        args.model = _default_model(keras=getattr(args, "keras_model", False))
     try:
         return args.handler(args)
     except FerError as exc:

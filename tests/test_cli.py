@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from fer_lib import classifier, cli, drawing, live, outputs, sources
+from fer_lib.classifier import EmotionClassifier
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
@@ -320,3 +323,61 @@ def test_cli_choices_match_the_library():
     listed = _option("claims", "variants").help.split(": ", 1)[1].split()
     assert listed == [variant.name for variant in VARIANTS]
     assert list(_option("predict", "format").choices) == list(outputs.REPORT_FORMATS)
+    from fer_lib.detection import DETECTORS
+
+    assert list(_option("predict", "detector").choices) == list(DETECTORS)
+    assert list(_option("live", "detector").choices) == list(DETECTORS)
+
+
+# --------------------------------------------------------------------------------------
+# inference without TensorFlow; export
+# --------------------------------------------------------------------------------------
+
+
+def test_predict_never_imports_tensorflow(photo):
+    """`predict` with the shipped LiteRT model starts without Keras or TensorFlow."""
+    code = (
+        "import sys\nfrom fer_lib.cli import main\n"
+        f"status = main(['predict', {str(photo)!r}])\n"
+        "heavy = sorted(name for name in ('tensorflow', 'keras') if name in sys.modules)\n"
+        "print('HEAVY', heavy, status)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=Path(cli.__file__).resolve().parents[1], check=False)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY [] 0" in result.stdout, result.stdout
+    assert result.stderr == ""  # nothing from LiteRT or TensorFlow on the terminal
+
+
+@pytest.mark.parametrize("detector", ["blazeface", "haar"])
+def test_predict_with_each_detector(detector, tiny_model_path, media, capsys):
+    assert cli.main(["predict", str(media / "two_people.jpg"), "--detector", detector,
+                     "--model", str(tiny_model_path)]) == 0
+    assert "1 input(s), 1 frame(s) analysed, 2 face(s)" in capsys.readouterr().out
+
+
+def test_predict_tiles_find_the_small_face(media, capsys):
+    assert cli.main(["predict", str(media / "obama_and_biden.jpg")]) == 0
+    assert "3 face(s)" in capsys.readouterr().out
+    assert cli.main(["predict", str(media / "obama_and_biden.jpg"), "--no-tiles"]) == 0
+    assert "2 face(s)" in capsys.readouterr().out
+
+
+def test_export_writes_litert_files_that_agree(tiny_model_path, tmp_path, capsys):
+    import shutil
+
+    model = tmp_path / "tiny.keras"
+    shutil.copy(tiny_model_path, model)
+    assert cli.main(["export", str(model)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("tiny.tflite", "tiny.quantized.tflite", "tiny.litert.json"):
+        assert (tmp_path / name).is_file() and name in printed
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    np.testing.assert_allclose(EmotionClassifier(tmp_path / "tiny.tflite").predict(faces),
+                               EmotionClassifier(model).predict(faces), atol=1e-5)
+    assert _leftovers(tmp_path) == []
+
+
+def test_export_of_a_missing_model_exits_2(tmp_path, capsys):
+    assert cli.main(["export", str(tmp_path / "missing.keras")]) == 2
+    assert "missing.keras does not exist" in capsys.readouterr().err
