@@ -1,30 +1,32 @@
 """Live-loop benchmark: the tutorial's webcam loop against fer_lib's, on the same frames, in one run.
 
-Generated numbers, not edited by hand. Both loops process the same 640x480 BGR
-frames made from the photos of ``shared/media`` (or ``assets/``):
+Generated numbers, not edited by hand. Every loop processes the same 640x480 BGR
+frames made from the committed photos of ``tests/data`` (``--media`` for another folder):
 
 * **one face**: ``obama.jpg`` letterboxed into 640x480;
 * **several faces**: ``two_people.jpg`` (2 faces) and ``obama_and_biden.jpg`` (3) in turn;
 
 each frame shifted and rescaled a little so that no two frames are alike.
 
-The tutorial's loop, per frame: ``cvtColor`` to grey, ``detectMultiScale(gray, 1.32, 5)``
-on the full frame, and per face the swapped crop ``gray[y:y+w, x:x+h]``, ``cv2.resize``
-to 48x48, ``/255``, one ``model.predict`` per face (``verbose=0``: its progress bar is
-left out, which only flatters the tutorial), ``cv2.rectangle`` and ``cv2.putText``.
-Ours: :func:`fer_lib.analyze_frame` (detector with the measured defaults, all faces
-of a frame in one compiled call) and :func:`fer_lib.annotate`.
+The loops, side by side:
 
-Both use the same Keras model (``--model``, default ``models/default.keras``; when
-it is missing, an untrained ``fer_net`` with a warning: speed does not depend on the
-weights, so its predictions are meaningless here and only the timings count). The
-loops alternate (A B A B ...) for ``--repeats`` rounds and the medians are printed:
-frames per second, the ratio, classification time per face (the tutorial's
-``model.predict`` per face against our batched call), and the detector's face
-counts against ``faces.csv`` (found boxes are counted, not matched, so a false box
-can stand in for a missed face; ``benchmarks/detector_grid.py`` matches boxes).
+* **tutorial**: per frame ``cvtColor`` to grey, ``detectMultiScale(gray, 1.32, 5)`` on the
+  full frame, and per face the swapped crop ``gray[y:y+w, x:x+h]``, ``cv2.resize`` to 48x48,
+  ``/255``, one Keras ``model.predict`` per face (``verbose=0``: its progress bar is left out,
+  which only flatters the tutorial), ``cv2.rectangle`` and ``cv2.putText``; the shipped Keras
+  model (``--keras-model``, default ``models/default.keras``).
+* **haar**: :func:`fer_lib.analyze_frame` with ``detector="haar"`` (the cascade at the
+  measured defaults) and :func:`fer_lib.annotate`;
+* **blazeface**: the same with the default BlazeFace detector.
 
-    python benchmarks/bench_live.py [--model models/default.keras] [--frames 30] [--repeats 3]
+Both fer_lib loops classify all faces of a frame in one call of the shipped model's
+LiteRT export (``--model``, default ``models/default.quantized.tflite``). The loops
+alternate (A B C A B C ...) for ``--repeats`` rounds and the medians are printed: frames
+per second, the ratio to the tutorial, classification time per face (the tutorial's
+``model.predict`` per face against our batched call), and the faces found against
+``faces.csv`` (boxes are counted, not matched: ``benchmarks/detector_grid.py`` matches them).
+
+    python benchmarks/bench_live.py [--frames 30] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import numpy as np  # noqa: E402
 
 import fer_lib  # noqa: E402
 from fer_lib.labels import EMOTIONS  # noqa: E402
-from fer_lib.classifier import DEFAULT_MODEL_PATH, EmotionClassifier, load_saved_model  # noqa: E402
+from fer_lib.classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH, EmotionClassifier, load_saved_model  # noqa: E402
 from fer_lib.live import default_detector  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +58,7 @@ SETS = {
 
 
 def find_media(explicit: str | None) -> Path:
-    candidates = [Path(explicit)] if explicit else [ROOT.parent / "shared" / "media", ROOT / "assets"]
+    candidates = [Path(explicit)] if explicit else [ROOT / "tests" / "data"]
     for folder in candidates:
         if (folder / "faces.csv").is_file() and all((folder / n).is_file() for names in SETS.values() for n in names):
             return folder
@@ -97,13 +99,9 @@ def build_frames(media: Path, count: int) -> dict[str, tuple[list[np.ndarray], l
 
 
 def load_model(path: Path):
-    if path.is_file():
-        return load_saved_model(path), str(path)
-    print(f"warning: {path} does not exist: timing an untrained fer_net instead (speed does not depend "
-          "on the weights; its predictions are meaningless)", file=sys.stderr)
-    from fer_lib.models import build_model
-
-    return build_model("fer_net", compile=False), "untrained fer_net (model file missing)"
+    if not path.is_file():
+        sys.exit(f"{path} does not exist: pass --keras-model (the tutorial's loop runs a Keras model)")
+    return load_saved_model(path), str(path)
 
 
 def tutorial_loop(frames, cascade, model, timings: list[float]) -> list[int]:
@@ -137,16 +135,6 @@ def our_loop(frames, classifier, detector, timings: list[float]) -> list[int]:
     return found
 
 
-def our_loop_detect_every(frames, classifier, detector, timings: list[float], every: int = 3) -> list[int]:
-    """Ours with the detector on every third frame; the frames between re-classify at the last boxes."""
-    found = []
-    for frame, faces in fer_lib.iter_analyzed(iter(frames), detect_every=every, smooth=False,
-                                              detector=detector, classifier=classifier):
-        fer_lib.annotate(frame, faces)
-        found.append(len(faces))
-    return found
-
-
 def timed_predict(classifier: EmotionClassifier, timings: list[float]) -> None:
     """Record the time of every batched call ``analyze_frame`` makes."""
     predict = classifier.predict
@@ -162,27 +150,27 @@ def timed_predict(classifier: EmotionClassifier, timings: list[float]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH), help="saved .keras model (both loops)")
-    parser.add_argument("--media", help="folder with the photos and faces.csv (default shared/media, then assets/)")
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH), help="fer_lib's model (default: LiteRT export)")
+    parser.add_argument("--keras-model", default=str(DEFAULT_KERAS_PATH), help="the tutorial loop's Keras model")
+    parser.add_argument("--media", help="folder with the photos and faces.csv (default tests/data)")
     parser.add_argument("--frames", type=int, default=30, help="frames per set (default 30)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of A B (default 3)")
     args = parser.parse_args(argv)
 
     media = find_media(args.media)
     sets = build_frames(media, args.frames)
-    model, model_name = load_model(Path(args.model))
-    classifier = EmotionClassifier(model)
-    detector = default_detector()
+    model, model_name = load_model(Path(args.keras_model))
+    classifier = EmotionClassifier(args.model)
     cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
 
     our_predict_times: list[float] = []
     timed_predict(classifier, our_predict_times)
     loops = {
         "tutorial": lambda frames, timings: tutorial_loop(frames, cascade, model, timings),
-        "fer_lib": lambda frames, timings: our_loop(frames, classifier, detector, timings),
-        "fer_lib/3": lambda frames, timings: our_loop_detect_every(frames, classifier, detector, timings),
+        "haar": lambda frames, timings: our_loop(frames, classifier, default_detector("haar"), timings),
+        "blazeface": lambda frames, timings: our_loop(frames, classifier, default_detector("blazeface"), timings),
     }
-    # Warm-up: Keras builds its predict function, tf.function traces the batch sizes used.
+    # Warm-up: Keras builds its predict function; LiteRT allocates the batch sizes used.
     classifier.warmup((1, 2, 4))
     for name, loop in loops.items():
         for frames, _ in sets.values():
@@ -206,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                     classify[loop_name, set_name].append(sum(spent) / sum(counts))
                 found[loop_name, set_name] = counts
 
-    print(f"bench_live: {args.frames} frames of 640x480 per set, {args.repeats} rounds (tutorial, fer_lib "
-          f"alternating), medians; model: {model_name}")
+    print(f"bench_live: {args.frames} frames of 640x480 per set, {args.repeats} rounds (tutorial, haar, blazeface "
+          f"alternating), medians; tutorial: {model_name} (Keras); fer_lib: {args.model} (LiteRT)")
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (shared machine: compare the loops with each "
           f"other, not with other runs); media: {media}")
@@ -228,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{per_face_text:>17} {recall:>20}")
     print()
     for set_name in sets:
-        for ours in ("fer_lib", "fer_lib/3"):
+        for ours in ("haar", "blazeface"):
             ratios = [a / b for a, b in zip(fps[ours, set_name], fps["tutorial", set_name])]
             per_face = [classify["tutorial", set_name], classify[ours, set_name]]
             face_ratio = ""
@@ -237,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
                               " times faster")
             print(f"{set_name}: {ours} runs {statistics.median(ratios):.1f} times the tutorial's frames per second "
                   f"(median of per-round ratios){face_ratio}")
-    print("fer_lib/3: the face detector on every third frame; the frames between classify the faces again at the "
-          "boxes last found")
     print("faces found/present: boxes counted per frame up to the faces in it (faces.csv); +N: boxes beyond that")
     return 0
 
