@@ -91,7 +91,7 @@ class NotebookSettings:
 
 
 def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "build", seed: int = 0,
-                   notebook: str = "") -> NotebookSettings:
+                   notebook: str = "", figure_format: str | None = None) -> NotebookSettings:
     """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything.
 
     Parameters
@@ -105,6 +105,9 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
         Passed to :func:`fer_lib.seeding.set_seed`.
     notebook : str, optional
         The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
+    figure_format : {"png", "jpeg", ...}, optional
+        Format of the figures shown inline (in IPython only): ``"jpeg"`` keeps notebooks
+        of photographs light.
 
     Returns
     -------
@@ -122,4 +125,17 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     folder = Path(root) / notebook if root and notebook else Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
+    if figure_format is not None:
+        _set_inline_format(figure_format)
     return NotebookSettings(profile=profile, output_dir=folder.resolve(), seed=seed)
+
+
+def _set_inline_format(figure_format: str) -> None:
+    """Show inline figures in ``figure_format`` when running in IPython; elsewhere nothing to do."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - IPython comes with the notebook dependencies
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats(figure_format)

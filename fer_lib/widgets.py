@@ -147,13 +147,14 @@ class _Worker:
         finally:
             if frames is not None:
                 frames.close()  # releases the camera or video
+            rate = f", {meter.mean:.1f} fps on average" if shown > 1 else ""
             if outcome == "ended":
                 state.ended = True
-                panel.status.value = f"Ended: the source finished after {shown} frame(s)"
+                panel.status.value = f"Ended: the source finished after {shown} frame(s){rate}"
             elif outcome == "error":
                 panel.status.value = f"Error after {shown} frame(s): {type(state.error).__name__}: {state.error}"
             else:
-                panel.status.value = f"Stopped after {shown} frame(s)"
+                panel.status.value = f"Stopped after {shown} frame(s){rate}"
             panel.set_running(False)
 
 

@@ -25,6 +25,7 @@ def strip_metadata(path: Path) -> None:
 
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("papermill", None)
+    notebook.metadata.pop("widgets", None)  # saved widget state repeats frames the figures already show
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
