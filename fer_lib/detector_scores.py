@@ -25,7 +25,12 @@ import pandas as pd
 from .detection import box_iou
 from .errors import DataError
 
-__all__ = ["MIN_IOU", "match_boxes", "read_reference_boxes", "score_detectors"]
+__all__ = ["DEMO_CLIP", "DEMO_CLIP_FACES", "MIN_IOU", "match_boxes", "read_reference_boxes", "score_detectors"]
+
+_ASSETS = Path(__file__).resolve().parents[1] / "assets"
+#: The demo clip shipped with the project, and its hand-drawn faces.
+DEMO_CLIP: Path = _ASSETS / "white_house_clip.mp4"
+DEMO_CLIP_FACES: Path = _ASSETS / "white_house_clip.faces.csv"
 
 #: Smallest overlap (intersection over union) that makes a found box a hit.
 MIN_IOU = 0.3
@@ -68,12 +73,12 @@ def match_boxes(found: Sequence[Box], references: Sequence[Box], *, min_iou: flo
     return len(used_references)
 
 
-def read_reference_boxes(path: str | os.PathLike) -> dict[int, list[tuple[int, int, int, int]]]:
+def read_reference_boxes(path: str | os.PathLike = DEMO_CLIP_FACES) -> dict[int, list[tuple[int, int, int, int]]]:
     """Hand-drawn face boxes per frame from a ``frame,x,y,w,h`` CSV file.
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, default :data:`DEMO_CLIP_FACES`
         One row per face; a frame without a face has one row with empty ``x, y, w, h``.
 
     Returns

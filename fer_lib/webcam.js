@@ -84,6 +84,9 @@ function render({ model, el }) {
   }
 
   function drawFaces(faces, sentWidth) {
+    // What the overlay shows, also as attributes a test (or a screen reader's script) can read.
+    root.dataset.faces = String(faces.length);
+    root.dataset.emotions = faces.map((face) => face.emotion).join(",");
     const shownWidth = video.clientWidth || video.videoWidth;
     const shownHeight = video.clientHeight || video.videoHeight;
     overlay.width = shownWidth;
@@ -186,6 +189,9 @@ function render({ model, el }) {
 
   function halt(text) {
     const wasRunning = running || stream;
+    root.dataset.faces = "0";
+    root.dataset.emotions = "";
+    overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
     running = false;
     inFlight = null;
     if (timer) clearTimeout(timer);

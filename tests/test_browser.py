@@ -1,4 +1,9 @@
-"""Notebook 5's live view in a real browser: JupyterLab, Chromium, a video file as the source.
+"""Notebook 5's two live views in a real browser: JupyterLab, Chromium, the demo clip as the source.
+
+``test_live_view_runs_and_stops_in_jupyterlab`` checks the kernel-side ``LiveView`` (a video
+file read by the kernel); ``test_browser_camera_in_jupyterlab`` checks ``BrowserCamera``, whose
+camera is the browser's own: Chromium's fake camera plays an MJPEG made from the demo clip
+(``--use-file-for-fake-video-capture``), and the page sends its frames to the kernel.
 
 What it checks
 --------------
@@ -17,6 +22,11 @@ What it checks
 
 A screenshot of the page is written to ``build/test-artifacts/notebook05_browser.png``
 after the run, whether it passed or failed.
+
+The browser camera: a copy of the notebook cut after the ``BrowserCamera`` cell is run; pressing
+its **Start** opens the fake camera (the track's label is the MJPEG's path), a face box and an
+emotion appear over the video, the emotion bars change over time, and **Stop** ends the camera
+track. Screenshot: ``build/test-artifacts/notebook05_browser_camera.png``.
 
 Set-up
 ------
@@ -58,8 +68,13 @@ pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_live_webcam.ipynb"
-MODEL = REPO_ROOT / "models" / "default.keras"
+MODEL = REPO_ROOT / "models" / "default.quantized.tflite"
+LITERT_MODEL = MODEL
 ARTIFACT = REPO_ROOT / "build" / "test-artifacts" / "notebook05_browser.png"
+CAMERA_ARTIFACT = REPO_ROOT / "build" / "test-artifacts" / "notebook05_browser_camera.png"
+CAMERA_NOTEBOOK = "05_browser_camera.ipynb"
+#: Frames of the demo clip in the fake camera's MJPEG (the clip's audience and close-ups included).
+CAMERA_FRAMES = 150
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -141,6 +156,65 @@ def _code_cell_index(cells: list, predicate) -> int:
         if cell.cell_type == "code" and predicate(cell):
             return index
     raise AssertionError(f"{NOTEBOOK.name} has no such cell any more: update tests/test_browser.py")
+
+
+def make_camera_copy(folder: Path, video: Path) -> Path:
+    """Write the notebook copy for the browser-camera test: cut after the ``BrowserCamera`` cell.
+
+    Parameters
+    ----------
+    folder : Path
+        JupyterLab's root directory.
+    video : Path
+        The demo clip (the notebook's own detector comparison reads it).
+
+    Returns
+    -------
+    Path
+        ``folder / CAMERA_NOTEBOOK``.
+    """
+    import nbformat
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.metadata.pop("widgets", None)
+    cells = notebook.cells
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    camera = _code_cell_index(cells, lambda cell: "BrowserCamera(" in cell.source and "import" not in cell.source)
+    parameters = _code_cell_index(cells, lambda cell: "parameters" in cell.metadata.get("tags", []))
+    overrides = {"profile": "default", "source": str(video), "model_path": str(LITERT_MODEL),
+                 "output_dir": str(folder / "output")}
+    injected = nbformat.v4.new_code_cell(
+        "# Parameters of the browser test\n" + "".join(f"{name} = {value!r}\n" for name, value in overrides.items()),
+        metadata={"tags": ["injected-parameters"]},
+    )
+    notebook.cells = [*cells[: parameters + 1], injected, *cells[parameters + 1 : camera + 1]]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    path = folder / CAMERA_NOTEBOOK
+    nbformat.write(notebook, path)
+    return path
+
+
+def make_fake_camera(folder: Path, video: Path) -> Path:
+    """An MJPEG file (JPEG frames one after another) of the demo clip, for Chromium's fake camera."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    chunks = []
+    try:
+        while len(chunks) < CAMERA_FRAMES:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            chunks.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+    finally:
+        capture.release()
+    assert chunks, f"{video} gave no frame"
+    path = folder / "fake_camera.mjpeg"
+    path.write_bytes(b"".join(chunks))
+    return path
 
 
 def make_browser_copy(folder: Path, video: Path) -> Path:
@@ -288,6 +362,7 @@ def lab(tmp_path_factory, video_path: Path) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("lab_root")
     state = tmp_path_factory.mktemp("lab_state")
     make_browser_copy(root, video_path)
+    make_camera_copy(root, video_path)
     _write_lab_settings(state / "settings")
     config = state / "lab_config.json"
     config.write_text(json.dumps(_lab_config(state)))
@@ -314,14 +389,22 @@ def lab(tmp_path_factory, video_path: Path) -> Iterator[Lab]:
 # --------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def fake_camera(tmp_path_factory, video_path: Path) -> Path:
+    """The MJPEG Chromium's fake camera plays."""
+    return make_fake_camera(tmp_path_factory.mktemp("camera"), video_path)
+
+
 @pytest.fixture
-def page(chromium: Path):
-    """A Chromium page (headless, 1400x1000) with bounded default timeouts."""
+def page(chromium: Path, fake_camera: Path):
+    """A Chromium page (headless, 1400x1000) with a fake camera and bounded default timeouts."""
     from playwright.sync_api import sync_playwright
 
+    camera_args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                   f"--use-file-for-fake-video-capture={fake_camera}"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True,
-                                             timeout=60_000)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS + camera_args,
+                                             headless=True, timeout=60_000)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = context.new_page()
@@ -470,3 +553,81 @@ def test_live_view_runs_and_stops_in_jupyterlab(chromium: Path, lab: Lab, page) 
         assert view.image_src() == still_src, "the image changed after Stop"
         assert view.image_pixels() == still_pixels, "the image changed after Stop"
         assert view.status_text() == stopped
+
+
+class BrowserCameraPage:
+    """The camera notebook in JupyterLab and the BrowserCamera widget in its output."""
+
+    def __init__(self, page, lab: Lab) -> None:
+        self.page = page
+        self.lab = lab
+        self.root = page.locator(".fer-webcam")
+        self.start = page.locator("button.fer-webcam-start")
+        self.stop = page.locator("button.fer-webcam-stop")
+        self.status = page.locator(".fer-webcam-status")
+
+    def open(self) -> None:
+        # A workspace of its own: the default one would bring back the other test's notebook on top.
+        self.page.goto(f"{self.lab.url}/lab/workspaces/camera/tree/{CAMERA_NOTEBOOK}?reset&token={self.lab.token}",
+                       wait_until="domcontentloaded", timeout=60_000)
+        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        wait_for(lambda: LiveViewPage(self.page, self.lab).kernel_idle(), KERNEL_START_TIMEOUT,
+                 lambda: f"the kernel did not become idle; server log:\n{self.lab.log_tail()}", self.page)
+
+    def status_text(self) -> str:
+        return self.status.first.inner_text().strip() if self.status.count() else ""
+
+    def bars(self) -> list[str]:
+        """The widths of the seven emotion bars, as the page sets them."""
+        return self.page.eval_on_selector_all(".fer-webcam-fill", "fills => fills.map(f => f.style.width)")
+
+    def shown(self) -> tuple[int, str]:
+        """Faces and emotions the overlay shows now."""
+        faces = self.root.first.get_attribute("data-faces") or "0"
+        return int(faces), self.root.first.get_attribute("data-emotions") or ""
+
+
+def test_browser_camera_in_jupyterlab(chromium: Path, lab: Lab, page, fake_camera: Path) -> None:
+    """Run All, Start: the browser's (fake) camera is analysed by the kernel; Stop ends the camera track."""
+    from fer_lib.labels import EMOTIONS
+
+    notebook = LiveViewPage(page, lab)
+    camera = BrowserCameraPage(page, lab)
+    with screenshot_afterwards(page, CAMERA_ARTIFACT):
+        camera.open()
+        notebook.run_all()
+
+        def ready() -> bool:
+            if notebook.error_text():
+                pytest.fail(f"a notebook cell failed:\n{notebook.error_text()}")
+            return camera.start.count() == 1 and camera.start.is_enabled()
+
+        wait_for(ready, RUN_ALL_TIMEOUT, lambda: f"no Start button of BrowserCamera; log:\n{lab.log_tail()}",
+                 page, poll=1.0)
+        camera.start.click()
+        wait_for(lambda: camera.status_text().startswith("Running"), FIRST_FRAME_TIMEOUT,
+                 lambda: f"the camera did not start; status: {camera.status_text()!r}", page)
+        label = page.evaluate("() => document.querySelector('.fer-webcam-video').srcObject"
+                              ".getVideoTracks()[0].label")
+        assert str(fake_camera) in label or fake_camera.name in label, label
+        page.evaluate("() => { window.__ferTrack = document.querySelector('.fer-webcam-video')"
+                      ".srcObject.getVideoTracks()[0]; }")
+
+        faces, emotions = wait_for(lambda: camera.shown() if camera.shown()[0] >= 1 else None, FIRST_FRAME_TIMEOUT,
+                                   lambda: f"no face shown; status: {camera.status_text()!r}", page)
+        assert all(emotion in EMOTIONS for emotion in emotions.split(",")), emotions
+        assert re.search(r"Running: [\d.]+ frames/s, \d+ faces?", camera.status_text()), camera.status_text()
+        camera.root.first.scroll_into_view_if_needed()
+        first_bars = camera.bars()
+        assert any(width not in ("", "0%") for width in first_bars), first_bars
+        wait_for(lambda: camera.bars() != first_bars, CHANGE_TIMEOUT,
+                 lambda: f"the emotion bars did not change: {camera.bars()}", page)
+        assert camera.stop.is_enabled() and not camera.start.is_enabled()
+
+        camera.stop.click()
+        wait_for(lambda: camera.status_text().startswith("Stopped"), STOP_TIMEOUT,
+                 lambda: f"Stop did not stop; status: {camera.status_text()!r}", page)
+        assert page.evaluate("() => window.__ferTrack.readyState") == "ended"
+        assert page.evaluate("() => document.querySelector('.fer-webcam-video').srcObject") is None
+        assert camera.start.is_enabled() and not camera.stop.is_enabled()
+        assert camera.shown() == (0, "")

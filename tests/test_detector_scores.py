@@ -12,7 +12,7 @@ from fer_lib.detection import make_detector
 from fer_lib.detector_scores import match_boxes, read_reference_boxes, score_detectors
 from fer_lib.errors import DataError
 
-REFERENCES = Path(__file__).resolve().parents[1] / "assets" / "white_house_clip.faces.csv"
+from fer_lib.detector_scores import DEMO_CLIP_FACES as REFERENCES
 
 
 @pytest.mark.parametrize(
