@@ -11,9 +11,12 @@ import os as _os
 # TensorFlow's C++ start-up chatter would fill every notebook and CLI run; warnings still show.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .data import FER2013, Split, load_fer2013
+from .data import load_fer2013
+from .dataset import FER2013
 from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
 from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+from .parsing import SkipReason
+from .splits import Split
 
 # Importing the models registers fer_lib's custom layers, so that
 # keras.saving.load_model("models/default.keras") works after `import fer_lib`.
@@ -36,6 +39,7 @@ __all__ = [
     "FerError",
     "FerWarning",
     "ModelError",
+    "SkipReason",
     "SourceError",
     "Split",
     "analyze_frame",

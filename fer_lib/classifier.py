@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import to_model_input
+from .dataset import to_model_input
 from .labels import NUM_CLASSES
 
 __all__ = ["predict_probabilities"]

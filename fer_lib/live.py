@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
-from .data import to_model_input
+from .dataset import to_model_input
 from .detection import FaceDetector, _check_frame, crop_faces, to_gray
 from .errors import ModelError, SourceError
 from .labels import EMOTION_COLORS_BGR, EMOTIONS, IMAGE_SHAPE, NUM_CLASSES
