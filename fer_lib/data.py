@@ -21,12 +21,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import mmap
 import os
 import tarfile
 import warnings
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -52,6 +53,9 @@ FER2013_PATH_VARIABLE = "FER2013_PATH"
 
 #: Bump when the cache layout or the parser's output changes.
 _CACHE_VERSION = 2
+
+#: Bytes read (and then hashed) at a time.
+_READ_BLOCK = 8 << 20
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,10 +85,6 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()  # hashlib lets go of the GIL on large buffers
-
-
 def _pick_csv_member(names: Iterable[str], path: Path) -> str:
     csvs = [n for n in names if n.lower().endswith(".csv") and not Path(n).name.startswith("._")]
     for preferred in ("fer2013.csv", "icml_face_data.csv"):
@@ -99,14 +99,34 @@ def _pick_csv_member(names: Iterable[str], path: Path) -> str:
     )
 
 
-def _read_file(path: Path) -> bytes:
+def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, Future]:
+    """Read the whole file into memory, hashing each block in ``hasher`` while the next one is read.
+
+    Returns the bytes (anonymous memory: ``find``, slicing and the buffer protocol work
+    as on ``bytes``) and a future of the SHA-256 hex digest. hashlib lets go of the GIL
+    on large buffers, so the hash costs the reader and the parser no time on a second core.
+    """
+    size = path.stat().st_size
+    buffer = mmap.mmap(-1, size)
+    view = memoryview(buffer)
+    digest = hashlib.sha256()
+    position = 0
     try:
-        return path.read_bytes()
+        with open(path, "rb", buffering=0) as handle:
+            while position < size:
+                count = handle.readinto(view[position : position + _READ_BLOCK])
+                if not count:
+                    break
+                hasher.submit(digest.update, view[position : position + count])
+                position += count
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
+    if position != size:
+        raise DataError(f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again.")
+    return buffer, hasher.submit(digest.hexdigest)
 
 
-def _csv_bytes(file_bytes: bytes, path: Path) -> bytes:
+def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
     """The CSV inside ``file_bytes`` (the file itself when plain), with clear errors for bad archives."""
     name = path.name.lower()
     try:
@@ -234,10 +254,10 @@ def load_fer2013(
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")
 
-    file_bytes = _read_file(path)
-    # The hash runs in its own thread: beside the parser when there is no cache to look up first.
+    # The hash runs in its own thread, block by block as the file is read, and on beside the
+    # parser when there is no cache to look up first.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer_lib-sha256") as hasher:
-        digest = hasher.submit(_sha256_hex, file_bytes)
+        file_bytes, digest = _read_and_hash(path, hasher)
         stored, target = None, None
         if cache:
             target = _cache_path(path, digest.result(), on_error)

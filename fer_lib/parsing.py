@@ -119,7 +119,7 @@ def parse_csv_bytes(
 
     Parameters
     ----------
-    raw : bytes
+    raw : bytes or mmap.mmap
         The whole (decompressed) file: a header naming ``emotion``, ``pixels``
         and optionally ``Usage`` (any order, any case), then one face per line.
     source : str or path-like, default "fer2013.csv"
@@ -191,14 +191,16 @@ def _fast_parse(raw: bytes, *, progress: bool, name: str, workers: int) -> Parse
 
     Lines and fields are found with ``bytes.find`` (C speed, one short Python
     step per line); the pixel fields are then parsed in row-aligned chunks by
-    :func:`_parse_pixel_rows`, in ``workers`` threads. Anything unusual (quotes,
-    blank lines, an odd header, a bad row anywhere) returns ``None``: the careful
-    parser then finds and names the problem.
+    :func:`_parse_pixel_rows`, in ``workers`` threads. Every byte of the file is
+    checked: the header's names, each label and Usage against the exact values
+    allowed, each pixel field byte by byte. So anything unusual (quotes, blank
+    lines, stray spaces, an odd header, a bad row anywhere) returns ``None``: the
+    careful parser then finds and names the problem.
     """
     start = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
     end = len(raw)
     header_end = raw.find(b"\n", start)
-    if header_end < 0 or raw.find(b'"') >= 0:
+    if header_end < 0:
         return None
     columns = [c.strip().lower() for c in raw[start:header_end].decode("ascii", "replace").split(",")]
     if sorted(columns) not in (["emotion", "pixels"], ["emotion", "pixels", "usage"]):
@@ -393,6 +395,7 @@ def _find_column(columns: Sequence[str], wanted: str) -> str | None:
 
 def _careful_parse(raw: bytes, path: Path, on_error: str, progress: bool) -> ParsedRows:
     """Read the file with pandas and validate every row, naming each problem."""
+    raw = bytes(raw)  # no copy for bytes; an mmap has no strip()
     if not raw.strip():
         raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. {DOWNLOAD_HELP}")
     try:
