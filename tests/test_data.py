@@ -66,9 +66,13 @@ def test_round_trip_exact_pixels_labels_usage(tmp_path):
 
 
 @pytest.mark.parametrize("cache", [True, False])
-def test_sha256_is_the_file_hash_with_or_without_cache(tmp_path, cache):
-    path = write_csv(tmp_path / "f.csv", make_rows(2)[0])
-    assert fer_lib.load_fer2013(path, cache=cache).sha256 == fdata.file_sha256(path)
+def test_sha256_is_the_file_hash_with_or_without_cache(tmp_path, monkeypatch, cache):
+    monkeypatch.setattr(fdata, "_READ_BLOCK", 1000)  # many blocks, each hashed while the next is read
+    rows, images, _ = make_rows(3)
+    path = write_csv(tmp_path / "f.csv", rows)
+    loaded = fer_lib.load_fer2013(path, cache=cache)
+    assert loaded.sha256 == fdata.file_sha256(path)
+    np.testing.assert_array_equal(loaded.images, images)
 
 
 @pytest.mark.parametrize("suffix", [".csv.gz", ".zip", ".tar.gz"])

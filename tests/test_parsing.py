@@ -111,6 +111,15 @@ def test_careful_path_reads_crlf_quoted_pixels_and_column_order():
     np.testing.assert_array_equal(parsed.labels, labels)
 
 
+@pytest.mark.parametrize("quote", ['3,"{pixels}",Training', '3,{pixels},"Training"', '"3",{pixels},Training'])
+def test_a_quote_anywhere_takes_the_careful_path(quote):
+    rows, images, _ = make_rows(2)
+    rows[1] = quote.format(pixels=pixel_text(images[1]))
+    parsed = parse_csv_bytes(csv_bytes(rows))
+    np.testing.assert_array_equal(parsed.images, images)
+    assert parsed.labels[1] == 3 and parsed.usage[1] == "Training"
+
+
 def test_careful_path_tolerates_stray_spaces():
     rows, images, _ = make_rows(2)
     rows[1] = rows[1].replace(" ", "  ", 3).replace(",Training", " ,Training")
