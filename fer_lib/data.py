@@ -7,9 +7,12 @@ The one entry point most readers need is :func:`load_fer2013`::
     data.images.shape   # (n, 48, 48), uint8
     data.labels[:5]     # ints 0..6, see fer_lib.labels.EMOTIONS
 
-The bytes are parsed by :mod:`fer_lib.parsing` (vectorised, validated, in
-threads) while a second thread computes the file's SHA-256; parsed arrays are
-cached as ``.npz`` keyed by that hash, so a changed file is never served stale.
+The file's SHA-256 is computed in a thread, block by block as the file is read;
+the bytes are parsed by :mod:`fer_lib.parsing` (vectorised, validated, in
+threads); parsed arrays are cached as ``.npz`` keyed by that hash, so a changed
+file is never served stale. Without an explicit path, :func:`discover_fer2013`
+looks at ``$FER2013_PATH``, then ``data_input/``; the library names no path outside
+the repository.
 The container lives in :mod:`fer_lib.dataset`, the splits in :mod:`fer_lib.splits`,
 the synthetic faces in :mod:`fer_lib.synthetic`.
 
