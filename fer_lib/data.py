@@ -125,7 +125,9 @@ def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, F
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
     if position != size:
-        raise DataError(f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again.")
+        raise DataError(
+            f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again."
+        )
     return buffer, hasher.submit(digest.hexdigest)
 
 
@@ -204,7 +206,9 @@ def _read_cache(target: Path) -> dict | None:
         }
         return arrays
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        warnings.warn(f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning, stacklevel=3)
+        warnings.warn(
+            f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning, stacklevel=3
+        )
         return None
 
 
@@ -266,7 +270,8 @@ def load_fer2013(
             target = _cache_path(path, digest.result(), on_error)
             stored = _read_cache(target) if target.is_file() else None
         if stored is None:
-            parsed = parse_csv_bytes(_csv_bytes(file_bytes, path), source=path, on_error=on_error, progress=progress)
+            csv_bytes = _csv_bytes(file_bytes, path)
+            parsed = parse_csv_bytes(csv_bytes, source=path, on_error=on_error, progress=progress)
             stored = {"images": parsed.images, "labels": parsed.labels, "usage": parsed.usage,
                       "skip_reasons": parsed.skip_reasons}
             if parsed.skipped:
@@ -288,7 +293,8 @@ def load_fer2013(
 def _warn_skipped(path: Path, skipped: int, skip_reasons: dict, first_skipped: list) -> None:
     reasons = ", ".join(f"{kind.description}: {count}" for kind, count in skip_reasons.items())
     examples = "; ".join(f"row {row + 1}: {words}" for row, words in first_skipped)
-    warnings.warn(f"{path}: skipped {skipped} bad row(s) ({reasons}); first: {examples}", FerWarning, stacklevel=3)
+    message = f"{path}: skipped {skipped} bad row(s) ({reasons}); first: {examples}"
+    warnings.warn(message, FerWarning, stacklevel=3)
 
 
 def _try_write_cache(target: Path, stored: dict) -> None:
@@ -302,7 +308,8 @@ def _try_write_cache(target: Path, stored: dict) -> None:
     try:
         _write_cache_atomically(target, arrays)
     except (OSError, FerError) as exc:
-        warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", FerWarning, stacklevel=3)
+        message = f"could not write the cache {target} ({exc}); continuing without it"
+        warnings.warn(message, FerWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
@@ -316,7 +323,7 @@ def _candidate_paths() -> list[Path]:
 
 
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
-    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``, ``.tar.gz``).
+    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``...).
 
     Parameters
     ----------

@@ -397,9 +397,13 @@ def _careful_parse(raw: bytes, path: Path, on_error: str, progress: bool) -> Par
     """Read the file with pandas and validate every row, naming each problem."""
     raw = bytes(raw)  # no copy for bytes; an mmap has no strip()
     if not raw.strip():
-        raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. {DOWNLOAD_HELP}")
+        raise DataError(
+            f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. {DOWNLOAD_HELP}"
+        )
     try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c")
+        frame = pd.read_csv(
+            io.BytesIO(raw), dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c"
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc}). {DOWNLOAD_HELP}") from exc
 

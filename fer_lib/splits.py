@@ -83,9 +83,10 @@ def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int
     """
     usage = data.usage
     if not np.any(usage == "Training"):
+        no_usage = np.all(usage == USAGE_UNASSIGNED)
         raise DataError(
             f"{data.source}: no 'Training' rows, so the official split is impossible"
-            + (" (the file has no Usage column; use protocol='tutorial')" if np.all(usage == USAGE_UNASSIGNED) else "")
+            + (" (the file has no Usage column; use protocol='tutorial')" if no_usage else "")
             + "."
         )
     if not np.any(usage == "PublicTest"):
@@ -192,7 +193,9 @@ def _stratified_halves(data: FER2013, fraction: float, seed: int) -> tuple[FER20
     return data.subset(np.sort(train)), data.subset(np.sort(validation))
 
 
-def make_split(data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1, seed: int = 0) -> Split:
+def make_split(
+    data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1, seed: int = 0
+) -> Split:
     """Split ``data`` by ``protocol``: ``"official"`` (Usage column) or ``"tutorial"`` (random).
 
     ``"official"`` falls back to nothing: a file without ``Usage`` raises with advice.
@@ -300,6 +303,9 @@ def load_split(path: str | os.PathLike) -> Split:
             for part in ("train", "validation", "test")
         }
     except (KeyError, OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a split written by fer_lib.splits.save_split ({exc}); write it again.") from exc
+        raise DataError(
+            f"{path}: not a split written by fer_lib.splits.save_split ({exc}); write it again."
+        ) from exc
     seed = int(arrays["seed"])
-    return Split(parts["train"], parts["validation"], parts["test"], str(arrays["protocol"]), None if seed < 0 else seed)
+    protocol = str(arrays["protocol"])
+    return Split(parts["train"], parts["validation"], parts["test"], protocol, None if seed < 0 else seed)

@@ -80,7 +80,11 @@ def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: flo
         images[i] = _draw_face(int(label), rng, xx, yy)
     usage = np.where(rng.random(n) < public_test_fraction, "PublicTest", "Training")
     return FER2013(
-        images=images, labels=labels.astype(np.int64), usage=usage.astype(str), source="synthetic", synthetic=True
+        images=images,
+        labels=labels.astype(np.int64),
+        usage=usage.astype(str),
+        source="synthetic",
+        synthetic=True,
     )
 
 

@@ -12,8 +12,8 @@ from fer_lib.labels import EMOTIONS
 
 def tiny_faces() -> FER2013:
     images = np.arange(4 * 48 * 48, dtype=np.int64).reshape(4, 48, 48).astype(np.uint8)
-    return FER2013(images, np.array([0, 3, 3, 6]), np.array(["Training", "PublicTest", "Training", "Training"]),
-                   source="tiny.csv", sha256="ab" * 32)
+    usage = np.array(["Training", "PublicTest", "Training", "Training"])
+    return FER2013(images, np.array([0, 3, 3, 6]), usage, source="tiny.csv", sha256="ab" * 32)
 
 
 def test_subset_keeps_rows_and_provenance():
@@ -33,8 +33,8 @@ def test_class_counts_names_all_seven_emotions():
 
 def test_repr_says_source_and_skipped():
     assert repr(tiny_faces()) == "FER2013(n=4, source='tiny.csv', skipped=0)"
-    assert repr(FER2013(np.zeros((0, 48, 48), np.uint8), np.zeros(0, np.int64), np.zeros(0, str), synthetic=True)) \
-        == "FER2013(n=0, source='synthetic', skipped=0)"
+    empty = FER2013(np.zeros((0, 48, 48), np.uint8), np.zeros(0, np.int64), np.zeros(0, str), synthetic=True)
+    assert repr(empty) == "FER2013(n=0, source='synthetic', skipped=0)"
 
 
 def test_public_api_exports_the_container():
@@ -51,5 +51,5 @@ def test_to_model_input_shapes_without_rescaling(shape):
 
 @pytest.mark.parametrize("shape", [(47, 48), (2, 48, 48, 3), (48,)])
 def test_to_model_input_rejects_wrong_shapes(shape):
-    with pytest.raises(ValueError, match=r"expected grey faces of shape \(n, 48, 48\); got \(.*\)\. Crop and resize"):
+    with pytest.raises(ValueError, match=r"expected grey faces of shape \(n, 48, 48\); got \(.*\)\. Crop"):
         to_model_input(np.zeros(shape))

@@ -23,15 +23,17 @@ def pixel_text(values) -> str:
     return " ".join(str(int(v)) for v in np.ravel(values))
 
 
-def make_rows(n: int, seed: int = 0, usage: str | None = "Training") -> tuple[list[str], np.ndarray, np.ndarray]:
+def make_rows(n: int, seed: int = 0, usage: str | None = "Training"):
+    """``n`` random valid rows, and the images and labels they hold."""
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
     labels = rng.integers(0, 7, size=n)
-    rows = [f"{label},{pixel_text(image)}" + (f",{usage}" if usage else "") for label, image in zip(labels, images)]
+    suffix = f",{usage}" if usage else ""
+    rows = [f"{label},{pixel_text(image)}{suffix}" for label, image in zip(labels, images)]
     return rows, images, labels
 
 
-def csv_bytes(rows: list[str], header: str = HEADER, newline: str = "\n", final_newline: bool = True) -> bytes:
+def csv_bytes(rows: list[str], header: str = HEADER, newline: str = "\n", final_newline: bool = True):
     return (newline.join([header, *rows]) + (newline if final_newline else "")).encode()
 
 
@@ -92,7 +94,8 @@ def test_fast_path_takes_any_column_order(fast_only, small_chunks, header, build
     parsed = parse_csv_bytes(csv_bytes(rows, header=header), workers=2)
     np.testing.assert_array_equal(parsed.images, images)
     np.testing.assert_array_equal(parsed.labels, labels)
-    expected_usage = {"emotion,pixels": "Unassigned", "pixels,emotion": "Unassigned", "Usage,pixels,emotion": "PublicTest"}
+    expected_usage = {"emotion,pixels": "Unassigned", "pixels,emotion": "Unassigned",
+                      "Usage,pixels,emotion": "PublicTest"}
     assert set(parsed.usage) == {expected_usage.get(header, "Training")}
 
 
@@ -168,19 +171,25 @@ def test_options_are_validated():
         parse_csv_bytes(csv_bytes(make_rows(1)[0]), workers=0)
 
 
-BAD_ROWS = [
+def last_pixel(text: str):
+    """A mutation that replaces a row's last pixel by ``text``."""
+    return lambda row: row.rsplit(" ", 1)[0] + f" {text},Training"
+
+
+BAD_ROWS = [  # (mutation of a good row, the problem in the message, its kind)
     (lambda r: r.replace(" 1", "", 1) if " 1" in r else r.rsplit(" ", 1)[0] + ",Training",
      r"has 2303 pixels; expected 2304", SkipReason.PIXEL_COUNT),
     (lambda r: r.replace(",Training", " 7,Training"), r"has 2305 pixels", SkipReason.PIXEL_COUNT),
-    (lambda r: r.rsplit(" ", 1)[0] + " 3x,Training",
-     r"has a pixel '3x' that is not an integer 0\.\.255", SkipReason.NON_INTEGER_PIXEL),
-    (lambda r: r.rsplit(" ", 1)[0] + " 256,Training", r"has a pixel '256' outside 0\.\.255", SkipReason.PIXEL_RANGE),
-    (lambda r: r.rsplit(" ", 1)[0] + " 1000,Training", r"has a pixel '1000' outside 0\.\.255", SkipReason.PIXEL_RANGE),
-    (lambda r: r.rsplit(" ", 1)[0] + " -1,Training", r"has a pixel '-1' that is not an integer", SkipReason.NON_INTEGER_PIXEL),
-    (lambda r: r.replace(" ", ";", 1), r"has a pixel '\d+;\d+' that is not an integer", SkipReason.NON_INTEGER_PIXEL),
+    (last_pixel("3x"), r"has a pixel '3x' that is not an integer 0\.\.255", SkipReason.NON_INTEGER_PIXEL),
+    (last_pixel("256"), r"has a pixel '256' outside 0\.\.255", SkipReason.PIXEL_RANGE),
+    (last_pixel("1000"), r"has a pixel '1000' outside 0\.\.255", SkipReason.PIXEL_RANGE),
+    (last_pixel("-1"), r"has a pixel '-1' that is not an integer", SkipReason.NON_INTEGER_PIXEL),
+    (lambda r: r.replace(" ", ";", 1), r"has a pixel '\d+;\d+' that is not an integer",
+     SkipReason.NON_INTEGER_PIXEL),
     (lambda r: "7" + r[1:], r"has emotion '7'; expected an integer 0\.\.6", SkipReason.LABEL),
     (lambda r: "happy" + r[1:], r"has emotion 'happy'", SkipReason.LABEL),
-    (lambda r: r.replace(",Training", ",Validation"), r"has Usage 'Validation'; expected one of", SkipReason.USAGE),
+    (lambda r: r.replace(",Training", ",Validation"), r"has Usage 'Validation'; expected one of",
+     SkipReason.USAGE),
     (lambda r: r.split(",")[0] + ",,Training", r"has 0 pixels", SkipReason.PIXEL_COUNT),
 ]
 
