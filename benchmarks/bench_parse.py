@@ -7,8 +7,10 @@ identical pixels before it prints the medians, the ratio and the peak memory.
 
     python benchmarks/bench_parse.py [--csv data_input/fer2013.csv] [--repeats 3]
 
-Without ``--csv`` it decompresses ``../shared/data/fer2013.csv.gz`` (or
-``data_input/fer2013.csv.gz``) to a temporary plain CSV first.
+Without ``--csv`` it takes the file named by ``$FER2013_PATH``, else
+``data_input/fer2013.csv`` (``.csv.gz``), decompressing a ``.gz`` to a temporary
+plain CSV first. It prints the load average before and after, since other work
+on the machine slows both methods.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -84,16 +87,18 @@ def _rss_mib() -> float:
 def plain_csv(argument: str | None, workdir: Path) -> Path:
     if argument:
         return Path(argument)
-    for candidate in (ROOT / "data_input" / "fer2013.csv", ROOT / "data_input" / "fer2013.csv.gz",
-                      ROOT.parent / "shared" / "data" / "fer2013.csv.gz"):
-        if candidate.is_file():
+    from_environment = os.environ.get("FER2013_PATH", "")
+    candidates = [Path(from_environment)] if from_environment else []
+    candidates += [ROOT / "data_input" / "fer2013.csv", ROOT / "data_input" / "fer2013.csv.gz"]
+    for candidate in candidates:
+        if candidate.is_file() and candidate.suffix in (".csv", ".gz"):
             if candidate.suffix == ".csv":
                 return candidate
             target = workdir / "fer2013.csv"
             with gzip.open(candidate, "rb") as source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink)
             return target
-    sys.exit("no FER2013 file found: pass --csv PATH (see data_input/README.md)")
+    sys.exit("no FER2013 file found: pass --csv PATH or set FER2013_PATH (see data_input/README.md)")
 
 
 def main() -> int:
@@ -110,6 +115,7 @@ def main() -> int:
         path = plain_csv(args.csv, Path(workdir))
         size_mib = path.stat().st_size / 2**20
         print(f"parsing {path.name} ({size_mib:.0f} MiB) {args.repeats} times each, in turn, fresh process each time")
+        print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}")
         results: dict[str, list[dict]] = {"tutorial": [], "ours": []}
         for _ in range(args.repeats):
             for method in results:
@@ -133,6 +139,7 @@ def main() -> int:
         print("peak MiB: the process's peak resident memory, imports included; parse MiB: the peak above the "
               "memory held after imports")
         print(f"speed-up (tutorial / ours, medians): {median['tutorial'] / median['ours']:.1f}x")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 
 

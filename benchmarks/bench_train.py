@@ -30,7 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pandas as pd  # noqa: E402
 
-from fer_lib import data, models, training  # noqa: E402
+from fer_lib import models, training  # noqa: E402
+from fer_lib.dataset import FER2013, to_model_input  # noqa: E402
+from fer_lib.synthetic import synthetic_fer2013  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("seed_cnn", "fer_net", "fer_net_small")
@@ -43,7 +45,7 @@ DEFAULT_HISTORIES = {
 }
 
 
-def images_per_second(name: str, faces: data.FER2013, steps: int, model) -> float:
+def images_per_second(name: str, faces: FER2013, steps: int, model) -> float:
     batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=64,
                                       augment=training.RECIPES[name]["augment"], seed=0)
     started = time.perf_counter()
@@ -85,10 +87,10 @@ def main() -> int:
 def print_throughput(steps: int, rounds: int) -> None:
     """Time every model on the same batches, the models alternating, and print medians and ratios."""
 
-    faces = data.synthetic_fer2013(64 * steps, seed=0)
+    faces = synthetic_fer2013(64 * steps, seed=0)
     built = {}
     for name in MODELS:
-        options = {"normalization_data": data.to_model_input(faces.images)} if name == "seed_cnn" else {}
+        options = {"normalization_data": to_model_input(faces.images)} if name == "seed_cnn" else {}
         built[name] = models.build_model(name, **options)
         images_per_second(name, faces, 2, built[name])  # warm-up: tracing and compilation
     rates: dict[str, list[float]] = {name: [] for name in MODELS}

@@ -11,9 +11,12 @@ import os as _os
 # TensorFlow's C++ start-up chatter would fill every notebook and CLI run; warnings still show.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .data import FER2013, Split, load_fer2013
+from .data import load_fer2013
+from .dataset import FER2013
 from .errors import DataError, DataNotFoundError, FerError, FerWarning, ModelError, SourceError
 from .labels import EMOTIONS, IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+from .parsing import SkipReason
+from .splits import Split
 
 # Importing fer_lib does not import Keras or TensorFlow: inference runs on LiteRT. fer_lib.models
 # registers the custom layers (fer_lib.classifier.load_saved_model imports it before loading).
@@ -38,6 +41,7 @@ __all__ = [
     "FerError",
     "FerWarning",
     "ModelError",
+    "SkipReason",
     "SourceError",
     "Split",
     "analyze_frame",

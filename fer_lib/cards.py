@@ -23,7 +23,8 @@ from .fileio import atomic_write_text
 from .labels import EMOTIONS, NUM_CLASSES
 
 if TYPE_CHECKING:
-    from .data import FER2013, Split
+    from .dataset import FER2013
+    from .splits import Split
 
 __all__ = ["ModelCard", "machine_description", "INPUT_DESCRIPTION", "OUTPUT_DESCRIPTION"]
 

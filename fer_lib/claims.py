@@ -34,7 +34,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from .cards import machine_description
-from .data import FER2013, load_default_data
+from .data import load_default_data
+from .dataset import FER2013
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
 from .training import default_run_dir, train

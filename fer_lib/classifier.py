@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .data import to_model_input
+from .dataset import to_model_input
 from .errors import ModelError
 from .labels import IMAGE_SHAPE, NUM_CLASSES
 from .quiet import hidden_startup_lines

@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="budget: smoke (minutes), default (43 min on 2 cores), "
                             "full (the shipped model, about 3 hours)")
     train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small)")
-    train.add_argument("--data", help="FER2013 file (default: data_input/, then ../shared/data/)")
+    train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", dest="batch_size", type=int)
@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export, keras_model=True)
 
     claims = commands.add_parser("claims", help="test the tutorial's cures for overfitting on equal budgets")
-    claims.add_argument("--data", help="FER2013 file (default: data_input/, then ../shared/data/)")
+    claims.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     claims.add_argument("--sample-size", dest="sample_size", type=int, default=5000,
                         help="training faces per variant, a stratified subset (0: all; default 5000)")
     claims.add_argument("--epochs", type=_positive_int, default=10, help="epochs per variant (default 10)")

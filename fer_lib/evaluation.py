@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
 from .classifier import predict_probabilities
-from .data import FER2013, to_model_input
+from .dataset import FER2013, to_model_input
 from .labels import EMOTIONS, NUM_CLASSES
 
 __all__ = [

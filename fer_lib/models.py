@@ -1,7 +1,7 @@
 """Model builders: the tutorial's CNN, our own lighter network, and the layers they share.
 
 Every model here takes raw grey faces, a float32 batch of shape ``(n, 48, 48, 1)``
-holding 0..255 (see :func:`fer_lib.data.to_model_input`), and normalises them in
+holding 0..255 (see :func:`fer_lib.dataset.to_model_input`), and normalises them in
 its own first layer. A saved ``.keras`` file therefore classifies raw faces with
 no outside knowledge of how it was trained.
 

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .data import FER2013
+from .dataset import FER2013
 from .labels import EMOTIONS, NUM_CLASSES
 
 __all__ = [

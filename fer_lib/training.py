@@ -35,11 +35,13 @@ from . import evaluation
 from . import models as _models
 from .cards import ModelCard
 from .classifier import load_saved_model
-from .data import FER2013, load_default_data, make_split, stratified_sample, to_model_input
+from .data import load_default_data
+from .dataset import FER2013, to_model_input
 from .errors import ModelError
 from .fileio import atomic_target, atomic_write_text
 from .labels import IMAGE_SIZE, NUM_CLASSES
 from .seeding import set_seed
+from .splits import make_split, stratified_sample
 
 __all__ = [
     "RECIPES",

@@ -10,7 +10,9 @@ import pytest
 
 from fer_lib import cards
 from fer_lib.cards import ModelCard
-from fer_lib.data import FER2013, make_split, synthetic_fer2013
+from fer_lib.dataset import FER2013
+from fer_lib.splits import make_split
+from fer_lib.synthetic import synthetic_fer2013
 from fer_lib.errors import ModelError
 from fer_lib.labels import EMOTIONS
 

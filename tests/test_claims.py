@@ -7,14 +7,15 @@ import json
 import pandas as pd
 import pytest
 
-from fer_lib import claims, data
+from fer_lib import claims
 from fer_lib.errors import ModelError
+from fer_lib.synthetic import synthetic_fer2013
 
 
 @pytest.fixture(scope="module")
 def table_and_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("claims")
-    faces = data.synthetic_fer2013(700, seed=0)
+    faces = synthetic_fer2013(700, seed=0)
     output = root / "results" / "claims.csv"
     table = claims.run_claims(faces, sample_size=128, epochs=1, variants=["baseline", "more_epochs", "more_dropout"],
                               run_root=root / "runs", output=output, verbose=0)
@@ -34,7 +35,7 @@ def test_every_variant_gets_a_row_with_its_own_budget(table_and_files):
 
 
 def test_the_tutorials_network_can_be_the_base(tmp_path):
-    faces = data.synthetic_fer2013(700, seed=0)
+    faces = synthetic_fer2013(700, seed=0)
     table = claims.run_claims(faces, sample_size=128, epochs=1, base="seed_cnn", width=8,
                               variants=["baseline", "smaller_stride"], run_root=tmp_path, verbose=0)
     assert set(table["model"]) == {"seed_cnn (width 8)"}
@@ -67,7 +68,7 @@ def test_table_is_saved_with_its_provenance(table_and_files):
 
 def test_a_rerun_resumes_finished_runs_without_training(table_and_files):
     table, _, root = table_and_files
-    faces = data.synthetic_fer2013(700, seed=0)
+    faces = synthetic_fer2013(700, seed=0)
     again = claims.run_claims(faces, sample_size=128, epochs=1, variants=["baseline"], run_root=root / "runs", verbose=0)
     row = again.iloc[0]
     assert row["minutes"] == table.iloc[0]["minutes"]  # no training seconds were added
@@ -100,11 +101,11 @@ def test_verdicts_call_a_cure_only_when_the_gap_shrinks_and_accuracy_rises():
 
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="unknown variant 'bigger_kernel'"):
-        claims.run_claims(data.synthetic_fer2013(200), variants=["bigger_kernel"], verbose=0)
+        claims.run_claims(synthetic_fer2013(200), variants=["bigger_kernel"], verbose=0)
     with pytest.raises(ValueError, match="unknown base 'resnet'"):
-        claims.run_claims(data.synthetic_fer2013(200), base="resnet", verbose=0)
+        claims.run_claims(synthetic_fer2013(200), base="resnet", verbose=0)
     with pytest.raises(ModelError, match="extends 'baseline', which must run before it"):
-        claims.run_claims(data.synthetic_fer2013(700), sample_size=128, epochs=1, variants=["more_epochs"],
+        claims.run_claims(synthetic_fer2013(700), sample_size=128, epochs=1, variants=["more_epochs"],
                           run_root=tmp_path, verbose=0)
     with pytest.raises(FileNotFoundError, match="python -m fer_lib claims --output"):
         claims.load_claims(tmp_path / "missing.csv")

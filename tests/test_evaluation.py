@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_lib import data, evaluation
+from fer_lib import evaluation
 from fer_lib.labels import EMOTIONS
+from fer_lib.synthetic import synthetic_fer2013
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_overfitting_gap():
 
 
 def test_evaluate_and_saliency_with_a_real_model(classifier):
-    faces = data.synthetic_fer2013(21, seed=0)
+    faces = synthetic_fer2013(21, seed=0)
     result = evaluation.evaluate(classifier.model, faces)
     assert result.probabilities.shape == (21, 7) and 0 <= result.accuracy <= 1
     maps = evaluation.saliency_maps(classifier.model, faces.images[:3])

@@ -8,14 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_lib import data, training
+from fer_lib import training
 from fer_lib.cards import ModelCard
+from fer_lib.dataset import FER2013
 from fer_lib.errors import DataError, ModelError
+from fer_lib.synthetic import synthetic_fer2013
 
 
 @pytest.fixture(scope="module")
 def faces():
-    return data.synthetic_fer2013(700, seed=0)
+    return synthetic_fer2013(700, seed=0)
 
 
 def small_run(faces, tmp_path, **overrides):
@@ -26,7 +28,7 @@ def small_run(faces, tmp_path, **overrides):
 
 
 def test_augment_batch_keeps_shape_dtype_and_changes_pixels():
-    images = data.synthetic_fer2013(8, seed=1).images
+    images = synthetic_fer2013(8, seed=1).images
     out = training.augment_batch(images, np.random.default_rng(0))
     assert out.shape == images.shape and out.dtype == images.dtype
     assert not np.array_equal(out, images)
@@ -35,7 +37,7 @@ def test_augment_batch_keeps_shape_dtype_and_changes_pixels():
 
 
 def test_dataset_batches_reshuffle_per_epoch():
-    faces = data.synthetic_fer2013(100, seed=1)
+    faces = synthetic_fer2013(100, seed=1)
     batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, augment=False, seed=3)
     assert len(batches) == 4
     x, y = batches[0]
@@ -106,8 +108,8 @@ def test_unknown_model_name(faces, tmp_path):
 
 
 def test_data_without_rows_for_the_split(tmp_path):
-    faces = data.synthetic_fer2013(60, seed=0)
-    only_test = data.FER2013(faces.images, faces.labels, np.full(60, "PublicTest"), source="tiny.csv")
+    faces = synthetic_fer2013(60, seed=0)
+    only_test = FER2013(faces.images, faces.labels, np.full(60, "PublicTest"), source="tiny.csv")
     with pytest.raises(DataError, match=r"tiny\.csv: no 'Training' rows, so the official split is impossible"):
         training.train("fer_net_small", only_test, epochs=1, run_dir=tmp_path / "r", verbose=0)
 
@@ -144,7 +146,7 @@ def test_inference_copy_predicts_like_the_trained_model():
 def test_evaluate_accuracy_is_the_evaluation_modules():
     from fer_lib import evaluation, models
 
-    faces = data.synthetic_fer2013(70, seed=3)
+    faces = synthetic_fer2013(70, seed=3)
     model = models.build_model("fer_net_small", compile=False)
     scores = training.evaluate_accuracy(model, faces, batch_size=16)
     reference = evaluation.evaluate(model, faces)
