@@ -187,7 +187,13 @@ class EmotionClassifier:
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def warmup(self, sizes: Sequence[int] = (1,)) -> None:
-        """Prepare the calls for these batch sizes now rather than on the first frames."""
+        """Prepare the calls for these batch sizes now rather than on the first frames.
+
+        Parameters
+        ----------
+        sizes : sequence of int, default (1,)
+            Batch sizes to prepare; each runs one all-black batch of its bucket's size.
+        """
         for size in sizes:
             self.predict(np.zeros((self._bucket(int(size)),) + IMAGE_SHAPE[:2], np.uint8))
 

@@ -22,7 +22,7 @@ __all__ = ["FER2013", "to_model_input"]
 class FER2013:
     """FER2013 faces as arrays.
 
-    Attributes
+    Parameters
     ----------
     images : ndarray of shape (n, 48, 48), dtype uint8
         Grey faces, row-major, 0 black to 255 white.

@@ -425,6 +425,15 @@ def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) ->
 def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
     """:func:`crop_face` for every box: ``(n, 48, 48)`` uint8 (``(0, 48, 48)`` for no box).
 
+    Parameters
+    ----------
+    gray : ndarray of shape (H, W), dtype uint8
+        The frame (BGR, BGRA and (H, W, 1) frames are converted with :func:`to_gray`).
+    boxes : array-like of shape (n, 4)
+        ``(x, y, w, h)`` per face in frame pixels, as for :func:`crop_face`.
+    margin : float, default 0.0
+        Widen each box by this fraction of its width (height) on each side first.
+
     Examples
     --------
     >>> crop_faces(np.zeros((30, 30), np.uint8), [(0, 0, 10, 10), (5, 5, 20, 10)]).shape
@@ -587,7 +596,13 @@ class BlazeFaceDetector:
     __call__ = detect
 
     def detect_scored(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Like :meth:`detect`, with each box's face probability: ``(boxes, scores)``."""
+        """Like :meth:`detect`, with each box's face probability: ``(boxes, scores)``.
+
+        Parameters
+        ----------
+        frame : ndarray of shape (H, W, 3) BGR, (H, W, 4) BGRA, (H, W) or (H, W, 1) grey, dtype uint8
+            Any size, as for :meth:`detect`.
+        """
         rgb = _to_rgb(check_frame(frame))
         height, width = rgb.shape[:2]
         boxes, scores = self._detect_square(rgb, 0, 0, max(height, width))

@@ -161,6 +161,10 @@ def iter_analyzed(
         Stop after this many frames.
     detector, classifier : optional
         As for :func:`analyze_frame`.
+    capture_factory : callable, default cv2.VideoCapture
+        Builds the capture for cameras and videos (passed to :func:`fer_lib.sources.open_source`).
+    read_timeout : float, default 2.0
+        Seconds a camera may fail to deliver a frame before :class:`fer_lib.errors.SourceError`.
 
     Yields
     ------

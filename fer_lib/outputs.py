@@ -173,6 +173,11 @@ class AnnotatedImageWriter:
     def write(self, image: np.ndarray) -> None:
         """Encode and write a BGR uint8 image (replacing an earlier one).
 
+        Parameters
+        ----------
+        image : ndarray of shape (H, W, 3), dtype uint8
+            The annotated BGR image, encoded in the format of the target's suffix.
+
         Raises
         ------
         FerError
@@ -207,6 +212,11 @@ class AnnotatedVideoWriter:
 
     def write(self, image: np.ndarray) -> None:
         """Append a BGR uint8 frame; a frame of another size is resized to the first frame's.
+
+        Parameters
+        ----------
+        image : ndarray of shape (H, W, 3), dtype uint8
+            The annotated BGR frame; the first one sets the video's size.
 
         Raises
         ------

@@ -84,11 +84,14 @@ _DESCRIPTIONS = {
 class ParsedRows:
     """The good rows of a parsed file, and what was wrong with the others.
 
-    Attributes
+    Parameters
     ----------
     images : ndarray of shape (n, 48, 48), dtype uint8
+        The grey faces of the good rows.
     labels : ndarray of shape (n,), dtype int64
+        Their emotion labels 0..6.
     usage : ndarray of shape (n,), dtype str
+        Their ``Usage`` column (``Unassigned`` for a file without one).
     skip_reasons : dict of SkipReason to int
         Rows dropped per reason (empty unless ``on_error="skip"`` met bad rows).
     first_skipped : list of (int, str)

@@ -100,6 +100,15 @@ class FrameSource:
     Made by :func:`open_source`. Iterate it for ``(H, W, 3)`` uint8 BGR frames; use
     it as a context manager (or call :meth:`close`) so a camera or video is always
     released, also when the loop stops early or is interrupted.
+
+    Parameters
+    ----------
+    frames : iterator of ndarray
+        The ``(H, W, 3)`` uint8 BGR frames.
+    description : str
+        What the frames come from, in words (``"camera 0"``, ``"folder faces"``), for messages.
+    release : callable or None
+        Called once on close to release the camera or video; ``None`` when there is nothing to release.
     """
 
     def __init__(self, frames: Iterator[np.ndarray], description: str, release: Callable[[], None] | None):

@@ -35,7 +35,7 @@ __all__ = [
 class Split:
     """Train, validation and test parts of a data set, and how they were made.
 
-    Attributes
+    Parameters
     ----------
     train, validation, test : FER2013
         The three parts; no face is in two of them.

@@ -188,6 +188,8 @@ class LiveView:
         Default :func:`fer_lib.live.default_detector`.
     display_width : int or None, default 640
         Wider frames are shrunk to this width for display (:attr:`last_frame` keeps full size).
+    jpeg_quality : int, default 80
+        JPEG quality (0-100) of the frames sent to the image widget.
     **options
         Passed on to :func:`fer_lib.live.iter_analyzed` (``max_frames``,
         ``capture_factory``, ``read_timeout``).
@@ -302,7 +304,13 @@ class LiveView:
         self._worker.thread.start()
 
     def stop(self, timeout: float | None = 5) -> bool:
-        """Stop the thread and release the source; True when it stopped within ``timeout`` seconds."""
+        """Stop the thread and release the source; True when it stopped within ``timeout`` seconds.
+
+        Parameters
+        ----------
+        timeout : float or None, default 5
+            Seconds to wait for the thread to end; ``None`` waits as long as it takes.
+        """
         worker = self._worker
         if worker is None:
             return True
@@ -315,6 +323,11 @@ class LiveView:
         """Block until the source ends (or an error); True when the thread has finished.
 
         Interrupting it (Ctrl+C, the notebook's stop button) stops the view too.
+
+        Parameters
+        ----------
+        timeout : float or None, default None
+            Seconds to wait at most; ``None`` waits until the thread ends.
         """
         worker = self._worker
         if worker is None:

@@ -8,27 +8,47 @@ alone or grouped (``epochs, batch_size : int``).
 
 from __future__ import annotations
 
+import enum
 import importlib
 import inspect
 import re
 
 import pytest
 
-#: Modules checked. Add a module here once its public names are documented.
+#: Modules checked: every module of fer_lib (a new one is added here with its docstrings).
 MODULES = [
     "fer_lib.cards",
     "fer_lib.claims",
+    "fer_lib.classifier",
+    "fer_lib.cli",
     "fer_lib.concepts",
+    "fer_lib.data",
+    "fer_lib.dataset",
+    "fer_lib.detection",
+    "fer_lib.detector_scores",
+    "fer_lib.drawing",
     "fer_lib.errors",
     "fer_lib.evaluation",
+    "fer_lib.export",
     "fer_lib.fileio",
     "fer_lib.labels",
+    "fer_lib.live",
     "fer_lib.models",
     "fer_lib.notebook",
+    "fer_lib.outputs",
+    "fer_lib.parsing",
     "fer_lib.plots",
     "fer_lib.quiet",
+    "fer_lib.records",
     "fer_lib.seeding",
+    "fer_lib.smoothing",
+    "fer_lib.sources",
+    "fer_lib.splits",
+    "fer_lib.synthetic",
+    "fer_lib.timing",
     "fer_lib.training",
+    "fer_lib.webcam",
+    "fer_lib.widgets",
 ]
 
 # Names another change is moving or rewriting, checked where they land (remove when it has landed).
@@ -86,7 +106,8 @@ def _public_objects():
             if inspect.isfunction(obj):
                 yield f"{module_name}.{name}", obj, obj
             elif inspect.isclass(obj):
-                yield f"{module_name}.{name}", obj, obj
+                if not issubclass(obj, enum.Enum):  # an Enum's constructor parameters are Enum's own
+                    yield f"{module_name}.{name}", obj, obj
                 for attribute, member in vars(obj).items():
                     if attribute.startswith("_") or attribute in FRAMEWORK_HOOKS:
                         continue
