@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 
 import fer_lib  # registers fer_lib's custom layers before load_model
 from fer_lib import models
-from fer_lib.classifier import predict_probabilities
+from fer_lib.classifier import EmotionClassifier, predict_probabilities
 from fer_lib.detection import crop_faces
+from fer_lib.export import litert_paths, read_manifest
 from fer_lib.labels import EMOTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,3 +118,66 @@ def test_card_accuracy_is_reproduced_on_public_test(shared_fer2013, card, model)
     # Far above chance (1/7) and above always answering the largest class (Happy, about 25%).
     majority = np.bincount(test.labels, minlength=len(EMOTIONS)).max() / len(test)
     assert majority < 0.26 and accuracy > majority + 0.35 and accuracy > 0.6
+
+
+# --------------------------------------------------------------------------------------
+# The LiteRT exports the live loop, predict and the widgets run
+# --------------------------------------------------------------------------------------
+
+LITERT = litert_paths(MODEL)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_litert_exports_are_of_this_model():
+    """The exports were made from the shipped .keras as it is now: retrain, then `python -m fer_lib export`."""
+    manifest = read_manifest(MODEL)
+    assert manifest["source"] == MODEL.name
+    assert manifest["source_sha256"] == _sha256(MODEL), (
+        "models/default.keras changed since its LiteRT files were made: run `python -m fer_lib export`"
+    )
+    for variant in ("float32", "quantized"):
+        entry = manifest["files"][variant]
+        assert entry["file"] == LITERT[variant].name
+        assert entry["sha256"] == _sha256(LITERT[variant]), f"{LITERT[variant].name} is not the exported file"
+    assert LITERT["quantized"].stat().st_size < LITERT["float32"].stat().st_size / 3
+
+
+def _real_faces(media) -> np.ndarray:
+    """The smiling faces above plus every face BlazeFace finds in the committed photos."""
+    faces = [crop_faces(cv2.imread(str(media / name)), np.array(boxes)) for name, boxes in SMILES.items()]
+    for path in sorted(media.glob("*.jp*g")):
+        image = cv2.imread(str(path))
+        faces.append(crop_faces(image, np.array([face["box"] for face in fer_lib.analyze_frame(image)])))
+    return np.concatenate([batch for batch in faces if len(batch)])
+
+
+def test_float32_export_gives_the_keras_probabilities(media, model):
+    faces = _real_faces(media)
+    assert len(faces) >= 8
+    expected = predict_probabilities(model, faces)
+    np.testing.assert_allclose(EmotionClassifier(LITERT["float32"]).predict(faces), expected, atol=1e-4)
+
+
+def test_quantized_export_reads_the_smiles_as_happy(media):
+    faces = np.concatenate([crop_faces(cv2.imread(str(media / name)), np.array(boxes))
+                            for name, boxes in SMILES.items()])
+    probabilities = EmotionClassifier(LITERT["quantized"]).predict(faces)
+    happy = EMOTIONS.index("Happy")
+    assert (probabilities.argmax(axis=1) == happy).all() and probabilities[:, happy].min() > 0.8
+
+
+@pytest.mark.shared_data
+def test_quantized_export_keeps_the_public_test_accuracy(shared_fer2013, card, model):
+    """Dynamic-range quantisation may cost at most half a point on PublicTest and agrees with Keras on 97%."""
+    faces = fer_lib.load_fer2013(shared_fer2013)
+    if faces.sha256 != card["data"]["sha256"]:
+        pytest.skip("a different FER2013 file than the one the model was trained on")
+    test = faces.subset(faces.usage == "PublicTest")
+    keras_predicted = predict_probabilities(model, test.images).argmax(axis=1)
+    quantized_predicted = EmotionClassifier(LITERT["quantized"]).predict(test.images).argmax(axis=1)
+    quantized = float((quantized_predicted == test.labels).mean())
+    assert quantized == pytest.approx(card["accuracy"]["test"], abs=0.005)
+    assert float((quantized_predicted == keras_predicted).mean()) > 0.97
