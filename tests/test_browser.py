@@ -25,8 +25,8 @@ after the run, whether it passed or failed.
 
 The browser camera: a copy of the notebook cut after the ``BrowserCamera`` cell is run; pressing
 its **Start** opens the fake camera (the track's label is the MJPEG's path), a face box and an
-emotion appear over the video, the emotion bars change over time, and **Stop** ends the camera
-track. Screenshot: ``build/test-artifacts/notebook05_browser_camera.png``.
+emotion appear over the video, the emotion bars change over time, **Stop** ends the camera
+track, and so does re-running the cell after starting again. Screenshot: ``build/test-artifacts/notebook05_browser_camera.png``.
 
 Set-up
 ------
@@ -464,12 +464,15 @@ class LiveViewPage:
         self.page.goto(f"{self.lab.url}/lab/tree/{NOTEBOOK.name}?token={self.lab.token}",
                        wait_until="domcontentloaded", timeout=60_000)
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-        wait_for(self.kernel_idle, KERNEL_START_TIMEOUT,
+        wait_for(lambda: self.kernel_idle(NOTEBOOK.name), KERNEL_START_TIMEOUT,
                  lambda: f"the kernel did not become idle; server log:\n{self.lab.log_tail()}", self.page)
 
-    def kernel_idle(self) -> bool:
-        with contextlib.suppress(OSError, ValueError):
-            return any(kernel["execution_state"] == "idle" for kernel in self.lab.api("/api/kernels"))
+    def kernel_idle(self, notebook: str) -> bool:
+        """Whether the kernel of ``notebook``'s own session exists and is idle (another notebook's does not count:
+        "Run All Cells" clicked before a notebook's kernel exists is lost silently)."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return any(session["path"].endswith(notebook) and session["kernel"]["execution_state"] == "idle"
+                       for session in self.lab.api("/api/sessions"))
         return False
 
     def run_all(self) -> None:
@@ -571,7 +574,7 @@ class BrowserCameraPage:
         self.page.goto(f"{self.lab.url}/lab/workspaces/camera/tree/{CAMERA_NOTEBOOK}?reset&token={self.lab.token}",
                        wait_until="domcontentloaded", timeout=60_000)
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-        wait_for(lambda: LiveViewPage(self.page, self.lab).kernel_idle(), KERNEL_START_TIMEOUT,
+        wait_for(lambda: LiveViewPage(self.page, self.lab).kernel_idle(CAMERA_NOTEBOOK), KERNEL_START_TIMEOUT,
                  lambda: f"the kernel did not become idle; server log:\n{self.lab.log_tail()}", self.page)
 
     def status_text(self) -> str:
@@ -631,3 +634,17 @@ def test_browser_camera_in_jupyterlab(chromium: Path, lab: Lab, page, fake_camer
         assert page.evaluate("() => document.querySelector('.fer-webcam-video').srcObject") is None
         assert camera.start.is_enabled() and not camera.stop.is_enabled()
         assert camera.shown() == (0, "")
+
+        # Re-running the cell replaces the widget: the old view must stop its camera too.
+        camera.start.click()
+        wait_for(lambda: camera.status_text().startswith("Running"), FIRST_FRAME_TIMEOUT,
+                 lambda: f"the camera did not start again; status: {camera.status_text()!r}", page)
+        page.evaluate("() => { window.__ferTrack = document.querySelector('.fer-webcam-video')"
+                      ".srcObject.getVideoTracks()[0]; }")
+        assert page.evaluate("() => window.__ferTrack.readyState") == "live"
+        page.locator(".jp-Notebook .jp-CodeCell").last.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        wait_for(lambda: page.evaluate("() => window.__ferTrack.readyState") == "ended", STOP_TIMEOUT,
+                 lambda: "re-running the cell left the old camera track running", page)
+        wait_for(lambda: camera.start.count() == 1 and camera.start.is_enabled(), RUN_ALL_TIMEOUT,
+                 lambda: "no new BrowserCamera after re-running its cell", page)
