@@ -302,6 +302,15 @@ def _version(module_name: str) -> str:
     return str(getattr(module, "__version__", "?"))
 
 
+def _distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def _camera_status(index: int, timeout: float = 5.0) -> str:
     """Whether camera ``index`` opens, released at once; gives up after ``timeout`` seconds."""
     import cv2
@@ -364,7 +373,7 @@ def _info(args: argparse.Namespace) -> int:
         model_text = f"{model} (missing: train it with `make train-full`, or pass --model PATH)"
     found = data.discover_fer2013()
     data_text = str(found) if found is not None else (
-        "not found: put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)"
+        "not found: set FER2013_PATH or put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)"
     )
     lines = [
         ("fer_lib", f"{__version__} ({Path(__file__).resolve().parent})"),
@@ -373,7 +382,9 @@ def _info(args: argparse.Namespace) -> int:
         ("opencv", cv2.__version__),
         ("keras", f"{_version('keras')} (backend {backend})"),
         ("tensorflow", _version("tensorflow")),
+        ("ai-edge-litert", _distribution_version("ai-edge-litert")),
         ("ipywidgets", _version("ipywidgets")),
+        ("anywidget", _distribution_version("anywidget")),
         ("matplotlib", _version("matplotlib")),
         ("model", model_text),
         ("FER2013", data_text),
