@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", choices=["smoke", "default", "full"], default="default",
                        help="budget: smoke (minutes), default (43 min on 2 cores), "
                             "full (the shipped model, about 3 hours)")
-    train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small)")
+    train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
     train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
     train.add_argument("--epochs", type=int)
