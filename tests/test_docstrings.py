@@ -39,6 +39,7 @@ MODULES = [
     "fer_lib.parsing",
     "fer_lib.plots",
     "fer_lib.quiet",
+    "fer_lib.recipes",
     "fer_lib.records",
     "fer_lib.seeding",
     "fer_lib.smoothing",
