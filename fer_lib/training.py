@@ -285,7 +285,7 @@ def balanced_class_weights(labels: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> balanced_class_weights(np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 6])).round(2).tolist()
+    >>> [round(float(w), 2) for w in balanced_class_weights(np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 6]))]
     [0.48, 1.43, 1.43, 1.43, 1.43, 1.43, 0.71]
     """
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES).astype(np.float64)
