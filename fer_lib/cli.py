@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_lib {train,finalize,export,claims,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finalize,export,claims,recipes,predict,live,info}``.
 
 Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
 the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
@@ -131,6 +131,28 @@ def _claims(args: argparse.Namespace) -> int:
     if args.output:
         print(f"saved {args.output}")
     return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from .recipes import run_recipe_study
+
+    table = run_recipe_study(args.data, minutes=args.minutes, variants=args.variants, seed=args.seed,
+                             sample_size=args.sample_size or None, output=args.output)
+    columns = ["variant", "epochs", "minutes", "validation_accuracy", "test_accuracy", "test_macro_f1",
+               "test_Disgust", "test_Fear"]
+    print(table[columns].to_string(index=False))
+    print(f"saved {args.output}")
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
+    return value
 
 
 def _print_scores(card: dict) -> None:
@@ -413,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", choices=["smoke", "default", "full"], default="default",
                        help="budget: smoke (minutes), default (43 min on 2 cores), "
                             "full (the shipped model, about 3 hours)")
-    train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small)")
+    train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
     train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
     train.add_argument("--epochs", type=int)
@@ -452,6 +474,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="subset of: baseline more_epochs smaller_stride more_dropout augmentation")
     claims.add_argument("--output", default="results/claims.csv", help="CSV to write (default results/claims.csv)")
     claims.set_defaults(handler=_claims)
+
+    recipes = commands.add_parser("recipes", help="the recipe study: training changes on equal time budgets")
+    recipes.add_argument("--minutes", type=_positive_float, required=True,
+                         help="training minutes per variant (the 'longer' variant gets twice as many)")
+    recipes.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
+    recipes.add_argument("--variants", nargs="+", metavar="NAME",
+                         help="subset of: baseline wider residual deeper mixup cutmix random_erasing sgd balanced "
+                              "longer")
+    recipes.add_argument("--seed", type=int, default=0)
+    recipes.add_argument("--sample-size", dest="sample_size", type=int, default=0,
+                         help="train on a stratified subset of this many faces (0: all, the study proper)")
+    recipes.add_argument("--output", default="results/recipe_study.csv",
+                         help="CSV to write (default results/recipe_study.csv)")
+    recipes.set_defaults(handler=_recipes)
 
     predict = commands.add_parser(
         "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"
@@ -511,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.verbose:  # the start-up lines hidden while fer_lib was imported
         sys.stderr.write("".join(quiet.startup_lines()))
-    if args.command in ("train", "finalize", "export", "claims", "info"):  # these load Keras (and TensorFlow)
+    if args.command in ("train", "finalize", "export", "claims", "recipes", "info"):  # these load Keras (and TensorFlow)
         with quiet.hidden_startup_lines(enabled=not args.verbose):
             import keras  # noqa: F401
 

@@ -47,8 +47,14 @@ __all__ = [
     "RECIPES",
     "PROFILES",
     "TrainingResult",
+    "OPTIMIZERS",
     "AugmentedFaces",
     "augment_batch",
+    "erase_batch",
+    "mix_batch",
+    "balanced_class_weights",
+    "TimeBudget",
+    "estimate_epoch_seconds",
     "train",
     "finalize",
     "evaluate_accuracy",
@@ -60,7 +66,12 @@ RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"augment": False, "schedule": "constant", "learning_rate": 1e-3, "flip_tta": False},
     "fer_net": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
     "fer_net_small": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
+    "fer_resnet": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
 }
+
+#: ``optimizer=`` choices of :func:`train` -> the peak learning rate used when none is given.
+#: ``"adamw"`` keeps each recipe's own rate; SGD with Nesterov momentum needs a larger one.
+OPTIMIZERS: dict[str, float | None] = {"adamw": None, "sgd": 0.05}
 
 #: Named budgets for ``make train`` / ``python -m fer_lib train --profile``.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -149,6 +160,139 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
     return out
 
 
+def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: float = 0.5,
+                area: tuple[float, float] = (0.02, 0.25), aspect: tuple[float, float] = (0.3, 3.3)) -> np.ndarray:
+    """Random erasing: replace a random rectangle of some faces with uniform noise (Zhong et al., 2020).
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8 or float32 holding 0..255
+    rng : numpy.random.Generator
+        Draws which faces are erased and where.
+    probability : float, default 0.5
+        Chance that a face gets a rectangle (0: none).
+    area : (float, float), default (0.02, 0.25)
+        Range of the rectangle's share of the face.
+    aspect : (float, float), default (0.3, 3.3)
+        Range of its height-to-width ratio (drawn on a log scale).
+
+    Returns
+    -------
+    ndarray
+        A copy of ``images``, same shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For a probability outside [0, 1].
+
+    Examples
+    --------
+    >>> faces = np.zeros((4, 48, 48), np.uint8)
+    >>> erased = erase_batch(faces, np.random.default_rng(0), probability=1.0)
+    >>> bool((erased > 0).any(axis=(1, 2)).all())
+    True
+    """
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"random erasing probability must lie in [0, 1]; got {probability}")
+    out = images.copy()
+    side = images.shape[1]
+    for i in range(len(images)):
+        if rng.random() >= probability:
+            continue
+        share = rng.uniform(*area)
+        ratio = math.exp(rng.uniform(math.log(aspect[0]), math.log(aspect[1])))
+        height = min(side, max(1, round(math.sqrt(share * side * side * ratio))))
+        width = min(side, max(1, round(math.sqrt(share * side * side / ratio))))
+        top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
+        out[i, top:top + height, left:left + width] = rng.integers(0, 256, size=(height, width)).astype(images.dtype)
+    return out
+
+
+def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, *, mixup: float = 0.0,
+              cutmix: float = 0.0, weights: np.ndarray | None = None):
+    """Mixup or CutMix a batch with a shuffled copy of itself; the targets become soft labels.
+
+    Mixup blends whole faces, ``lam * a + (1 - lam) * b``; CutMix pastes a
+    rectangle of ``b`` into ``a`` and weights the labels by the pasted area. ``lam``
+    is drawn from Beta(alpha, alpha), once per batch. With both on, each batch
+    uses one of them, chosen at random.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48) or (n, 48, 48, 1), float32
+    targets : ndarray of shape (n, 7), float32
+        One-hot (or already soft) labels; categorical cross-entropy accepts the mixed ones.
+    rng : numpy.random.Generator
+    mixup, cutmix : float, default 0.0
+        Beta's alpha for each method (0: off). Common values: mixup 0.2, CutMix 1.0.
+    weights : ndarray of shape (n,), optional
+        Per-face loss weights (class weighting), mixed like the labels.
+
+    Returns
+    -------
+    tuple
+        ``(images, targets)``, or ``(images, targets, weights)`` when ``weights`` is given.
+
+    Raises
+    ------
+    ValueError
+        For a negative alpha.
+
+    Examples
+    --------
+    >>> faces = np.stack([np.zeros((48, 48)), np.full((48, 48), 255.0)]).astype(np.float32)
+    >>> mixed, soft = mix_batch(faces, np.eye(7, dtype=np.float32)[[0, 1]], np.random.default_rng(0), mixup=0.2)
+    >>> soft.sum(axis=1).round(6).tolist()
+    [1.0, 1.0]
+    """
+    if mixup < 0 or cutmix < 0:
+        raise ValueError(f"mixup and cutmix are Beta alphas, 0 (off) or positive; got {mixup}, {cutmix}")
+    if not (mixup or cutmix):
+        return (images, targets) if weights is None else (images, targets, weights)
+    use_cutmix = bool(cutmix) and (not mixup or rng.random() < 0.5)
+    lam = float(rng.beta(cutmix, cutmix) if use_cutmix else rng.beta(mixup, mixup))
+    order = rng.permutation(len(images))
+    if use_cutmix:
+        side = images.shape[1]
+        cut = math.sqrt(1.0 - lam) * side
+        cy, cx = rng.uniform(0, side, size=2)
+        top, bottom = int(np.clip(round(cy - cut / 2), 0, side)), int(np.clip(round(cy + cut / 2), 0, side))
+        left, right = int(np.clip(round(cx - cut / 2), 0, side)), int(np.clip(round(cx + cut / 2), 0, side))
+        images = images.copy()
+        images[:, top:bottom, left:right] = images[order, top:bottom, left:right]
+        lam = 1.0 - (bottom - top) * (right - left) / (side * side)  # the area actually kept
+    else:
+        images = (lam * images + (1.0 - lam) * images[order]).astype(images.dtype)
+    targets = (lam * targets + (1.0 - lam) * targets[order]).astype(targets.dtype)
+    if weights is None:
+        return images, targets
+    return images, targets, (lam * weights + (1.0 - lam) * weights[order]).astype(weights.dtype)
+
+
+def balanced_class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-class loss weights inversely proportional to class frequency (scikit-learn's ``"balanced"``).
+
+    ``n / (7 * count)``, so every class carries the same total weight; an absent class gets 0.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,), int
+
+    Returns
+    -------
+    ndarray of shape (7,), float32
+
+    Examples
+    --------
+    >>> [round(float(w), 2) for w in balanced_class_weights(np.array([0, 0, 0, 1, 2, 3, 4, 5, 6, 6]))]
+    [0.48, 1.43, 1.43, 1.43, 1.43, 1.43, 0.71]
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES).astype(np.float64)
+    weights = np.divide(len(labels), NUM_CLASSES * counts, out=np.zeros(NUM_CLASSES), where=counts > 0)
+    return weights.astype(np.float32)
+
+
 class AugmentedFaces(keras.utils.PyDataset):
     """Batches of ``(faces, one-hot labels)`` for ``model.fit``, reshuffled each epoch.
 
@@ -163,10 +307,18 @@ class AugmentedFaces(keras.utils.PyDataset):
         Seeds the shuffling and augmentation, together with the epoch and batch index.
     shuffle : bool, default True
         A new order every epoch; ``False`` keeps the rows' order.
+    random_erasing : float, default 0.0
+        Probability that :func:`erase_batch` erases a rectangle of a face (after ``augment``).
+    mixup, cutmix : float, default 0.0
+        Beta alphas for :func:`mix_batch` (0: off); the labels become soft.
+    class_weight : ndarray of shape (7,), optional
+        Loss weight per class (:func:`balanced_class_weights`); batches then carry
+        per-face sample weights as a third element.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
-                 augment: bool = True, seed: int = 0, shuffle: bool = True):
+                 augment: bool = True, seed: int = 0, shuffle: bool = True, random_erasing: float = 0.0,
+                 mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None):
         super().__init__()
         self.images = images
         self.targets = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
@@ -174,6 +326,11 @@ class AugmentedFaces(keras.utils.PyDataset):
         self.augment = augment
         self.shuffle = shuffle
         self.seed = seed
+        self.random_erasing = random_erasing
+        self.mixup = mixup
+        self.cutmix = cutmix
+        self.sample_weights = (None if class_weight is None
+                               else np.asarray(class_weight, np.float32)[np.asarray(labels, np.int64)])
         self.epoch = 0
         self._order = self._make_order()
 
@@ -199,9 +356,14 @@ class AugmentedFaces(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         faces = self.images[rows]
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         if self.augment:
-            faces = augment_batch(faces, np.random.default_rng((self.seed, self.epoch, index)))
-        return to_model_input(faces), self.targets[rows]
+            faces = augment_batch(faces, rng)
+        if self.random_erasing:
+            faces = erase_batch(faces, rng, probability=self.random_erasing)
+        weights = None if self.sample_weights is None else self.sample_weights[rows]
+        return mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup, cutmix=self.cutmix,
+                         weights=weights)
 
     def on_epoch_end(self) -> None:
         self.set_epoch(self.epoch + 1)
@@ -263,6 +425,111 @@ class _EpochCheckpoint(keras.callbacks.Callback):
         _atomic_save_model(self.model, self.run_dir / "checkpoint.keras")
         atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
         atomic_write_text(self.run_dir / "state.json", json.dumps(self.state, indent=2))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once a budget of minutes is spent (checked after every batch).
+
+    The epoch under way when the budget runs out ends early, is validated and
+    checkpointed like any other (its history row is then a partial epoch).
+
+    Parameters
+    ----------
+    minutes : float
+        The budget for the whole run.
+    spent_seconds : float, default 0.0
+        Seconds already spent on the run before this ``fit`` (a resumed run).
+    clock : callable, default time.perf_counter
+        Seconds, increasing (tests pass a fake clock).
+
+    Raises
+    ------
+    ValueError
+        For a budget that is not positive.
+
+    Examples
+    --------
+    >>> budget = TimeBudget(1.0, spent_seconds=30.0)
+    >>> budget.remaining_seconds
+    30.0
+    """
+
+    def __init__(self, minutes: float, *, spent_seconds: float = 0.0, clock=time.perf_counter):
+        super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"a time budget needs a positive number of minutes; got {minutes}")
+        self.minutes = float(minutes)
+        self.spent_seconds = float(spent_seconds)
+        self.clock = clock
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
+        self._epoch = 0
+        self._started = None
+
+    @property
+    def remaining_seconds(self) -> float:
+        """Seconds left of the budget (negative once it is overspent)."""
+        elapsed = 0.0 if self._started is None else self.clock() - self._started
+        return self.minutes * 60 - self.spent_seconds - elapsed
+
+    def on_train_begin(self, logs=None):
+        self._started = self.clock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.remaining_seconds <= 0 and not self.model.stop_training:
+            self.model.stop_training = True
+            self.stopped_at = (self._epoch + 1, batch + 1)
+
+
+def estimate_epoch_seconds(model: keras.Model, dataset: AugmentedFaces, *, validation=None, batches: int = 5,
+                           clock=time.perf_counter) -> float:
+    """Seconds one epoch of ``model.fit`` on ``dataset`` will take, from a few timed batches.
+
+    Trains ``batches`` batches (after one untimed warm-up batch that compiles the
+    step) with ``train_on_batch``, so **the model's weights change**: pass a
+    throwaway copy built the same way. Batches include the dataset's augmentation.
+    With ``validation``, a prediction pass over up to 512 of its faces is timed
+    and scaled to the whole validation set.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model to time (it is trained a little).
+    dataset : AugmentedFaces
+        The training batches (its length is the number of batches per epoch).
+    validation : tuple of (ndarray, ndarray), optional
+        ``(faces, one-hot labels)`` evaluated at the end of every epoch.
+    batches : int, default 5
+        Timed batches.
+    clock : callable, default time.perf_counter
+
+    Returns
+    -------
+    float
+        Estimated seconds per epoch, validation included.
+
+    Raises
+    ------
+    ValueError
+        When ``batches`` is below 1.
+    """
+    if batches < 1:
+        raise ValueError(f"batches must be at least 1; got {batches}")
+    count = min(batches, len(dataset))
+    model.train_on_batch(*dataset[0])
+    started = clock()
+    for index in range(count):
+        model.train_on_batch(*dataset[index % len(dataset)])
+    seconds = (clock() - started) / count * len(dataset)
+    if validation is not None and len(validation[0]):
+        faces = validation[0][:512]
+        model.predict(faces[:64], verbose=0)  # compile the prediction step
+        started = clock()
+        model.evaluate(faces, validation[1][:512], batch_size=256, verbose=0)
+        seconds += (clock() - started) * len(validation[0]) / len(faces)
+    return float(seconds)
 
 
 def _current_learning_rate(model: keras.Model) -> float:
@@ -338,6 +605,12 @@ def train(
     augment: bool | None = None,
     flip_tta: bool | str | None = None,
     model_options: dict[str, Any] | None = None,
+    optimizer: str = "adamw",
+    mixup: float = 0.0,
+    cutmix: float = 0.0,
+    random_erasing: float = 0.0,
+    class_weight: str | None = None,
+    max_minutes: float | None = None,
     seed: int = 0,
     early_stopping: int | None = None,
     reduce_lr: int | None = None,
@@ -371,6 +644,22 @@ def train(
         Extra keyword arguments for the model builder, e.g.
         ``{"conv_dropout": 0.6}`` for :func:`fer_lib.models.seed_cnn`. They are part
         of the run's identity (checkpoint folder, model card).
+    optimizer : {"adamw", "sgd"}, default "adamw"
+        ``"sgd"``: SGD with Nesterov momentum 0.9 (same weight decay), peak learning rate
+        :data:`OPTIMIZERS` ``["sgd"]`` unless ``learning_rate`` is given. Not for ``seed_cnn``.
+    mixup, cutmix : float, default 0.0
+        Beta alphas of :func:`mix_batch` (0: off), e.g. 0.2 and 1.0; the labels become soft.
+    random_erasing : float, default 0.0
+        Probability of erasing a random rectangle of each training face (:func:`erase_batch`).
+    class_weight : {None, "balanced"}
+        ``"balanced"`` weights each face's loss by :func:`balanced_class_weights` of the
+        training labels, so rare Disgust and Fear count as much as Happy in total.
+    max_minutes : float, optional
+        Stop when this many minutes of training are spent (:class:`TimeBudget`, checked
+        after every batch, counted across resumed calls); a resumed run whose budget is
+        spent trains no further. Plan ``epochs`` with :func:`estimate_epoch_seconds` so a
+        cosine schedule ends near the budget.
+        Like the other knobs here, these enter the run's identity only when not at their default.
     early_stopping, reduce_lr : int, optional
         Patience (epochs) for early stopping on validation accuracy (restoring the
         best weights) and for halving a constant learning rate on a plateau.
@@ -392,7 +681,8 @@ def train(
     Raises
     ------
     ModelError
-        For an unknown model or schedule, ``reduce_lr`` with a schedule, a split too small
+        For an unknown model, schedule, optimizer or class weighting, an augmentation
+        strength out of range, ``reduce_lr`` with a schedule, a split too small
         for one batch, or a checkpoint in ``run_dir`` that belongs to another run.
     DataError
         When the data cannot be split by ``protocol`` (no ``Training`` rows, say).
@@ -401,7 +691,20 @@ def train(
         raise ModelError(
             f"unknown model {model_name!r}; choose one of {', '.join(sorted(_models.MODEL_BUILDERS))}"
         )
+    if optimizer not in OPTIMIZERS:
+        raise ModelError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if optimizer != "adamw" and model_name == "seed_cnn":
+        raise ModelError("seed_cnn keeps the tutorial's Adam; optimizer= works with the fer_net models only")
+    if class_weight not in (None, "balanced"):
+        raise ModelError(f"class_weight must be None or 'balanced'; got {class_weight!r}")
+    if mixup < 0 or cutmix < 0 or not 0.0 <= random_erasing <= 1.0:
+        raise ModelError(f"mixup and cutmix are Beta alphas (0 or more) and random_erasing a probability in [0, 1]; "
+                         f"got mixup={mixup}, cutmix={cutmix}, random_erasing={random_erasing}")
+    if max_minutes is not None and not max_minutes > 0:
+        raise ModelError(f"max_minutes must be positive (or None for no budget); got {max_minutes}")
     recipe = dict(RECIPES.get(model_name, RECIPES["fer_net"]))
+    if OPTIMIZERS[optimizer] is not None:
+        recipe["learning_rate"] = OPTIMIZERS[optimizer]
     for key, value in (("learning_rate", learning_rate), ("schedule", schedule), ("augment", augment),
                        ("flip_tta", flip_tta)):
         if value is not None:
@@ -435,6 +738,10 @@ def train(
     }
     if model_options:  # only when given, so runs without options keep their checkpoint folders
         config["model_options"] = model_options
+    knobs = {"optimizer": (optimizer, "adamw"), "mixup": (mixup, 0.0), "cutmix": (cutmix, 0.0),
+             "random_erasing": (random_erasing, 0.0), "class_weight": (class_weight, None),
+             "max_minutes": (max_minutes, None)}
+    config.update({key: value for key, (value, default) in knobs.items() if value != default})
     # A constant learning rate lets a finished run be extended; a schedule ties the run to its length.
     fingerprint = _fingerprint({k: v for k, v in config.items()
                                 if not (k == "epochs" and recipe["schedule"] == "constant")})
@@ -442,7 +749,9 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
 
     dataset = AugmentedFaces(train_part.images, train_part.labels, batch_size=batch_size,
-                             augment=bool(recipe["augment"]), seed=seed)
+                             augment=bool(recipe["augment"]), seed=seed, random_erasing=random_erasing,
+                             mixup=mixup, cutmix=cutmix,
+                             class_weight=balanced_class_weights(train_part.labels) if class_weight else None)
     validation = (to_model_input(split.validation.images),
                   keras.utils.to_categorical(split.validation.labels, NUM_CLASSES))
 
@@ -468,6 +777,8 @@ def train(
             options["normalization_data"] = to_model_input(train_part.images)
         else:
             options["learning_rate"] = _learning_rate(recipe["schedule"], recipe["learning_rate"], len(dataset), epochs)
+            if optimizer != "adamw":
+                options["optimizer"] = optimizer
         model = _models.build_model(model_name, **options)
 
     callbacks = [_EpochCheckpoint(run_dir, state, dataset), *(callbacks or [])]
@@ -477,11 +788,21 @@ def train(
     if reduce_lr:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                            patience=reduce_lr, min_lr=1e-5))
+    budget = None
+    if max_minutes is not None:
+        budget = TimeBudget(max_minutes, spent_seconds=state["seconds"])
+        callbacks.append(budget)
     started = time.perf_counter()
-    if state["epoch"] < epochs:
+    if state["epoch"] < epochs and (budget is None or budget.remaining_seconds > 0):
         dataset.set_epoch(state["epoch"])
         model.fit(dataset, validation_data=validation, epochs=epochs, initial_epoch=state["epoch"],
                   callbacks=callbacks, verbose=verbose)
+    if budget is not None and budget.stopped_at is not None:
+        epoch, batch = budget.stopped_at
+        state["stopped"] = f"time budget ({max_minutes:g} min) spent after batch {batch} of {len(dataset)} of epoch {epoch}"
+        atomic_write_text(state_path, json.dumps(state, indent=2))
+        if verbose:
+            print(state["stopped"])
     if verbose:
         print(f"trained {state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
 

@@ -322,6 +322,10 @@ def test_cli_choices_match_the_library():
     assert list(_option("claims", "base").choices) == list(BASES)
     listed = _option("claims", "variants").help.split(": ", 1)[1].split()
     assert listed == [variant.name for variant in VARIANTS]
+    from fer_lib.recipes import RECIPE_VARIANTS
+
+    listed = _option("recipes", "variants").help.split(": ", 1)[1].split()
+    assert listed == [variant.name for variant in RECIPE_VARIANTS]
     assert list(_option("predict", "format").choices) == list(outputs.REPORT_FORMATS)
     from fer_lib.detection import DETECTORS
 
@@ -381,3 +385,11 @@ def test_export_writes_litert_files_that_agree(tiny_model_path, tmp_path, capsys
 def test_export_of_a_missing_model_exits_2(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "missing.keras")]) == 2
     assert "missing.keras does not exist" in capsys.readouterr().err
+
+
+def test_recipes_needs_positive_minutes(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["recipes", "--minutes", "0"])
+    assert "expected a positive number; got 0" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["recipes", "--minutes", "30", "--variants", "baseline", "mixup"])
+    assert args.minutes == 30.0 and args.variants == ["baseline", "mixup"] and args.output == "results/recipe_study.csv"

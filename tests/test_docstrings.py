@@ -39,6 +39,7 @@ MODULES = [
     "fer_lib.parsing",
     "fer_lib.plots",
     "fer_lib.quiet",
+    "fer_lib.recipes",
     "fer_lib.records",
     "fer_lib.seeding",
     "fer_lib.smoothing",
@@ -55,7 +56,7 @@ MODULES = [
 PENDING: dict[str, str] = {}
 
 # Methods that override a framework hook: their parameters are the framework's.
-FRAMEWORK_HOOKS = {"call", "on_epoch_end", "on_epoch_begin", "get_config", "__getitem__", "__len__"}
+FRAMEWORK_HOOKS = {"call", "on_epoch_end", "on_epoch_begin", "on_train_begin", "on_train_batch_end", "get_config", "__getitem__", "__len__"}
 
 _SECTION = re.compile(r"^(?P<title>[A-Z][A-Za-z ]+)\n-{3,}$", re.MULTILINE)
 

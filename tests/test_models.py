@@ -110,5 +110,20 @@ def test_flip_averaging_is_mirror_invariant_and_reloads(tmp_path):
 
 
 def test_unknown_model_name():
-    with pytest.raises(ModelError, match=r"unknown model 'resnet'; choose one of fer_net, fer_net_small, seed_cnn"):
+    with pytest.raises(ModelError, match=r"unknown model 'resnet'; choose one of fer_net, fer_net_small, fer_resnet, seed_cnn"):
         models.build_model("resnet")
+
+
+def test_fer_resnet_is_fer_net_sized_and_trains_a_smoke_epoch(tmp_path):
+    from fer_lib import models, training
+    from fer_lib.synthetic import synthetic_fer2013
+
+    counts = models.count_parameters(models.fer_resnet(compile=False))
+    assert counts["total"] == 1221319  # fer_net: 1,176,359 (4% fewer)
+    assert models.count_parameters(models.fer_resnet(compile=False, blocks=2))["total"] == 2791879
+    small = {"widths": (8, 16, 32, 64)}
+    result = training.train("fer_resnet", synthetic_fer2013(400, seed=0), epochs=1, batch_size=32, sample_size=128,
+                            model_options=small, run_dir=tmp_path, verbose=0)
+    assert result.card["architecture"] == "fer_resnet" and result.card["epochs_trained"] == 1
+    with pytest.raises(ValueError, match="blocks must be a positive integer; got 0"):
+        models.fer_resnet(blocks=0)

@@ -173,3 +173,137 @@ def test_finalize_refuses_a_folder_without_a_run(tmp_path):
         training.finalize(tmp_path / "empty")
     with pytest.raises(ModelError, match=r"weights must be 'best' or 'last'; got 'first'"):
         training.finalize(tmp_path / "empty", weights="first")
+
+
+# --------------------------------------------------------------------------------------
+# recipe knobs: mixup / CutMix, random erasing, class weights, SGD, time budget
+# --------------------------------------------------------------------------------------
+
+
+def test_mix_batch_makes_soft_labels_that_match_the_mixed_pixels():
+    faces = np.stack([np.zeros((48, 48, 1)), np.full((48, 48, 1), 255.0)]).astype(np.float32)
+    targets = np.eye(7, dtype=np.float32)[[0, 1]]
+    for method in ({"mixup": 0.4}, {"cutmix": 1.0}):
+        mixed, soft, weights = training.mix_batch(faces, targets, np.random.default_rng(3),
+                                                  weights=np.array([1.0, 3.0], np.float32), **method)
+        np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-6)
+        # The share of face 1 in each mixed face (its mean grey level / 255) is its label weight.
+        np.testing.assert_allclose(mixed.mean(axis=(1, 2, 3)) / 255, soft[:, 1], atol=1e-5)
+        np.testing.assert_allclose(weights, soft[:, 0] * 1.0 + soft[:, 1] * 3.0, rtol=1e-5)
+    same, hard = training.mix_batch(faces, targets, np.random.default_rng(0))
+    assert same is faces and hard is targets
+    with pytest.raises(ValueError, match="Beta alphas, 0 \\(off\\) or positive; got -1"):
+        training.mix_batch(faces, targets, np.random.default_rng(0), mixup=-1)
+
+
+def test_erase_batch_erases_one_rectangle_per_chosen_face():
+    faces = np.zeros((200, 48, 48), np.uint8)
+    erased = training.erase_batch(faces, np.random.default_rng(0), probability=0.5)
+    assert erased.dtype == np.uint8 and not np.shares_memory(erased, faces) and not faces.any()
+    touched = (erased > 0).mean(axis=(1, 2))
+    assert 0.35 < (touched > 0).mean() < 0.65 and touched.max() < 0.3
+    np.testing.assert_array_equal(training.erase_batch(faces, np.random.default_rng(0), probability=0.0), faces)
+    with pytest.raises(ValueError, match="probability must lie in \\[0, 1\\]; got 2"):
+        training.erase_batch(faces, np.random.default_rng(0), probability=2)
+
+
+def test_balanced_weights_give_every_class_the_same_total():
+    labels = np.array([3] * 50 + [1] * 2 + [0, 2, 4, 5, 6] * 10)
+    weights = training.balanced_class_weights(labels)
+    totals = np.bincount(labels, weights=weights[labels], minlength=7)
+    np.testing.assert_allclose(totals, len(labels) / 7, rtol=1e-5)
+
+
+def test_dataset_with_every_knob_yields_soft_weighted_batches():
+    faces = synthetic_fer2013(64, seed=1)
+    weights = training.balanced_class_weights(faces.labels)
+    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, seed=0, random_erasing=0.5,
+                                      mixup=0.2, cutmix=1.0, class_weight=weights)
+    x, y, w = batches[0]
+    assert x.shape == (32, 48, 48, 1) and y.shape == (32, 7) and w.shape == (32,)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+    assert (y.max(axis=1) < 1).any()  # some labels were mixed
+    x2, y2, w2 = batches[0]
+    np.testing.assert_array_equal(x, x2)  # reproducible
+
+
+def test_train_with_knobs_records_them_and_default_runs_keep_their_fingerprint(faces, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_LIB_RUNS_DIR", str(tmp_path / "runs"))
+    plain = small_run(faces, tmp_path, epochs=1, run_dir=None, optimizer="adamw", mixup=0.0, class_weight=None)
+    # Knobs at their defaults stay out of the run's identity, so existing checkpoints still resume.
+    config = {k: v for k, v in plain.card["recipe"].items()}
+    assert not {"optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "max_minutes"} & set(config)
+    assert plain.run_dir.parent == tmp_path / "runs"
+    result = small_run(faces, tmp_path, epochs=1, optimizer="sgd", mixup=0.2, cutmix=1.0, random_erasing=0.5,
+                       class_weight="balanced")
+    recipe = result.card["recipe"]
+    assert recipe["optimizer"] == "sgd" and recipe["learning_rate"] == training.OPTIMIZERS["sgd"]
+    assert (recipe["mixup"], recipe["cutmix"], recipe["random_erasing"], recipe["class_weight"]) == (
+        0.2, 1.0, 0.5, "balanced")
+    assert np.isfinite(result.history["loss"]).all()
+    assert "max_minutes" not in recipe and "optimizer" not in plain.card["recipe"]
+
+
+def test_sgd_is_nesterov_momentum():
+    from fer_lib import models
+
+    model = models.fer_net(widths=(4, 8), optimizer="sgd", learning_rate=0.05)
+    assert isinstance(model.optimizer, __import__("keras").optimizers.SGD)
+    assert model.optimizer.nesterov and model.optimizer.momentum == 0.9
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"optimizer": "adam"}, "unknown optimizer 'adam'; choose one of adamw, sgd"),
+    ({"optimizer": "sgd", "model_name": "seed_cnn"}, "seed_cnn keeps the tutorial's Adam"),
+    ({"class_weight": "inverse"}, "class_weight must be None or 'balanced'; got 'inverse'"),
+    ({"mixup": -0.2}, "got mixup=-0.2"),
+    ({"random_erasing": 1.5}, "random_erasing=1.5"),
+    ({"max_minutes": 0}, "max_minutes must be positive"),
+])
+def test_knob_errors_name_the_problem(faces, tmp_path, options, message):
+    with pytest.raises(ModelError, match=message):
+        small_run(faces, tmp_path, **options)
+
+
+def test_time_budget_stops_mid_epoch_and_a_spent_budget_trains_no_more(faces, tmp_path):
+    # 0.003 min = 0.18 s: the first epoch is cut short (the model's first batch alone takes longer).
+    result = small_run(faces, tmp_path, epochs=5, max_minutes=0.003)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["stopped"].startswith("time budget (0.003 min) spent after batch 1 of 10")
+    assert result.card["epochs_trained"] == 1 and result.card["epochs_planned"] == 5
+    again = small_run(faces, tmp_path, epochs=5, max_minutes=0.003)
+    assert again.card["epochs_trained"] == 1 and again.card["seconds"] == result.card["seconds"]
+
+
+def test_time_budget_counts_seconds_spent_before():
+    now = iter([0.0, 0.0, 20.0, 40.0])
+    budget = training.TimeBudget(1.0, spent_seconds=30.0, clock=lambda: next(now))
+
+    class Model:
+        stop_training = False
+
+    budget.set_model(Model())
+    budget.on_train_begin()
+    budget.on_train_batch_end(0)  # 0 s here + 30 before: go on
+    assert not budget.model.stop_training
+    budget.on_train_batch_end(1)  # 20 s here: go on
+    budget.on_train_batch_end(2)  # 40 s here + 30 before > 60: stop
+    assert budget.model.stop_training and budget.stopped_at == (1, 3)
+    with pytest.raises(ValueError, match="positive number of minutes; got 0"):
+        training.TimeBudget(0)
+
+
+def test_estimate_epoch_seconds_scales_timed_batches_to_the_epoch():
+    from fer_lib import models
+
+    faces = synthetic_fer2013(256, seed=0)
+    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32)
+    ticks = iter(np.arange(0.0, 100.0, 1.0))  # every clock call one second later
+    model = models.fer_net(widths=(4, 8))
+    seconds = training.estimate_epoch_seconds(model, batches, batches=3, clock=lambda: float(next(ticks)))
+    assert seconds == pytest.approx(1.0 / 3 * len(batches))
+    real = training.estimate_epoch_seconds(model, batches, validation=(faces.images[:100, ..., None].astype("float32"),
+                                                                       batches.targets[:100]))
+    assert 0 < real < 60
+    with pytest.raises(ValueError, match="batches must be at least 1; got 0"):
+        training.estimate_epoch_seconds(model, batches, batches=0)
