@@ -24,8 +24,6 @@ retraining; :func:`verdicts` turns it into plain-language conclusions.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import json
 import os
 import shutil
 from pathlib import Path
@@ -33,11 +31,10 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .cards import machine_description
 from .data import load_default_data
 from .dataset import FER2013
 from .errors import ModelError
-from .fileio import atomic_target, atomic_write_text
+from .studies import data_provenance, pick_variants, read_study, save_study
 from .training import default_run_dir, train
 
 __all__ = ["Variant", "VARIANTS", "BASES", "run_claims", "verdicts", "load_claims", "NOISE_POINTS"]
@@ -176,7 +173,7 @@ def run_claims(
         raise ValueError(f"epochs must be at least 1; got {epochs}")
     if base not in BASES:
         raise ValueError(f"unknown base {base!r}; choose one of {', '.join(BASES)}")
-    chosen = _resolve(variants)
+    chosen = pick_variants(variants, VARIANTS)
     if not isinstance(data, FER2013):
         data = load_default_data(data)
     root = Path(run_root) if run_root is not None else None
@@ -209,21 +206,6 @@ def run_claims(
     return pd.DataFrame(rows)
 
 
-def _resolve(variants) -> list[Variant]:
-    if variants is None:
-        return list(VARIANTS)
-    by_name = {v.name: v for v in VARIANTS}
-    chosen = []
-    for item in variants:
-        if isinstance(item, Variant):
-            chosen.append(item)
-        elif item in by_name:
-            chosen.append(by_name[item])
-        else:
-            raise ValueError(f"unknown variant {item!r}; choose from {', '.join(by_name)}")
-    return chosen
-
-
 def _row(variant: Variant, card: dict, history: pd.DataFrame, width: int) -> dict[str, Any]:
     accuracy = card["accuracy"]
     model = card["architecture"] + (f" (width {width})" if card["architecture"] == "seed_cnn" else "")
@@ -247,15 +229,11 @@ def _row(variant: Variant, card: dict, history: pd.DataFrame, width: int) -> dic
 
 def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs, seed, base, width,
           names: list[str] | None) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(output) as tmp:
-        table.to_csv(tmp, index=False)
-    meta = {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    save_study(table, output, {
         "command": f"python -m fer_lib claims --sample-size {sample_size or 0} --epochs {epochs} "
                    f"--seed {seed} --base {base}" + (f" --width {width}" if base == "seed_cnn" else "")
                    + (f" --variants {' '.join(names)}" if names else "") + f" --output {output.as_posix()}",
-        "data": {"file": "synthetic" if data.synthetic else Path(data.source).name, "sha256": data.sha256},
+        "data": data_provenance(data),
         "budget": {"train_faces": sample_size, "epochs": epochs, "seed": seed, "base": base,
                    "seed_cnn_width": width if base == "seed_cnn" else None,
                    "validation": "10% of Training, stratified", "test": "PublicTest"},
@@ -267,9 +245,7 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, sample_size, epochs,
             "validation_last3": "mean validation accuracy of the last three epochs (less noisy than one epoch)",
             "minutes": "training time on this machine (evaluation excluded)",
         },
-    }
-    meta["machine"] = machine_description()  # the same description the model cards carry
-    atomic_write_text(output.with_suffix(".meta.json"), json.dumps(meta, indent=2))
+    })
 
 
 def load_claims(path: str | os.PathLike) -> pd.DataFrame:
@@ -292,17 +268,11 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
     ValueError
         When the file lacks a claims table's columns.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no claims table. Make one with `python -m fer_lib claims --output {path}` "
-            "(about an hour on a 2-core CPU with the default budget)."
-        )
-    table = pd.read_csv(path)
-    missing = {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: not a claims table (missing columns {', '.join(sorted(missing))})")
-    return table
+    return read_study(
+        path, {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"}, kind="claims table",
+        how_to_make=f"`python -m fer_lib claims --output {Path(path)}` (about an hour on a 2-core CPU with the "
+                    "default budget)",
+    )
 
 
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:

@@ -20,7 +20,6 @@ checkpoint, so an interrupted study resumes where it stopped::
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import math
 import os
@@ -33,12 +32,12 @@ from sklearn.metrics import f1_score
 
 from . import evaluation
 from . import models as _models
-from .cards import machine_description
 from .data import load_default_data
 from .dataset import FER2013, to_model_input
-from .fileio import atomic_target, atomic_write_text
+from .fileio import atomic_write_text
 from .labels import EMOTIONS, NUM_CLASSES
 from .splits import make_split, stratified_sample
+from .studies import data_provenance, pick_variants, read_study, save_study
 from .training import (
     AugmentedFaces,
     balanced_class_weights,
@@ -132,21 +131,6 @@ def plan_epochs(minutes: float, epoch_seconds: float) -> int:
     return max(1, math.floor(minutes * 60 / epoch_seconds))
 
 
-def _resolve(variants) -> list[RecipeVariant]:
-    if variants is None:
-        return list(RECIPE_VARIANTS)
-    by_name = {v.name: v for v in RECIPE_VARIANTS}
-    chosen = []
-    for item in variants:
-        if isinstance(item, RecipeVariant):
-            chosen.append(item)
-        elif item in by_name:
-            chosen.append(by_name[item])
-        else:
-            raise ValueError(f"unknown recipe variant {item!r}; choose from {', '.join(by_name)}")
-    return chosen
-
-
 def _identity(variant: RecipeVariant, minutes: float) -> dict:
     # Through JSON so tuples and lists compare equal with what a finished row saved.
     return json.loads(json.dumps({**dataclasses.asdict(variant), "minutes": minutes}))
@@ -222,7 +206,7 @@ def run_recipe_study(
     """
     if not minutes > 0:
         raise ValueError(f"minutes must be positive; got {minutes}")
-    chosen = _resolve(variants)
+    chosen = pick_variants(variants, RECIPE_VARIANTS, kind="recipe variant")
     if not isinstance(data, FER2013):
         data = load_default_data(data)
     root = Path(run_root) if run_root is not None else None
@@ -298,16 +282,12 @@ def _run_variant(variant: RecipeVariant, data: FER2013, split, train_part: FER20
 
 def _save(table: pd.DataFrame, output: Path, data: FER2013, *, minutes: float, seed: int, sample_size: int | None,
           batch_size: int, names: list[str] | None) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(output) as tmp:
-        table.to_csv(tmp, index=False)
-    meta = {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    save_study(table, output, {
         "command": f"python -m fer_lib recipes --minutes {minutes:g} --seed {seed}"
                    + (f" --sample-size {sample_size}" if sample_size else "")
                    + (f" --batch-size {batch_size}" if batch_size != 64 else "")
                    + (f" --variants {' '.join(names)}" if names else "") + f" --output {output.as_posix()}",
-        "data": {"file": "synthetic" if data.synthetic else Path(data.source).name, "sha256": data.sha256},
+        "data": data_provenance(data),
         "budget": {"minutes_per_variant": minutes, "train_faces": sample_size, "batch_size": batch_size,
                    "seed": seed, "validation": "10% of Training, stratified (selects the epoch and flip TTA)",
                    "test": "PublicTest, scored once per variant at the end"},
@@ -320,9 +300,7 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, *, minutes: float, s
             "test_macro_f1": "PublicTest F1 averaged over the seven classes (scikit-learn, average='macro')",
             "test_<emotion>": "PublicTest accuracy on the faces of that emotion (its recall)",
         },
-        "machine": machine_description(),
-    }
-    atomic_write_text(output.with_suffix(".meta.json"), json.dumps(meta, indent=2))
+    })
 
 
 def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
@@ -344,15 +322,9 @@ def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
     ValueError
         When the file lacks the study's columns.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no recipe study. Make one with "
-                                f"`python -m fer_lib recipes --minutes 30 --output {path}` (hours on a 2-core CPU).")
-    table = pd.read_csv(path)
-    missing = _STUDY_COLUMNS - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: not a recipe study (missing columns {', '.join(sorted(missing))})")
-    expected = {f"test_{emotion}" for emotion in EMOTIONS}
-    if not expected <= set(table.columns):
+    table = read_study(path, _STUDY_COLUMNS, kind="recipe study",
+                       how_to_make=f"`python -m fer_lib recipes --minutes 30 --output {Path(path)}` "
+                                   "(hours on a 2-core CPU)")
+    if not {f"test_{emotion}" for emotion in EMOTIONS} <= set(table.columns):
         raise ValueError(f"{path}: not a recipe study (missing per-class columns)")
     return table

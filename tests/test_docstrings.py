@@ -45,6 +45,7 @@ MODULES = [
     "fer_lib.smoothing",
     "fer_lib.sources",
     "fer_lib.splits",
+    "fer_lib.studies",
     "fer_lib.synthetic",
     "fer_lib.timing",
     "fer_lib.training",
