@@ -28,6 +28,7 @@ Typical use::
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -215,6 +216,7 @@ class _LiteRTPredict:
             raise ModelError(f"LiteRT is not installed, so {path} cannot run: pip install ai-edge-litert") from exc
         self.path, self.num_threads, self._interpreter_class = path, num_threads, Interpreter
         self._calls: dict[int, Callable[[np.ndarray], np.ndarray]] = {}
+        self._lock = threading.Lock()
         self._call_for(1)  # load now: a bad file fails here, not on the first face
 
     def _call_for(self, size: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -253,7 +255,8 @@ class _LiteRTPredict:
         return call
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self._call_for(batch.shape[0])(batch)
+        with self._lock:  # an interpreter runs one call at a time; threads (LiveView, BrowserCamera) may share it
+            return self._call_for(batch.shape[0])(batch)
 
 
 def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
@@ -312,6 +315,8 @@ def _compiled_predict(model) -> Callable[[np.ndarray], Any]:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        function = tf.function(lambda batch: model(batch, training=False), jit_compile=False)
+        # autograph=False: a plain forward pass has no Python control flow to convert (and autograph
+        # cannot read a lambda's source, which it reports as a warning)
+        function = tf.function(lambda batch: model(batch, training=False), jit_compile=False, autograph=False)
         return lambda batch: function(tf.convert_to_tensor(batch)).numpy()
     return model.predict_on_batch  # other backends: Keras' own compiled predict step

@@ -65,6 +65,7 @@ noise: the choice is the cheap end of a plateau, not a fit to these files.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -569,6 +570,8 @@ class BlazeFaceDetector:
         anchor_x, anchor_y = np.meshgrid(centres, centres)
         self._anchors = np.stack([anchor_x.ravel(), anchor_y.ravel()], axis=1) * BLAZEFACE_INPUT
         self._canvas = np.zeros((1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3), np.float32)
+        # A LiteRT interpreter runs one call at a time: LiveView's thread and a BrowserCamera may share it.
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -625,15 +628,17 @@ class BlazeFaceDetector:
         scale = BLAZEFACE_INPUT / side
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        canvas = self._canvas
-        canvas.fill(-1.0)  # black, in the network's [-1, 1] scale
-        canvas[0, : size[1], : size[0]] = small * np.float32(2 / 255) - 1
-        self._interpreter.set_tensor(self._input["index"], canvas)
-        self._interpreter.invoke()
-        logits = self._interpreter.get_tensor(self._scores)[0, :, 0]
+        with self._lock:
+            canvas = self._canvas
+            canvas.fill(-1.0)  # black, in the network's [-1, 1] scale
+            canvas[0, : size[1], : size[0]] = small * np.float32(2 / 255) - 1
+            self._interpreter.set_tensor(self._input["index"], canvas)
+            self._interpreter.invoke()
+            logits = self._interpreter.get_tensor(self._scores)[0, :, 0]
+            all_regressors = self._interpreter.get_tensor(self._regressors)[0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
         keep = np.flatnonzero(scores >= self.score_threshold)
-        regressors = self._interpreter.get_tensor(self._regressors)[0, keep, :4]
+        regressors = all_regressors[keep, :4]
         centres = self._anchors[keep] + regressors[:, :2]
         sizes = regressors[:, 2:4]
         boxes = np.concatenate([centres - sizes / 2, sizes], axis=1) / scale

@@ -153,3 +153,26 @@ def test_litert_file_of_another_model_is_refused():
 
     with pytest.raises(ModelError, match=r"expected \(48, 48, 1\) grey faces in"):
         EmotionClassifier(BLAZEFACE_FILE.with_suffix(".tflite"))
+
+
+def test_litert_classifier_and_detector_can_be_shared_between_threads(tiny_litert_path, media):
+    """LiveView's thread and a BrowserCamera may share one classifier and one detector."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+
+    from fer_lib.detection import BlazeFaceDetector
+
+    litert, detector = EmotionClassifier(tiny_litert_path), BlazeFaceDetector()
+    faces = np.random.default_rng(4).integers(0, 256, (6, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    photo = cv2.imread(str(media / "two_people.jpg"))
+    expected_probabilities, expected_boxes = litert.predict(faces), detector.detect(photo)
+
+    def work(index: int):
+        return litert.predict(faces[index % 3:]), detector.detect(photo)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(24)))
+    for index, (probabilities, boxes) in enumerate(results):
+        np.testing.assert_allclose(probabilities, expected_probabilities[index % 3:], atol=1e-6)
+        np.testing.assert_array_equal(boxes, expected_boxes)
