@@ -213,9 +213,16 @@ def run_recipe_study(
     output = Path(output) if output is not None else None
     split = make_split(data, "official", validation_fraction=0.1, seed=seed)
     train_part = split.train if sample_size is None else stratified_sample(split.train, sample_size, seed=seed)
+    earlier = _rows_saved_before(output, data, minutes=minutes, seed=seed, sample_size=sample_size,
+                                 batch_size=batch_size)
     rows: list[dict[str, Any]] = []
     for variant in chosen:
         budget = minutes * variant.minutes_factor
+        if variant.name in earlier and earlier[variant.name]["description"] == variant.description:
+            if verbose:
+                print(f"--- {variant.name}: kept from {output} (same budget, seed and data)", flush=True)
+            rows.append(earlier[variant.name])
+            continue
         name = f"recipes-{variant.name}-m{minutes:g}-n{sample_size or 'all'}-b{batch_size}-s{seed}"
         run_dir = (root / name) if root is not None else default_run_dir(name)
         identity = _identity(variant, minutes)
@@ -234,6 +241,31 @@ def run_recipe_study(
             _save(pd.DataFrame(rows), output, data, minutes=minutes, seed=seed, sample_size=sample_size,
                   batch_size=batch_size, names=None if variants is None else [v.name for v in chosen])
     return pd.DataFrame(rows)
+
+
+def _rows_saved_before(output: Path | None, data: FER2013, *, minutes: float, seed: int,
+                       sample_size: int | None, batch_size: int) -> dict[str, dict[str, Any]]:
+    """Rows of an earlier table at ``output`` made under the same budget, seed and data, by variant.
+
+    The table is the study's record; its checkpoints (in ``~/.cache``) may be gone on another
+    machine. A row is only reused when the ``.meta.json`` beside it names the same data hash
+    and the same budget, so a study is never mixed from different conditions.
+    """
+    meta_path = output.with_suffix(".meta.json") if output is not None else None
+    if meta_path is None or not (output.is_file() and meta_path.is_file()):
+        return {}
+    try:
+        meta = json.loads(meta_path.read_text())
+        table = pd.read_csv(output)
+    except (OSError, ValueError):
+        return {}
+    budget = meta.get("budget", {})
+    same = (meta.get("data", {}).get("sha256") == data.sha256
+            and budget.get("minutes_per_variant") == minutes and budget.get("seed") == seed
+            and budget.get("train_faces") == sample_size and budget.get("batch_size") == batch_size)
+    if not same or "variant" not in table.columns:
+        return {}
+    return {row["variant"]: row for row in json.loads(table.to_json(orient="records"))}
 
 
 def _run_variant(variant: RecipeVariant, data: FER2013, split, train_part: FER2013, *, budget: float, seed: int,

@@ -81,3 +81,20 @@ def test_errors_name_the_problem(tmp_path):
     (tmp_path / "other.csv").write_text("variant,accuracy\nbaseline,0.5\n")
     with pytest.raises(ValueError, match="not a recipe study"):
         recipes.load_recipe_study(tmp_path / "other.csv")
+
+def test_rows_of_the_saved_table_are_kept_when_checkpoints_are_gone(study, monkeypatch, tmp_path):
+    table, output, _, faces = study
+    copy = tmp_path / "recipe_study.csv"
+    copy.write_bytes(output.read_bytes())
+    copy.with_suffix(".meta.json").write_bytes(output.with_suffix(".meta.json").read_bytes())
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a variant in the saved table was trained again")
+
+    monkeypatch.setattr(recipes, "train", no_training)
+    kept = recipes.run_recipe_study(faces, minutes=0.1, variants=[TINY, TINY_MIXUP], sample_size=256,
+                                    batch_size=32, run_root=tmp_path / "no-checkpoints", output=copy, verbose=0)
+    pd.testing.assert_frame_equal(kept, table, check_dtype=False)
+    with pytest.raises(AssertionError, match="trained again"):  # another budget is another study
+        recipes.run_recipe_study(faces, minutes=0.2, variants=[TINY], sample_size=256, batch_size=32,
+                                 run_root=tmp_path / "no-checkpoints", output=copy, verbose=0)
