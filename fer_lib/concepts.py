@@ -13,6 +13,9 @@ import pandas as pd
 __all__ = [
     "KERNELS",
     "convolve",
+    "convolve_numpy",
+    "output_size",
+    "conv_parameters",
     "relu",
     "pool",
     "softmax",
@@ -69,6 +72,108 @@ def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", s
     layer.build((None, None, None, 1))
     layer.set_weights([kernel[:, :, None, None]])
     return keras.ops.convert_to_numpy(layer(_as_batch(image)))[0, ..., 0]
+
+
+def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) -> np.ndarray:
+    """The same sliding window in plain NumPy ("valid" padding), to read and to check Keras against.
+
+    Every output value is the sum of the window under the kernel times the kernel:
+    ``out[i, j] = sum(image[i*s : i*s+k, j*s : j*s+k] * kernel)``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w)
+        A grey image.
+    kernel : ndarray of shape (k, k)
+    stride : int, default 1
+        Step between window positions.
+
+    Returns
+    -------
+    ndarray of shape (h', w'), float32
+        ``h' = (h - k) // stride + 1`` (:func:`output_size`), likewise ``w'``.
+
+    Examples
+    --------
+    >>> convolve_numpy(np.arange(16).reshape(4, 4), np.ones((3, 3))).tolist()
+    [[45.0, 54.0], [81.0, 90.0]]
+    """
+    image, kernel = np.asarray(image, np.float32), np.asarray(kernel, np.float32)
+    k = kernel.shape[0]
+    rows = output_size(image.shape[0], k, stride=stride)
+    columns = output_size(image.shape[1], k, stride=stride)
+    out = np.zeros((rows, columns), np.float32)
+    for i in range(rows):
+        for j in range(columns):
+            window = image[i * stride : i * stride + k, j * stride : j * stride + k]
+            out[i, j] = np.sum(window * kernel)
+    return out
+
+
+def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "valid") -> int:
+    """Width (or height) of a convolution's or pooling's output: the formula Keras follows.
+
+    ``valid`` (no padding): ``(size - kernel) // stride + 1``. ``same`` (zeros added around
+    the border so that nothing is cut off): ``ceil(size / stride)``.
+
+    Parameters
+    ----------
+    size : int
+        Input width or height.
+    kernel : int
+        Kernel (or pooling window) width.
+    stride : int, default 1
+    padding : {"valid", "same"}, default "valid"
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For an unknown padding, a non-positive size, kernel or stride, or a kernel wider
+        than the input with ``valid`` padding.
+
+    Examples
+    --------
+    >>> output_size(48, 3), output_size(48, 3, padding="same"), output_size(48, 3, stride=2)
+    (46, 48, 23)
+    """
+    if min(size, kernel, stride) < 1:
+        raise ValueError(f"size, kernel and stride must be positive; got {size}, {kernel}, {stride}")
+    if padding == "same":
+        return -(-size // stride)
+    if padding != "valid":
+        raise ValueError(f"padding must be 'valid' or 'same'; got {padding!r}")
+    if kernel > size:
+        raise ValueError(f"a {kernel}-wide kernel does not fit in {size} pixels without padding")
+    return (size - kernel) // stride + 1
+
+
+def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool = True) -> int:
+    """Weights of a ``Conv2D`` layer: one ``kernel x kernel x channels_in`` kernel per filter, plus a bias each.
+
+    Parameters
+    ----------
+    kernel : int
+        Kernel width (3 for 3x3).
+    channels_in : int
+        Feature maps coming in (1 for a grey face).
+    filters : int
+        Kernels in the layer (feature maps going out).
+    bias : bool, default True
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> conv_parameters(3, 1, 64), conv_parameters(3, 64, 64)
+    (640, 36928)
+    """
+    return (kernel * kernel * channels_in + int(bias)) * filters
 
 
 def relu(feature_map: np.ndarray) -> np.ndarray:

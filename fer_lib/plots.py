@@ -33,6 +33,8 @@ __all__ = [
     "save_figure",
     "stamp_synthetic",
     "claims_chart",
+    "kernel_grid",
+    "learning_rate_curve",
 ]
 
 
@@ -166,6 +168,7 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
         if metric in history and f"val_{metric}" in history:
             ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label="gap")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_ylabel(metric)
         ax.set_title(metric)
         ax.legend()
@@ -446,3 +449,66 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     movie.save(path, writer=animation.PillowWriter(fps=fps))
     plt.close(figure)
     return path
+
+
+def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
+    """A convolution layer's kernels as small images (blue negative, red positive, white zero).
+
+    Parameters
+    ----------
+    kernels : ndarray of shape (k, k, 1, filters)
+        A first layer's weights (``layer.get_weights()[0]``) on grey input.
+    title : str
+    columns : int, default 8
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For weights that are not one-channel kernels.
+    """
+    kernels = np.asarray(kernels)
+    if kernels.ndim != 4 or kernels.shape[2] != 1:
+        raise ValueError(f"expected kernels of shape (k, k, 1, filters); got {kernels.shape}")
+    count = kernels.shape[-1]
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 0.9 + 0.5), squeeze=False)
+    for index, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if index < count:
+            kernel = kernels[:, :, 0, index]
+            limit = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: str = "Learning-rate schedule"):
+    """The learning rate at every step of training, against the epoch.
+
+    Parameters
+    ----------
+    schedule : float or keras.optimizers.schedules.LearningRateSchedule
+        What :func:`fer_lib.training.learning_rate_schedule` returns.
+    steps_per_epoch : int
+    epochs : int
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    steps = np.arange(steps_per_epoch * epochs)
+    rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]
+    figure, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    figure.tight_layout()
+    return figure

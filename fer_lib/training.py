@@ -55,6 +55,7 @@ __all__ = [
     "balanced_class_weights",
     "TimeBudget",
     "estimate_epoch_seconds",
+    "learning_rate_schedule",
     "train",
     "finalize",
     "evaluate_accuracy",
@@ -579,7 +580,39 @@ def evaluate_accuracy(model: keras.Model, data: FER2013, *, batch_size: int = 25
 # --------------------------------------------------------------------------------------
 
 
-def _learning_rate(schedule: str, base: float, steps_per_epoch: int, epochs: int):
+def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
+    """The learning rate ``train`` gives the optimiser: a constant, or warm-up then cosine decay.
+
+    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base`` (large steps
+    on a freshly initialised network are unstable), then half a cosine down to zero at
+    the last step, so the final epochs take small steps and settle.
+
+    Parameters
+    ----------
+    schedule : {"constant", "cosine"}
+    base : float
+        The peak learning rate.
+    steps_per_epoch : int
+        Batches per epoch.
+    epochs : int
+        The schedule's length.
+
+    Returns
+    -------
+    float or keras.optimizers.schedules.LearningRateSchedule
+        A schedule is called with the step number: ``float(schedule(step))``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown schedule.
+
+    Examples
+    --------
+    >>> rate = learning_rate_schedule("cosine", 2e-3, steps_per_epoch=10, epochs=5)
+    >>> [round(float(rate(step)), 5) for step in (0, 10, 30, 50)]
+    [0.0002, 0.002, 0.001, 0.0]
+    """
     if schedule == "constant":
         return base
     if schedule == "cosine":
@@ -776,7 +809,7 @@ def train(
         if model_name == "seed_cnn":
             options["normalization_data"] = to_model_input(train_part.images)
         else:
-            options["learning_rate"] = _learning_rate(recipe["schedule"], recipe["learning_rate"], len(dataset), epochs)
+            options["learning_rate"] = learning_rate_schedule(recipe["schedule"], recipe["learning_rate"], len(dataset), epochs)
             if optimizer != "adamw":
                 options["optimizer"] = optimizer
         model = _models.build_model(model_name, **options)

@@ -43,3 +43,41 @@ def test_sliding_window_frames_end_with_the_full_map(face):
     frames = list(concepts.sliding_window_frames(face, kernel, step=12))
     np.testing.assert_allclose(frames[-1][2], concepts.convolve(face, kernel), atol=1e-3)
     assert np.isnan(frames[0][2]).sum() > np.isnan(frames[-1][2]).sum()
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_numpy_convolution_equals_keras_conv2d(face, stride):
+    kernel = concepts.KERNELS["horizontal edges (Sobel y)"]
+    np.testing.assert_allclose(concepts.convolve_numpy(face, kernel, stride=stride),
+                               concepts.convolve(face, kernel, stride=stride), rtol=1e-5, atol=1e-2)
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_output_size_formula_matches_keras(kernel, stride, padding):
+    import keras
+
+    layer = keras.layers.Conv2D(1, kernel, strides=stride, padding=padding)
+    shape = layer.compute_output_shape((None, 48, 47, 1))
+    assert shape[1:3] == (concepts.output_size(48, kernel, stride=stride, padding=padding),
+                          concepts.output_size(47, kernel, stride=stride, padding=padding))
+
+
+def test_output_size_refuses_what_keras_cannot_build():
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        concepts.output_size(48, 3, padding="full")
+    with pytest.raises(ValueError, match="does not fit in 2 pixels"):
+        concepts.output_size(2, 3)
+    with pytest.raises(ValueError, match="must be positive"):
+        concepts.output_size(48, 3, stride=0)
+
+
+def test_conv_parameters_match_every_convolution_of_the_tutorials_network():
+    import keras
+
+    convolutions = [layer for layer in models.seed_cnn().layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convolutions) == 8
+    for layer in convolutions:
+        kernel = layer.kernel_size[0]
+        assert concepts.conv_parameters(kernel, layer.input.shape[-1], layer.filters) == layer.count_params()

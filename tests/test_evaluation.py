@@ -58,3 +58,16 @@ def test_evaluate_and_saliency_with_a_real_model(classifier):
     assert result.probabilities.shape == (21, 7) and 0 <= result.accuracy <= 1
     maps = evaluation.saliency_maps(classifier.model, faces.images[:3])
     assert maps.shape == (3, 48, 48) and maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1, atol=1e-3)
+
+
+def test_smoothgrad_averages_gradients_of_noisy_copies(classifier):
+    faces = synthetic_fer2013(4, seed=1).images
+    plain = evaluation.saliency_maps(classifier.model, faces)
+    without_noise = evaluation.smoothgrad_maps(classifier.model, faces, samples=3, noise=0.0)
+    np.testing.assert_allclose(without_noise, plain, atol=1e-5)  # the mean of identical gradients
+    smooth = evaluation.smoothgrad_maps(classifier.model, faces, samples=8, seed=0)
+    assert smooth.shape == (4, 48, 48) and smooth.min() >= 0 and np.allclose(smooth.max(axis=(1, 2)), 1, atol=1e-3)
+    assert not np.allclose(smooth, plain, atol=1e-2)
+    np.testing.assert_array_equal(smooth, evaluation.smoothgrad_maps(classifier.model, faces, samples=8, seed=0))
+    with pytest.raises(ValueError, match="samples must be at least 1"):
+        evaluation.smoothgrad_maps(classifier.model, faces, samples=0)

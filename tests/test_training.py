@@ -307,3 +307,14 @@ def test_estimate_epoch_seconds_scales_timed_batches_to_the_epoch():
     assert 0 < real < 60
     with pytest.raises(ValueError, match="batches must be at least 1; got 0"):
         training.estimate_epoch_seconds(model, batches, batches=0)
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_zero():
+    rate = training.learning_rate_schedule("cosine", 2e-3, steps_per_epoch=50, epochs=8)
+    values = np.array([float(rate(step)) for step in range(0, 401, 10)])
+    assert values[0] == pytest.approx(2e-4) and values.max() == pytest.approx(2e-3)
+    assert np.all(np.diff(values[:6]) > 0) and np.all(np.diff(values[5:]) <= 1e-12)
+    assert values[-1] == pytest.approx(0.0, abs=1e-9)
+    assert training.learning_rate_schedule("constant", 1e-3, 50, 8) == 1e-3
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        training.learning_rate_schedule("step", 1e-3, 50, 8)
