@@ -383,7 +383,8 @@ def load_default_data(
     seed : int, default 0
         Seed of the synthetic faces.
     verbose : bool, default True
-        Print where the faces come from.
+        Print where the faces come from: the file's name and how it was found (never the
+        machine's folders, which notebooks would save in their outputs).
     **load_options
         Passed to :func:`load_fer2013` (``cache``, ``on_error``, ``progress``).
 
@@ -397,5 +398,14 @@ def load_default_data(
             print(SYNTHETIC_BANNER)
         return synthetic_fer2013(synthetic_size, seed=seed)
     if verbose:
-        print(f"FER2013 from {found}")
+        print(f"FER2013 from {_where(found, path)}")
     return load_fer2013(found, **load_options)
+
+
+def _where(found: Path, path) -> str:
+    """The file's name and how it was found, without the machine's folders (notebooks save this line)."""
+    if path not in (None, ""):
+        return f"{found.name} (the path given)"
+    if os.environ.get(FER2013_PATH_VARIABLE, ""):
+        return f"{found.name} (named by ${FER2013_PATH_VARIABLE})"
+    return f"{found.name} (found in {found.parent.name}/)"

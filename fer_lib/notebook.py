@@ -127,7 +127,8 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     set_seed(seed)
     if figure_format is not None:
         _set_inline_format(figure_format)
-    return NotebookSettings(profile=profile, output_dir=folder.resolve(), seed=seed)
+    # Not resolved: a relative folder stays relative, so saved outputs never name the machine's folders.
+    return NotebookSettings(profile=profile, output_dir=folder, seed=seed)
 
 
 def _set_inline_format(figure_format: str) -> None:

@@ -8,8 +8,11 @@ The first failing notebook stops the run, and the failing cell is shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +20,44 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Lines the kernel (a child process writing to our stderr) prints on every run that tell a reader
+#: nothing: the connection is local, and the interrupt is papermill shutting the kernel down.
+KERNEL_NOISE = (
+    "Kernel is running over TCP without encryption",
+    "Messages will not be encrypted",
+    "KeyboardInterrupt caught in kernel",
+    "To exit, you will have to explicitly quit this process",
+)
+
+
+def is_kernel_noise(line: str) -> bool:
+    """True for a stderr line that :data:`KERNEL_NOISE` names."""
+    return any(noise in line for noise in KERNEL_NOISE)
+
+
+@contextlib.contextmanager
+def kernel_noise_filtered():
+    """Send this process's stderr (inherited by the kernel) to a file, then show it without the noise.
+
+    The kernel writes to file descriptor 2 directly, so a Python logging filter cannot reach
+    its lines; redirecting the descriptor can. Anything else it printed is shown afterwards.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+                    if not is_kernel_noise(line)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
 
 
 def strip_metadata(path: Path) -> None:
@@ -44,8 +85,9 @@ def refresh_in_place(only: list[str] | None) -> int:
         print(f"==> refreshing {notebook.relative_to(ROOT)} (its own parameters: profile default)", flush=True)
         try:
             # No injected parameters: the committed notebooks run with their own parameters cell (profile "default").
-            papermill.execute_notebook(str(notebook), str(notebook), cwd=str(ROOT / "notebooks"),
-                                       kernel_name="python3", progress_bar=False)
+            with kernel_noise_filtered():
+                papermill.execute_notebook(str(notebook), str(notebook), cwd=str(ROOT / "notebooks"),
+                                           kernel_name="python3", progress_bar=False)
         except PapermillExecutionError as error:
             print(f"{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
             return 1
@@ -65,10 +107,11 @@ def run(profile: str, output: Path, only: list[str] | None = None) -> int:
         print(f"==> {notebook.relative_to(ROOT)} (profile={profile})", flush=True)
         started = time.perf_counter()
         try:
-            papermill.execute_notebook(
-                str(notebook), str(target), parameters={"profile": profile, "output_dir": str(figures)},
-                cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False, log_output=False,
-            )
+            with kernel_noise_filtered():
+                papermill.execute_notebook(
+                    str(notebook), str(target), parameters={"profile": profile, "output_dir": str(figures)},
+                    cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False, log_output=False,
+                )
         except PapermillExecutionError as error:
             print(f"\n{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
             print("-" * 70 + f"\n{error.source}\n" + "-" * 70)

@@ -279,7 +279,9 @@ def test_default_data_loads_the_discovered_file(tmp_path, monkeypatch, no_data_a
     monkeypatch.setenv("FER2013_PATH", str(write_csv(tmp_path / "f.csv", rows)))
     loaded = fdata.load_default_data(cache=False)
     np.testing.assert_array_equal(loaded.images, images)
-    assert capsys.readouterr().out == f"FER2013 from {tmp_path / 'f.csv'}\n"
+    assert capsys.readouterr().out == "FER2013 from f.csv (named by $FER2013_PATH)\n"
+    fdata.load_default_data(tmp_path / "f.csv", cache=False)
+    assert capsys.readouterr().out == "FER2013 from f.csv (the path given)\n"
 
 
 def test_emotion_names_defined_once():
