@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3 and make:
-#   make run-all   execute notebooks/01..05 with papermill (writes build/notebooks/)
+#   make run-all   execute notebooks/01..05, English then Indonesian, with papermill (writes build/notebooks/)
 #   make test      pytest on tests/ and fer_lib's doctests, plus nbval over the notebooks in the fast profile
 # Both create or refresh .venv/ from requirements.txt when it is missing or stale.
 
@@ -12,13 +12,14 @@ PROFILE ?= default
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help env run-all test test-unit test-notebooks train train-full bench clean refresh-notebooks
+.PHONY: help env run-all test test-unit test-notebooks train train-full bench clean refresh-notebooks notebooks-id
 
 help:
 	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
 	@echo "make test           unit tests + notebooks in the fast profile under nbval"
 	@echo "make train          train the default profile (43 min here, 60% PublicTest; PROFILE=full for the shipped model)"
 	@echo "make bench          run the benchmarks in benchmarks/"
+	@echo "make notebooks-id   remake the Indonesian edition (notebooks/*.id.ipynb) from notebooks/translations/id.json and run it"
 
 env: $(STAMP)
 
@@ -57,3 +58,9 @@ clean:
 # Maintainers: re-execute the committed notebooks in place (default profile) so their saved outputs are fresh.
 refresh-notebooks: $(STAMP)
 	$(PY) scripts/run_notebooks.py --in-place
+
+# Maintainers: the Indonesian edition is made from the English notebooks and notebooks/translations/id.json
+# (code cells byte for byte), then executed in place so its saved outputs are a real run's.
+notebooks-id: $(STAMP)
+	$(PY) scripts/make_id_notebooks.py
+	$(PY) scripts/run_notebooks.py --in-place --edition id

@@ -13,6 +13,7 @@ import numpy as np
 
 from .detection import check_frame
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
+from .language import display_emotion
 
 __all__ = ["to_bgr", "annotate", "hex_color"]
 
@@ -85,7 +86,7 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
         color = EMOTION_COLORS_BGR[index]
         thickness = max(1, round(min(width, height) / 300))
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), color, thickness)
-        text = f"{emotion} {confidence:.0%}"
+        text = f"{display_emotion(index)} {confidence:.0%}"  # in the language figures speak
         font_scale = float(np.clip(w / 160, 0.4, 1.2))
         (text_w, text_h), baseline = cv2.getTextSize(text, font, font_scale, 1)
         top = y - text_h - baseline - 4

@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+from .language import set_language
 from .seeding import set_seed
 
 __all__ = ["NotebookSettings", "notebook_setup", "PROFILE_NAMES"]
@@ -33,11 +34,14 @@ class NotebookSettings:
         Where the notebook writes figures and ``metrics.json``.
     seed : int
         The seed everything was seeded with.
+    language : {"en", "id"}, default "en"
+        The language figures and widgets speak (:mod:`fer_lib.language`).
     """
 
     profile: str
     output_dir: Path
     seed: int
+    language: str = "en"
 
     @property
     def fast(self) -> bool:
@@ -70,6 +74,27 @@ class NotebookSettings:
             return full
         return default
 
+    def output_of(self, notebook: str) -> Path:
+        """The output folder of another notebook of the same run and edition (``"03_train"``, say).
+
+        Parameters
+        ----------
+        notebook : str
+            The other notebook's name without ``.ipynb``.
+
+        Returns
+        -------
+        Path
+
+        Examples
+        --------
+        >>> NotebookSettings("fast", Path("build/04_evaluate_overfitting"), 0).output_of("03_train").as_posix()
+        'build/03_train'
+        >>> NotebookSettings("fast", Path("build/04_evaluate_overfitting.id"), 0, "id").output_of("03_train").as_posix()
+        'build/03_train.id'
+        """
+        return self.output_dir.parent / _edition_folder(notebook, self.language)
+
     def write_metrics(self, **metrics) -> Path:
         """Merge ``metrics`` into ``<output_dir>/metrics.json`` (collected by ``make run-all``).
 
@@ -91,8 +116,8 @@ class NotebookSettings:
 
 
 def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "build", seed: int = 0,
-                   notebook: str = "", figure_format: str | None = None) -> NotebookSettings:
-    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything.
+                   notebook: str = "", figure_format: str | None = None, language: str = "en") -> NotebookSettings:
+    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything, set the language.
 
     Parameters
     ----------
@@ -108,6 +133,10 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     figure_format : {"png", "jpeg", ...}, optional
         Format of the figures shown inline (in IPython only): ``"jpeg"`` keeps notebooks
         of photographs light.
+    language : {"en", "id"}, default "en"
+        The language of the words in figures and widgets (the notebook's ``language``
+        parameter). Another edition than English writes to ``<folder>.<language>`` so that
+        the two editions of a notebook never share, or resume, each other's runs.
 
     Returns
     -------
@@ -116,19 +145,28 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     Raises
     ------
     ValueError
-        For a profile outside :data:`PROFILE_NAMES`.
+        For a profile outside :data:`PROFILE_NAMES` or a language outside
+        :data:`fer_lib.language.LANGUAGES`.
     """
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}")
+    set_language(language)
     root = os.environ.get("FER_LIB_OUTPUT")
     folder = Path(root) / notebook if root and notebook else Path(output_dir)
+    if language != "en" and not folder.name.endswith(f".{language}"):
+        folder = folder.with_name(_edition_folder(folder.name, language))
     folder.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
     if figure_format is not None:
         _set_inline_format(figure_format)
     # Not resolved: a relative folder stays relative, so saved outputs never name the machine's folders.
-    return NotebookSettings(profile=profile, output_dir=folder, seed=seed)
+    return NotebookSettings(profile=profile, output_dir=folder, seed=seed, language=language)
+
+
+def _edition_folder(name: str, language: str) -> str:
+    """``03_train`` in English, ``03_train.id`` in the Indonesian edition."""
+    return name if language == "en" else f"{name}.{language}"
 
 
 def _set_inline_format(figure_format: str) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .dataset import FER2013
-from .labels import EMOTIONS, NUM_CLASSES
+from .labels import NUM_CLASSES
+from .language import display_emotion, emotion_names, tr
 
 __all__ = [
     "class_counts_bar",
@@ -65,13 +66,14 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
     -------
     matplotlib.figure.Figure
     """
-    table = pd.DataFrame({name: part.class_counts() for name, part in parts.items()})
+    table = pd.DataFrame({tr(name): part.class_counts() for name, part in parts.items()})
+    table.index = [display_emotion(name) for name in table.index]
     figure, axes = plt.subplots(figsize=(9, 4))
     table.plot.bar(ax=axes, rot=0, width=0.8)
-    axes.set_title(title)
-    axes.set_xlabel("emotion")
-    axes.set_ylabel("number of faces")
-    axes.legend(title="split")
+    axes.set_title(tr(title))
+    axes.set_xlabel(tr("emotion"))
+    axes.set_ylabel(tr("number of faces"))
+    axes.legend()
     for container in axes.containers:
         axes.bar_label(container, fontsize=7, padding=1)
     stamp_synthetic(figure, any(part.synthetic for part in parts.values()))
@@ -97,7 +99,7 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
     """
     rng = np.random.default_rng(seed)
     figure, axes = plt.subplots(NUM_CLASSES, per_class, figsize=(per_class * 1.1, NUM_CLASSES * 1.2))
-    for label, name in enumerate(EMOTIONS):
+    for label, name in enumerate(emotion_names()):
         rows = np.flatnonzero(data.labels == label)
         chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False) if rows.size else []
         for column in range(per_class):
@@ -108,7 +110,7 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
                 ax.imshow(data.images[chosen[column]], cmap="gray", vmin=0, vmax=255)
             if column == 0:
                 ax.set_ylabel(name, rotation=0, ha="right", va="center")
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     stamp_synthetic(figure, data.synthetic)
     figure.tight_layout()
     return figure
@@ -129,17 +131,17 @@ def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
     images = data.images.astype(np.float32)
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].hist(data.images.ravel()[:: max(1, data.images.size // 2_000_000)], bins=64, color="0.3")
-    axes[0].set_title("grey-level histogram")
-    axes[0].set_xlabel("grey level (0 black, 255 white)")
-    axes[0].set_ylabel("pixels")
+    axes[0].set_title(tr("grey-level histogram"))
+    axes[0].set_xlabel(tr("grey level (0 black, 255 white)"))
+    axes[0].set_ylabel(tr("pixels"))
     for ax, image, name in ((axes[1], images.mean(axis=0), "per-pixel mean"),
                             (axes[2], images.std(axis=0), "per-pixel standard deviation")):
         shown = ax.imshow(image, cmap="magma")
-        ax.set_title(name)
-        ax.set_xlabel("x (pixels)")
-        ax.set_ylabel("y (pixels)")
+        ax.set_title(tr(name))
+        ax.set_xlabel(tr("x (pixels)"))
+        ax.set_ylabel(tr("y (pixels)"))
         figure.colorbar(shown, ax=ax, fraction=0.046)
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     stamp_synthetic(figure, data.synthetic)
     figure.tight_layout()
     return figure
@@ -162,17 +164,17 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
     epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
     for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
         if metric in history:
-            ax.plot(epochs, history[metric], marker="o", label=f"train {metric}")
+            ax.plot(epochs, history[metric], marker="o", label=tr("train {metric}", metric=tr(metric)))
         if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", label=tr("validation {metric}", metric=tr(metric)))
         if metric in history and f"val_{metric}" in history:
-            ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label="gap")
-        ax.set_xlabel("epoch")
+            ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label=tr("gap"))
+        ax.set_xlabel(tr("epoch"))
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no epoch 2.5
-        ax.set_ylabel(metric)
-        ax.set_title(metric)
+        ax.set_ylabel(tr(metric))
+        ax.set_title(tr(metric))
         ax.legend()
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     figure.tight_layout()
     return figure
 
@@ -262,10 +264,10 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
     figure, axes = plt.subplots(1, copies + 1, figsize=(1.4 * (copies + 1), 1.8))
     for index, (ax, face) in enumerate(zip(axes, [image, *variants])):
         ax.imshow(face, cmap="gray", vmin=0, vmax=255)
-        ax.set_title("original" if index == 0 else f"#{index}", fontsize=9)
+        ax.set_title(tr("original") if index == 0 else f"#{index}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     figure.tight_layout()
     return figure
 
@@ -285,11 +287,12 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
     """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
     shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
-    axes.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
-    axes.set_yticks(range(len(table.index)), table.index)
-    axes.set_xlabel("predicted emotion")
-    axes.set_ylabel("true emotion")
-    axes.set_title(title)
+    axes.set_xticks(range(len(table.columns)), [display_emotion(name) for name in table.columns],
+                    rotation=45, ha="right")
+    axes.set_yticks(range(len(table.index)), [display_emotion(name) for name in table.index])
+    axes.set_xlabel(tr("predicted emotion"))
+    axes.set_ylabel(tr("true emotion"))
+    axes.set_title(tr(title))
     for (row, column), value in np.ndenumerate(table.to_numpy()):
         text = f"{value:.2f}" if value < 1.5 else f"{int(value)}"
         axes.text(column, row, text, ha="center", va="center", fontsize=8,
@@ -322,16 +325,16 @@ def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for 
     height = 0.26
     figure, axes = plt.subplots(figsize=(8.0, 0.75 * len(table) + 1.6))
     for offset, (column, label, colour) in enumerate(parts):
-        axes.barh(rows + (offset - 1) * height, table[column], height=height, label=label, color=colour)
+        axes.barh(rows + (offset - 1) * height, table[column], height=height, label=tr(label), color=colour)
     for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
-        axes.text(train + 0.01, row - height, f"gap {100 * gap:.0f} points", va="center", fontsize=9)
+        axes.text(train + 0.01, row - height, tr("gap {points:.0f} points", points=100 * gap), va="center", fontsize=9)
     axes.set_yticks(rows, table["variant"])
     axes.invert_yaxis()
     axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
     axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes.set_xlabel("accuracy")
-    axes.set_ylabel("variant (one change from the baseline)")
-    axes.set_title(title)
+    axes.set_xlabel(tr("accuracy"))
+    axes.set_ylabel(tr("variant (one change from the baseline)"))
+    axes.set_title(tr(title))
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     return figure
@@ -364,7 +367,7 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
         if maps is not None:
             ax.imshow(maps[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
         ax.set_title(caption, fontsize=8)
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     figure.tight_layout()
     return figure
 
@@ -389,11 +392,11 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
     for ax, image, name in zip(axes[0], images, titles):
         shown = ax.imshow(image, cmap=cmap)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(tr(name), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         figure.colorbar(shown, ax=ax, fraction=0.046)
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     figure.tight_layout()
     return figure
 
@@ -424,17 +427,17 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     size = np.asarray(kernel).shape[0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
     left.imshow(image, cmap="gray", vmin=0, vmax=255)
-    left.set_title("input face (48x48)")
+    left.set_title(tr("input face (48x48)"))
     window = plt.Rectangle((-0.5, -0.5), size, size, fill=False, color="red", linewidth=2)
     left.add_patch(window)
     final = frames[-1][2]
     limit = float(np.nanmax(np.abs(final))) or 1.0
     shown = right.imshow(frames[0][2], cmap="RdBu_r", vmin=-limit, vmax=limit)
-    right.set_title("feature map")
+    right.set_title(tr("feature map"))
     for ax in (left, right):
-        ax.set_xlabel("x (pixels)")
-        ax.set_ylabel("y (pixels)")
-    figure.suptitle("A 3x3 kernel sliding over a face")
+        ax.set_xlabel(tr("x (pixels)"))
+        ax.set_ylabel(tr("y (pixels)"))
+    figure.suptitle(tr("A 3x3 kernel sliding over a face"))
     figure.tight_layout()
 
     def draw(index):
@@ -482,7 +485,7 @@ def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
             kernel = kernels[:, :, 0, index]
             limit = float(np.abs(kernel).max()) or 1.0
             ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    figure.suptitle(title)
+    figure.suptitle(tr(title))
     figure.tight_layout()
     return figure
 
@@ -506,9 +509,9 @@ def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: s
     rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]
     figure, ax = plt.subplots(figsize=(7, 3))
     ax.plot(steps / steps_per_epoch, rates)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(tr("epoch"))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel("learning rate")
-    ax.set_title(title)
+    ax.set_ylabel(tr("learning rate"))
+    ax.set_title(tr(title))
     figure.tight_layout()
     return figure

@@ -98,10 +98,12 @@ function render({ model, el }) {
     context.font = "bold 15px sans-serif";
     for (const face of faces) {
       const [x, y, w, h] = face.box.map((value) => value * scale);
-      const color = colors[emotions.indexOf(face.emotion)] || "#fff";
+      // The kernel sends the label; the page shows its name in the notebook's language.
+      const label = Number.isInteger(face.label) ? face.label : emotions.indexOf(face.emotion);
+      const color = colors[label] || "#fff";
       context.strokeStyle = color;
       context.strokeRect(x, y, w, h);
-      const text = `${face.emotion} ${Math.round(100 * Math.max(...face.probabilities))}%`;
+      const text = `${emotions[label] || face.emotion} ${Math.round(100 * Math.max(...face.probabilities))}%`;
       const textWidth = context.measureText(text).width;
       context.fillStyle = color;
       context.fillRect(x, Math.max(0, y - 20), textWidth + 8, 20);

@@ -39,6 +39,7 @@ from .classifier import EmotionClassifier
 from .drawing import hex_color
 from .errors import FerError
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
+from .language import emotion_names
 from .smoothing import ProbabilitySmoother
 
 __all__ = ["BrowserCamera"]
@@ -101,6 +102,7 @@ class BrowserCamera(anywidget.AnyWidget):
             raise ValueError(f"width must be at least 64 pixels; got {width!r}")
         if not 0.0 < float(jpeg_quality) <= 1.0:
             raise ValueError(f"jpeg_quality must lie in (0, 1]; got {jpeg_quality!r}")
+        kwargs.setdefault("emotions", list(emotion_names()))  # the names drawn in the page, in the current language
         super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
         if isinstance(classifier, (str, Path)):
             classifier = EmotionClassifier(classifier)
@@ -166,6 +168,7 @@ class BrowserCamera(anywidget.AnyWidget):
                     {
                         "box": [int(value) for value in face["box"]],
                         "emotion": face["emotion"],
+                        "label": EMOTIONS.index(face["emotion"]),  # the page shows emotions[label]
                         "probabilities": [round(float(p), 4) for p in face["probabilities"]],
                     }
                     for face in faces

@@ -30,6 +30,7 @@ from . import live
 from .classifier import EmotionClassifier
 from .drawing import annotate, hex_color
 from .labels import EMOTION_COLORS_BGR, EMOTIONS
+from .language import display_emotion, emotion_names, tr
 from .timing import FpsMeter
 
 __all__ = ["LiveView", "show_annotated"]
@@ -47,14 +48,14 @@ class _Panel:
     def __init__(self, *, display_width: int | None, jpeg_quality: int) -> None:
         self.display_width = display_width
         self.jpeg_quality = int(jpeg_quality)
-        self.start_button = ipywidgets.Button(description="Start", icon="play", button_style="success")
-        self.stop_button = ipywidgets.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
+        self.start_button = ipywidgets.Button(description=tr("Start"), icon="play", button_style="success")
+        self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger", disabled=True)
         self.status = ipywidgets.Label(value="Stopped: press Start")
         self.image = ipywidgets.Image(format="jpeg")
         self.bars = []
         self.percents = []
         rows = []
-        for name, color in zip(EMOTIONS, EMOTION_COLORS_BGR):
+        for name, color in zip(emotion_names(), EMOTION_COLORS_BGR):
             bar = ipywidgets.FloatProgress(
                 value=0.0, min=0.0, max=1.0, description=name,
                 style={"bar_color": hex_color(color), "description_width": "70px"},
@@ -64,7 +65,7 @@ class _Panel:
             self.bars.append(bar)
             self.percents.append(percent)
             rows.append(ipywidgets.HBox([bar, percent]))
-        title = ipywidgets.Label(value="Largest face")
+        title = ipywidgets.Label(value=tr("Largest face"))
         self.widget = ipywidgets.VBox([
             ipywidgets.HBox([self.start_button, self.stop_button, self.status]),
             ipywidgets.HBox([self.image, ipywidgets.VBox([title, *rows])]),
@@ -389,10 +390,11 @@ def show_annotated(frame: np.ndarray, faces: list[dict], *, title: str | None = 
     if title is None:
         if faces:
             described = ", ".join(
-                f"{face['emotion']} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}" for face in faces
+                f"{display_emotion(face['emotion'])} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}"
+                for face in faces
             )
-            title = f"{len(faces)} face(s): {described}"
+            title = tr("{count} face(s): {described}", count=len(faces), described=described)
         else:
-            title = "No face found"
+            title = tr("No face found")
     axes.set_title(title)
     return figure

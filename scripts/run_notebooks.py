@@ -1,8 +1,10 @@
 """Execute the notebooks in order with papermill: ``make run-all`` calls this.
 
-Each notebook gets the parameters ``profile`` and ``output_dir``; its executed
-copy lands in ``<output>/`` and its figures and metrics in ``<output>/<notebook>/``.
-The first failing notebook stops the run, and the failing cell is shown.
+Each notebook gets the parameters ``profile``, ``output_dir`` and ``language``; its
+executed copy lands in ``<output>/`` and its figures and metrics in ``<output>/<notebook>/``.
+The English edition (``NN_name.ipynb``) runs first, then the Indonesian one
+(``NN_name.id.ipynb``, made by ``scripts/make_id_notebooks.py``). The first failing
+notebook stops the run, and the failing cell is shown.
 """
 
 from __future__ import annotations
@@ -76,17 +78,32 @@ def strip_metadata(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def refresh_in_place(only: list[str] | None) -> int:
-    """Re-execute the committed notebooks in place (their outputs are what readers see on the web)."""
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EDITIONS = ("en", "id")
+
+
+def edition_of(notebook: Path) -> str:
+    """``"en"`` for ``01_cnn_concepts.ipynb``, ``"id"`` for ``01_cnn_concepts.id.ipynb``."""
+    parts = notebook.name.split(".")
+    return parts[-2] if len(parts) == 3 else "en"
+
+
+def course_notebooks(editions=EDITIONS, only: list[str] | None = None) -> list[Path]:
+    """The course's notebooks, English edition first, each edition in order."""
+    notebooks = [nb for nb in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if edition_of(nb) in editions]
     if only:
         notebooks = [nb for nb in notebooks if any(key in nb.name for key in only)]
-    for notebook in notebooks:
+    return sorted(notebooks, key=lambda nb: (EDITIONS.index(edition_of(nb)), nb.name))
+
+
+def refresh_in_place(only: list[str] | None, editions=EDITIONS) -> int:
+    """Re-execute the committed notebooks in place (their outputs are what readers see on the web)."""
+    for notebook in course_notebooks(editions, only):
         print(f"==> refreshing {notebook.relative_to(ROOT)} (its own parameters: profile default)", flush=True)
         try:
-            # No injected parameters: the committed notebooks run with their own parameters cell (profile "default").
+            # Only the edition's language is injected: the notebooks run with their own parameters (profile "default").
             with kernel_noise_filtered():
                 papermill.execute_notebook(str(notebook), str(notebook), cwd=str(ROOT / "notebooks"),
+                                           parameters={"language": edition_of(notebook)} if edition_of(notebook) != "en" else None,
                                            kernel_name="python3", progress_bar=False)
         except PapermillExecutionError as error:
             print(f"{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
@@ -95,13 +112,10 @@ def refresh_in_place(only: list[str] | None) -> int:
     return 0
 
 
-def run(profile: str, output: Path, only: list[str] | None = None) -> int:
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        notebooks = [nb for nb in notebooks if any(key in nb.name for key in only)]
+def run(profile: str, output: Path, only: list[str] | None = None, editions=EDITIONS) -> int:
     output.mkdir(parents=True, exist_ok=True)
     summary = {"profile": profile, "notebooks": {}}
-    for notebook in notebooks:
+    for notebook in course_notebooks(editions, only):
         target = output / notebook.name
         figures = output / notebook.stem
         print(f"==> {notebook.relative_to(ROOT)} (profile={profile})", flush=True)
@@ -109,7 +123,8 @@ def run(profile: str, output: Path, only: list[str] | None = None) -> int:
         try:
             with kernel_noise_filtered():
                 papermill.execute_notebook(
-                    str(notebook), str(target), parameters={"profile": profile, "output_dir": str(figures)},
+                    str(notebook), str(target),
+                    parameters={"profile": profile, "output_dir": str(figures), "language": edition_of(notebook)},
                     cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False, log_output=False,
                 )
         except PapermillExecutionError as error:
@@ -134,11 +149,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     parser.add_argument("--in-place", action="store_true",
                         help="re-execute the committed notebooks themselves (to refresh their saved outputs)")
+    parser.add_argument("--edition", nargs="*", choices=EDITIONS, default=list(EDITIONS),
+                        help="which editions of the course to run (default: English and Indonesian)")
     args = parser.parse_args()
     if args.in_place:
-        return refresh_in_place(args.only)
+        return refresh_in_place(args.only, tuple(args.edition))
     output = args.output if args.output.is_absolute() else ROOT / args.output
-    return run(args.profile, output, args.only)
+    return run(args.profile, output, args.only, tuple(args.edition))
 
 
 if __name__ == "__main__":

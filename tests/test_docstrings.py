@@ -32,6 +32,7 @@ MODULES = [
     "fer_lib.export",
     "fer_lib.fileio",
     "fer_lib.labels",
+    "fer_lib.language",
     "fer_lib.live",
     "fer_lib.models",
     "fer_lib.notebook",
@@ -138,3 +139,11 @@ def test_public_name_documents_its_parameters(qualified, obj, target):
     documented = documented_parameters(obj.__doc__ or "")
     missing = [name for name in required if name not in documented]
     assert not missing, f"{qualified}: parameters not under a 'Parameters' section: {', '.join(missing)}"
+
+
+def test_every_module_of_fer_lib_is_listed():
+    from pathlib import Path
+
+    package = Path(importlib.import_module("fer_lib").__file__).parent
+    modules = {f"fer_lib.{path.stem}" for path in package.glob("*.py") if not path.stem.startswith("_")}
+    assert modules == set(MODULES)

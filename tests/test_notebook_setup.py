@@ -29,3 +29,21 @@ def test_environment_chooses_profile_and_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_LIB_PROFILE", "huge")
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
         notebook_setup()
+
+
+def test_language_sets_figure_words_and_a_separate_output_folder(tmp_path, monkeypatch):
+    from fer_lib import language
+
+    monkeypatch.delenv("FER_LIB_PROFILE", raising=False)
+    monkeypatch.setenv("FER_LIB_OUTPUT", str(tmp_path))
+    try:
+        settings = notebook_setup("fast", notebook="04_evaluate_overfitting", language="id")
+        assert language.current_language() == "id" and language.tr("accuracy") == "akurasi"
+        assert settings.output_dir == tmp_path / "04_evaluate_overfitting.id"
+        assert settings.output_of("03_train") == tmp_path / "03_train.id"
+        english = notebook_setup("fast", notebook="04_evaluate_overfitting")
+        assert language.current_language() == "en" and english.output_of("03_train") == tmp_path / "03_train"
+        with pytest.raises(ValueError, match="unknown language 'fr'"):
+            notebook_setup("fast", notebook="01_cnn_concepts", language="fr")
+    finally:
+        language.set_language("en")

@@ -1,0 +1,289 @@
+"""The words the course shows in its figures and widgets, in English and in Indonesian.
+
+The course has an English and an Indonesian edition of the same notebooks (the tutorial it grew
+from was written for Indonesian students). Their code cells are identical; what differs is the
+prose, which ``scripts/make_id_notebooks.py`` takes from ``notebooks/translations/id.json``, and
+the words drawn in figures and widgets, which come from the tables here:
+
+* :data:`EMOTION_NAMES`: the seven emotions, in FER2013's label order, per language;
+* :data:`FIGURE_WORDS`: titles, axis labels and legends, keyed by their English text.
+
+A notebook's ``language`` parameter reaches :func:`fer_lib.notebook.notebook_setup`, which calls
+:func:`set_language`; the plotting and widget code then asks :func:`tr` and
+:func:`emotion_names`. English is the default, so the English edition and every other use of
+the library are unchanged. Data never changes language: records, CSV files and model cards keep
+the English emotion names (:data:`fer_lib.labels.EMOTIONS`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from .labels import EMOTIONS
+
+__all__ = [
+    "LANGUAGES",
+    "EMOTION_NAMES",
+    "FIGURE_WORDS",
+    "set_language",
+    "current_language",
+    "using_language",
+    "emotion_names",
+    "display_emotion",
+    "tr",
+]
+
+#: Language codes the course is written in (ISO 639-1).
+LANGUAGES: tuple[str, ...] = ("en", "id")
+
+#: Emotion names per language, in FER2013's label order.
+EMOTION_NAMES: dict[str, tuple[str, ...]] = {
+    "en": EMOTIONS,
+    "id": ("Marah", "Jijik", "Takut", "Senang", "Sedih", "Terkejut", "Netral"),
+}
+
+#: English figure text -> its Indonesian translation. ``{name}`` fields are filled by :func:`tr`.
+FIGURE_WORDS: dict[str, str] = {
+    # fer_lib.plots
+    "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data",
+    "emotion": "emosi",
+    "number of faces": "jumlah wajah",
+    "Sample faces per emotion": "Contoh wajah per emosi",
+    "Pixel statistics": "Statistik piksel",
+    "Pixel statistics of the training part": "Statistik piksel data latih",
+    "grey-level histogram": "histogram tingkat keabuan",
+    "grey level (0 black, 255 white)": "tingkat keabuan (0 hitam, 255 putih)",
+    "pixels": "piksel",
+    "per-pixel mean": "rata-rata per piksel",
+    "per-pixel standard deviation": "simpangan baku per piksel",
+    "x (pixels)": "x (piksel)",
+    "y (pixels)": "y (piksel)",
+    "Training curves": "Kurva pelatihan",
+    "Training curves (updated every epoch)": "Kurva pelatihan (diperbarui setiap epoch)",
+    "loss": "loss",
+    "accuracy": "akurasi",
+    "train {metric}": "{metric} latih",
+    "validation {metric}": "{metric} validasi",
+    "gap": "selisih",
+    "epoch": "epoch",
+    "One face and random augmentations of it": "Satu wajah dan augmentasi acaknya",
+    "original": "asli",
+    "Confusion matrix (rows: true, normalised)": "Matriks konfusi (baris: label benar, dinormalisasi)",
+    "predicted emotion": "emosi yang diprediksi",
+    "true emotion": "emosi sebenarnya",
+    "The tutorial's cures for overfitting, on equal budgets": "Obat overfitting dari tutorial, dengan anggaran yang sama",
+    "variant (one change from the baseline)": "varian (satu perubahan dari baseline)",
+    "train (no dropout, no augmentation)": "latih (tanpa dropout, tanpa augmentasi)",
+    "PublicTest": "PublicTest",
+    "gap {points:.0f} points": "selisih {points:.0f} poin",
+    "train": "latih",
+    "validation": "validasi",
+    "test (PublicTest)": "uji (PublicTest)",
+    "input face (48x48)": "wajah masukan (48x48)",
+    "feature map": "peta fitur",
+    "A 3x3 kernel sliding over a face": "Kernel 3x3 bergeser di atas wajah",
+    "Learning-rate schedule": "Jadwal laju pembelajaran",
+    "learning rate": "laju pembelajaran",
+    # notebooks' own titles and captions
+    "Pixels are numbers": "Piksel adalah angka",
+    "the face": "wajah",
+    "its top-left 10x10 pixels": "10x10 piksel kiri atasnya",
+    "One face, five kernels, five feature maps": "Satu wajah, lima kernel, lima peta fitur",
+    "vertical edges (Sobel x)": "tepi vertikal (Sobel x)",
+    "horizontal edges (Sobel y)": "tepi horizontal (Sobel y)",
+    "outline (Laplacian)": "garis luar (Laplacian)",
+    "sharpen": "penajaman",
+    "blur (box)": "pengaburan (box)",
+    "ReLU": "ReLU",
+    "after ReLU": "setelah ReLU",
+    "Pooling 2x2": "Pooling 2x2",
+    "ReLU map {shape}": "peta ReLU {shape}",
+    "max pooled {shape}": "max pooling {shape}",
+    "average pooled {shape}": "average pooling {shape}",
+    "Softmax turns seven scores into probabilities": "Softmax mengubah tujuh skor menjadi probabilitas",
+    "probability": "probabilitas",
+    "The shipped model's {count} learned first-layer kernels":
+        "{count} kernel lapisan pertama yang dipelajari model bawaan",
+    "face": "wajah",
+    "convolution": "konvolusi",
+    "{pooling} pool {size}": "{pooling} pooling {size}",
+    "Learning rate of the {epochs}-epoch run below": "Laju pembelajaran pada pelatihan {epochs} epoch di bawah",
+    "{model}: {epochs} epochs": "{model}: {epochs} epoch",
+    "The shipped model's training curves": "Kurva pelatihan model bawaan",
+    "The shipped model: train against validation": "Model bawaan: latih dibandingkan validasi",
+    "true {true}\nsaid {said} {confidence:.0%}": "benar {true}\ndijawab {said} {confidence:.0%}",
+    "Most confident mistakes": "Kesalahan yang paling yakin",
+    "{true}\nsaid {said}": "{true}\ndijawab {said}",
+    "SmoothGrad: pixels that move the predicted score": "SmoothGrad: piksel yang menggerakkan skor prediksi",
+    "labelled {emotion}": "berlabel {emotion}",
+    "Training images that teach nothing about faces": "Gambar latih yang tidak mengajarkan apa pun tentang wajah",
+    "The 48×48 crops the network classifies": "Potongan 48×48 yang diklasifikasikan jaringan",
+    "{name}: {count} face(s)": "{name}: {count} wajah",
+    "Frame 235 of the clip: the Haar cascade against BlazeFace": "Frame 235 dari klip: Haar cascade dibandingkan BlazeFace",
+    "Last live frame ({count} frames shown)": "Frame live terakhir ({count} frame ditampilkan)",
+    # fer_lib.widgets
+    "Start": "Mulai",
+    "Stop": "Berhenti",
+    "Largest face": "Wajah terbesar",
+    "{count} face(s): {described}": "{count} wajah: {described}",
+    "No face found": "Tidak ada wajah",
+}
+
+_current = "en"
+
+
+def _checked(language: str | None) -> str:
+    language = _current if language is None else language
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; the course is written in {', '.join(LANGUAGES)}")
+    return language
+
+
+def set_language(language: str) -> None:
+    """Make ``language`` the one figures and widgets speak from now on.
+
+    Parameters
+    ----------
+    language : {"en", "id"}
+
+    Raises
+    ------
+    ValueError
+        For a language the course is not written in.
+    """
+    global _current
+    _current = _checked(language)
+
+
+def current_language() -> str:
+    """The language figures and widgets speak now (``"en"`` unless :func:`set_language` said otherwise).
+
+    Returns
+    -------
+    str
+    """
+    return _current
+
+
+@contextlib.contextmanager
+def using_language(language: str) -> Iterator[None]:
+    """Speak ``language`` inside a ``with`` block, then the previous one again.
+
+    Parameters
+    ----------
+    language : {"en", "id"}
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> with using_language("id"):
+    ...     tr("accuracy")
+    'akurasi'
+    >>> tr("accuracy")
+    'accuracy'
+    """
+    previous = _current
+    set_language(language)
+    try:
+        yield
+    finally:
+        set_language(previous)
+
+
+def emotion_names(language: str | None = None) -> tuple[str, ...]:
+    """The seven emotion names in FER2013's label order, in ``language`` (default: the current one).
+
+    Parameters
+    ----------
+    language : {"en", "id"}, optional
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        For an unknown language.
+
+    Examples
+    --------
+    >>> emotion_names("id")[3]
+    'Senang'
+    """
+    return EMOTION_NAMES[_checked(language)]
+
+
+def display_emotion(emotion: str | int, language: str | None = None) -> str:
+    """The name to show for an emotion given by its English name or its label.
+
+    Parameters
+    ----------
+    emotion : str or int
+        An English name from :data:`fer_lib.labels.EMOTIONS` or a label 0..6.
+    language : {"en", "id"}, optional
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For an unknown emotion or language.
+
+    Examples
+    --------
+    >>> display_emotion("Surprise", "id"), display_emotion(0, "id")
+    ('Terkejut', 'Marah')
+    """
+    if isinstance(emotion, str):
+        if emotion not in EMOTIONS:
+            raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
+        label = EMOTIONS.index(emotion)
+    else:
+        label = int(emotion)
+        if not 0 <= label < len(EMOTIONS):
+            raise ValueError(f"emotion label {emotion!r} is outside 0..{len(EMOTIONS) - 1}")
+    return emotion_names(language)[label]
+
+
+def tr(text: str, language: str | None = None, **values) -> str:
+    """``text`` (English) in ``language``, with ``{name}`` fields filled from ``values``.
+
+    English text without a translation is shown as it is, so a new figure never fails for
+    want of one; ``tests/test_language.py`` checks that every text the notebooks and the
+    library pass here has an Indonesian entry.
+
+    Parameters
+    ----------
+    text : str
+        The English text, a key of :data:`FIGURE_WORDS`.
+    language : {"en", "id"}, optional
+        Default: the current language.
+    **values
+        Fields to fill with :meth:`str.format`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For an unknown language.
+
+    Examples
+    --------
+    >>> tr("train {metric}", "id", metric=tr("accuracy", "id"))
+    'akurasi latih'
+    >>> tr("train {metric}", "en", metric="loss")
+    'train loss'
+    """
+    language = _checked(language)
+    translated = FIGURE_WORDS.get(text, text) if language == "id" else text
+    return translated.format(**values) if values else translated

@@ -1,0 +1,142 @@
+"""Make the Indonesian edition of the course from the English notebooks: ``make notebooks-id`` calls this.
+
+One source of code: ``notebooks/NN_name.id.ipynb`` is ``notebooks/NN_name.ipynb`` with every
+markdown cell replaced by its translation from ``notebooks/translations/id.json`` and every code
+cell kept byte for byte, plus papermill's ``injected-parameters`` cell setting ``language = "id"``
+after the parameters cell (so figures and widgets speak Indonesian, see ``fer_lib.language``).
+
+The translation file maps ``notebook -> cell id -> {"en": English text, "id": translation}``.
+Keeping the English text beside its translation is what makes a stale translation visible: when
+a markdown cell of an English notebook changes, its ``en`` no longer matches and this script
+refuses to write anything, naming every cell to translate again (``--list`` prints them as JSON
+to fill in). Links between notebooks point to the same edition.
+
+Outputs of code cells whose source did not change are kept from the existing Indonesian notebook;
+``make notebooks-id`` then re-executes the edition (``scripts/run_notebooks.py --in-place --edition id``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+TRANSLATIONS = NOTEBOOKS / "translations" / "id.json"
+LANGUAGE = "id"
+INJECTED_TAG = "injected-parameters"
+_LINK = re.compile(r"\((\d\d_[A-Za-z0-9_]+)\.ipynb\)")
+
+
+def english_notebooks() -> list[Path]:
+    """The English edition: ``notebooks/NN_name.ipynb`` (no language suffix)."""
+    return sorted(path for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if path.name.count(".") == 1)
+
+
+def edition_path(english: Path, language: str = LANGUAGE) -> Path:
+    """``01_cnn_concepts.ipynb`` -> ``01_cnn_concepts.id.ipynb`` beside it."""
+    return english.with_name(f"{english.stem}.{language}.ipynb")
+
+
+def load_translations(path: Path = TRANSLATIONS) -> dict[str, dict[str, dict[str, str]]]:
+    """The translation file, or an empty table when there is none yet."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"{path}: not valid JSON ({error}); fix the file, nothing was written") from error
+
+
+def problems(translations: dict, notebooks: list[Path] | None = None) -> list[dict[str, str]]:
+    """Markdown cells without a current translation: ``{"notebook", "id", "why", "en"}`` each."""
+    found = []
+    for path in notebooks or english_notebooks():
+        table = translations.get(path.stem, {})
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            entry = table.get(cell.get("id"))
+            if entry is None or not entry.get(LANGUAGE, "").strip():
+                found.append({"notebook": path.stem, "id": cell["id"], "why": "no translation", "en": cell.source})
+            elif entry.get("en") != cell.source:
+                found.append({"notebook": path.stem, "id": cell["id"], "why": "stale: the English text changed",
+                              "en": cell.source})
+    return found
+
+
+def translate_links(text: str, language: str = LANGUAGE) -> str:
+    """Point links to other notebooks at the same edition."""
+    return _LINK.sub(lambda match: f"({match.group(1)}.{language}.ipynb)", text)
+
+
+def _injected_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(f'# Parameters\nlanguage = "{LANGUAGE}"')
+    cell["id"] = "injected-parameters"
+    cell.metadata["tags"] = [INJECTED_TAG]
+    return cell
+
+
+def build_edition(english: Path, translations: dict, previous: nbformat.NotebookNode | None = None):
+    """The Indonesian notebook for ``english`` (raises KeyError if a cell has no translation)."""
+    notebook = nbformat.read(english, as_version=4)
+    table = translations[english.stem]
+    old_outputs = {}
+    if previous is not None:
+        old_outputs = {cell.get("id"): cell for cell in previous.cells
+                       if cell.cell_type == "code" and INJECTED_TAG not in cell.metadata.get("tags", [])}
+    cells = []
+    for cell in notebook.cells:
+        cell = copy.deepcopy(cell)
+        if cell.cell_type == "markdown":
+            cell.source = translate_links(table[cell["id"]][LANGUAGE])
+        elif cell.cell_type == "code":
+            before = old_outputs.get(cell.get("id"))
+            if before is not None and before.source == cell.source:  # same code: keep its last real outputs
+                cell.outputs, cell.execution_count = before.outputs, before.execution_count
+            else:
+                cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+        if "parameters" in cell.metadata.get("tags", []):
+            cells.append(_injected_cell())
+    notebook.cells = cells
+    notebook.metadata["language_edition"] = LANGUAGE
+    return notebook
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true",
+                        help="print the cells that need a (new) translation as JSON, and write nothing")
+    args = parser.parse_args()
+    translations = load_translations()
+    missing = problems(translations)
+    if args.list:
+        print(json.dumps(missing, ensure_ascii=False, indent=1))
+        return 0
+    if missing:
+        print(f"{len(missing)} markdown cell(s) need a translation in {TRANSLATIONS.relative_to(ROOT)}; "
+              "nothing was written:", file=sys.stderr)
+        for item in missing:
+            print(f"  {item['notebook']} cell {item['id']}: {item['why']}", file=sys.stderr)
+        print("Run `python scripts/make_id_notebooks.py --list` for their English text.", file=sys.stderr)
+        return 1
+    for english in english_notebooks():
+        target = edition_path(english)
+        previous = nbformat.read(target, as_version=4) if target.is_file() else None
+        edition = build_edition(english, translations, previous)
+        temporary = target.with_suffix(".ipynb.tmp")
+        nbformat.write(edition, temporary)
+        temporary.replace(target)  # atomic: never half a notebook
+        print(f"wrote {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
