@@ -7,9 +7,16 @@ The public API is small and lives here; modules hold one concept each
 from __future__ import annotations
 
 import os as _os
+import sys as _sys
 
 # TensorFlow's C++ start-up chatter would fill every notebook and CLI run; warnings still show.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if "ipykernel" in _sys.modules:
+    # A notebook kernel shows whatever reaches descriptor 2 as a cell's output, and TensorFlow may
+    # first be imported in any later cell: filter its start-up lines for the kernel's whole life.
+    from .quiet import hide_startup_lines_from_now_on as _hide_startup_lines
+
+    _hide_startup_lines()
 
 from .data import load_fer2013
 from .dataset import FER2013

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -62,7 +64,7 @@ class FER2013:
         return int(self.labels.shape[0])
 
     def __repr__(self) -> str:
-        kind = "synthetic" if self.synthetic else self.source
+        kind = "synthetic" if self.synthetic else Path(self.source).name  # the file, not the machine's folders
         return f"FER2013(n={len(self)}, source={kind!r}, skipped={self.skipped})"
 
     def subset(self, index: np.ndarray | Sequence[int]) -> "FER2013":

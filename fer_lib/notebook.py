@@ -131,8 +131,8 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     notebook : str, optional
         The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
     figure_format : {"png", "jpeg", ...}, optional
-        Format of the figures shown inline (in IPython only): ``"jpeg"`` keeps notebooks
-        of photographs light.
+        Format of the figures shown inline (in IPython only): ``"jpeg"`` (at 85 dpi, quality
+        60) keeps notebooks light for a web viewer.
     language : {"en", "id"}, default "en"
         The language of the words in figures and widgets (the notebook's ``language``
         parameter). Another edition than English writes to ``<folder>.<language>`` so that
@@ -177,4 +177,8 @@ def _set_inline_format(figure_format: str) -> None:
     except ImportError:  # pragma: no cover - IPython comes with the notebook dependencies
         return
     if get_ipython() is not None:
-        set_matplotlib_formats(figure_format)
+        if figure_format in ("jpeg", "jpg"):  # light enough for a web viewer (tests/test_notebooks.py: at most 300 KB a notebook)
+            set_matplotlib_formats(figure_format, dpi=85, pil_kwargs={"quality": 60})
+        else:
+            set_matplotlib_formats(figure_format)
+

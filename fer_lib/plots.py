@@ -358,7 +358,7 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     matplotlib.figure.Figure
     """
     rows = int(np.ceil(len(images) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.0), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)  # room for two-line captions
     for ax in axes.ravel():
         ax.set_axis_off()
     for index, (image, caption) in enumerate(zip(images, captions)):

@@ -21,9 +21,17 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from typing import Iterator
 
-__all__ = ["STARTUP_PATTERNS", "VERBOSE_VARIABLE", "is_startup_line", "hidden_startup_lines", "startup_lines"]
+__all__ = [
+    "STARTUP_PATTERNS",
+    "VERBOSE_VARIABLE",
+    "is_startup_line",
+    "hidden_startup_lines",
+    "hide_startup_lines_from_now_on",
+    "startup_lines",
+]
 
 #: Environment variable that turns the hiding off (``1``, ``true`` or ``yes``).
 VERBOSE_VARIABLE = "FER_LIB_VERBOSE"
@@ -44,6 +52,7 @@ STARTUP_PATTERNS: tuple[str, ...] = (
 
 _STARTUP = re.compile("|".join(f"(?:{pattern})" for pattern in STARTUP_PATTERNS))
 _hidden: list[str] = []
+_filter_installed = False
 
 
 def is_startup_line(line: str) -> bool:
@@ -131,3 +140,53 @@ def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
             if shown:
                 sys.stderr.write("".join(shown))
                 sys.stderr.flush()
+
+
+def hide_startup_lines_from_now_on() -> bool:
+    """Filter descriptor 2 for the rest of the process: start-up lines are kept, the rest passes.
+
+    For a notebook kernel, where TensorFlow may first be imported in any later cell and
+    Jupyter shows whatever reaches descriptor 2 as the cell's output
+    (``import fer_lib`` calls this in a Jupyter kernel). Descriptor 2 becomes a pipe read
+    by a daemon thread, which keeps the lines :func:`is_startup_line` recognises for
+    :func:`startup_lines` and writes every other line, unchanged and in order, to where
+    descriptor 2 pointed before. Calling it again does nothing.
+
+    Returns
+    -------
+    bool
+        ``True`` if the filter is in place (now or from an earlier call); ``False`` when
+        ``$FER_LIB_VERBOSE`` asks for everything or descriptor 2 cannot be redirected.
+    """
+    global _filter_installed
+    if _filter_installed:
+        return True
+    if _verbose_requested():
+        return False
+    try:
+        sys.stderr.flush()
+        original = os.dup(2)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+    except (AttributeError, OSError, ValueError):
+        return False
+
+    def pump() -> None:
+        pending = b""
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", errors="replace") + "\n"
+                    if is_startup_line(line):
+                        _hidden.append(line)
+                    else:
+                        os.write(original, raw + b"\n")
+            if pending:
+                os.write(original, pending)
+
+    threading.Thread(target=pump, name="fer_lib-stderr-filter", daemon=True).start()
+    _filter_installed = True
+    return True

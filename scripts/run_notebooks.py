@@ -34,8 +34,10 @@ KERNEL_NOISE = (
 
 
 def is_kernel_noise(line: str) -> bool:
-    """True for a stderr line that :data:`KERNEL_NOISE` names."""
-    return any(noise in line for noise in KERNEL_NOISE)
+    """True for a stderr line that :data:`KERNEL_NOISE` names, or one of TensorFlow's start-up lines."""
+    from fer_lib.quiet import is_startup_line
+
+    return any(noise in line for noise in KERNEL_NOISE) or is_startup_line(line)
 
 
 @contextlib.contextmanager

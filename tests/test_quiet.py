@@ -102,3 +102,22 @@ def test_verbose_shows_the_startup_lines(arguments, hidden_at_import):
     shown = {_message(line) for line in result.stderr.splitlines()}
     assert {_message(line) for line in hidden_at_import} <= shown
     assert "fer_lib" in result.stdout
+
+
+def test_a_kernel_wide_filter_keeps_startup_lines_and_passes_the_rest(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import os, time\n"
+        "from fer_lib import quiet\n"
+        "assert quiet.hide_startup_lines_from_now_on() and quiet.hide_startup_lines_from_now_on()\n"
+        "os.write(2, b'I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "os.write(2, b'a real error, kept\\n')\n"
+        "time.sleep(0.5)\n"
+        "print(len(quiet.startup_lines()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "FER_LIB_VERBOSE": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "a real error, kept\n" and done.stdout.strip() == "1"
