@@ -145,6 +145,9 @@ def run(profile: str, output: Path, only: list[str] | None = None, editions=EDIT
 
 
 def main() -> int:
+    # The kernels inherit this environment: a non-interactive MPLBACKEND (the Makefile exports Agg for
+    # the tests) would keep every figure out of the executed notebooks. Jupyter's inline backend it is.
+    os.environ.pop("MPLBACKEND", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default", choices=["fast", "default", "full"])
     parser.add_argument("--output", default="build/notebooks", type=Path)
