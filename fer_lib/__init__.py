@@ -14,9 +14,12 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if "ipykernel" in _sys.modules:
     # A notebook kernel shows whatever reaches descriptor 2 as a cell's output, and TensorFlow may
     # first be imported in any later cell: filter its start-up lines for the kernel's whole life.
-    from .quiet import hide_startup_lines_from_now_on as _hide_startup_lines
+    from IPython import get_ipython as _get_ipython
 
-    _hide_startup_lines()
+    if type(_get_ipython()).__name__ == "ZMQInteractiveShell":  # a kernel, not a process that imported one
+        from .quiet import hide_startup_lines_from_now_on as _hide_startup_lines
+
+        _hide_startup_lines()
 
 from .data import load_fer2013
 from .dataset import FER2013

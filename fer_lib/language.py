@@ -48,6 +48,7 @@ FIGURE_WORDS: dict[str, str] = {
     # fer_lib.plots
     "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data",
     "emotion": "emosi",
+    "split": "bagian data",
     "number of faces": "jumlah wajah",
     "Sample faces per emotion": "Contoh wajah per emosi",
     "Pixel statistics": "Statistik piksel",
@@ -256,8 +257,9 @@ def tr(text: str, language: str | None = None, **values) -> str:
     """``text`` (English) in ``language``, with ``{name}`` fields filled from ``values``.
 
     English text without a translation is shown as it is, so a new figure never fails for
-    want of one; ``tests/test_language.py`` checks that every text the notebooks and the
-    library pass here has an Indonesian entry.
+    want of one; ``tests/test_language.py`` checks that every literal text the notebooks and
+    the library pass here, every figure title they pass and every plot's default title has
+    an Indonesian entry (texts built at run time are not checked).
 
     Parameters
     ----------

@@ -77,6 +77,9 @@ class NotebookSettings:
     def output_of(self, notebook: str) -> Path:
         """The output folder of another notebook of the same run and edition (``"03_train"``, say).
 
+        It lies beside this notebook's own folder, as :func:`notebook_setup` makes them
+        (``$FER_LIB_OUTPUT/<notebook>`` or the notebook's ``output_dir`` parameter).
+
         Parameters
         ----------
         notebook : str
@@ -181,4 +184,3 @@ def _set_inline_format(figure_format: str) -> None:
             set_matplotlib_formats(figure_format, dpi=85, pil_kwargs={"quality": 60})
         else:
             set_matplotlib_formats(figure_format)
-

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import FER2013
-from .labels import NUM_CLASSES
+from .labels import EMOTIONS, NUM_CLASSES
 from .language import display_emotion, emotion_names, tr
 
 __all__ = [
@@ -37,6 +37,11 @@ __all__ = [
     "kernel_grid",
     "learning_rate_curve",
 ]
+
+
+def _shown(name) -> str:
+    """An emotion's name in the current language; any other label as it is."""
+    return display_emotion(name) if name in EMOTIONS else str(name)
 
 
 def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
@@ -67,13 +72,13 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
     matplotlib.figure.Figure
     """
     table = pd.DataFrame({tr(name): part.class_counts() for name, part in parts.items()})
-    table.index = [display_emotion(name) for name in table.index]
+    table.index = [_shown(name) for name in table.index]
     figure, axes = plt.subplots(figsize=(9, 4))
     table.plot.bar(ax=axes, rot=0, width=0.8)
     axes.set_title(tr(title))
     axes.set_xlabel(tr("emotion"))
     axes.set_ylabel(tr("number of faces"))
-    axes.legend()
+    axes.legend(title=tr("split"))
     for container in axes.containers:
         axes.bar_label(container, fontsize=7, padding=1)
     stamp_synthetic(figure, any(part.synthetic for part in parts.values()))
@@ -287,9 +292,8 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
     """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
     shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
-    axes.set_xticks(range(len(table.columns)), [display_emotion(name) for name in table.columns],
-                    rotation=45, ha="right")
-    axes.set_yticks(range(len(table.index)), [display_emotion(name) for name in table.index])
+    axes.set_xticks(range(len(table.columns)), [_shown(name) for name in table.columns], rotation=45, ha="right")
+    axes.set_yticks(range(len(table.index)), [_shown(name) for name in table.index])
     axes.set_xlabel(tr("predicted emotion"))
     axes.set_ylabel(tr("true emotion"))
     axes.set_title(tr(title))

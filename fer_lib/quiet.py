@@ -8,9 +8,11 @@ runtime write lines such as::
 
 straight to file descriptor 2, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so no Python-level
 setting can stop them. :func:`hidden_startup_lines` points descriptor 2 at a temporary
-file while a block runs (``fer_lib/__init__.py`` wraps its imports in it), then writes
-back everything that is not such a line (Python warnings, errors) and keeps the hidden
-lines for :func:`startup_lines`, which ``python -m fer_lib --verbose`` prints.
+file while a block runs (the command line wraps each command in it), then writes back
+everything that is not such a line (Python warnings, errors) and keeps the hidden lines
+for :func:`startup_lines`, which ``python -m fer_lib --verbose`` prints. In a Jupyter
+kernel, where TensorFlow may be imported in any cell, ``import fer_lib`` installs
+:func:`hide_startup_lines_from_now_on` instead, which hides only the informational ones.
 Set ``FER_LIB_VERBOSE=1`` to let them through as they happen.
 """
 
@@ -53,6 +55,12 @@ STARTUP_PATTERNS: tuple[str, ...] = (
 _STARTUP = re.compile("|".join(f"(?:{pattern})" for pattern in STARTUP_PATTERNS))
 _hidden: list[str] = []
 _filter_installed = False
+#: Descriptor 2 is one per process: blocks that redirect it (from any thread) take turns.
+_redirecting = threading.RLock()
+#: Start-up lines that only inform (absl's notice, I-level logs, the CPU-instructions notice):
+#: the kernel-wide filter hides these and lets warnings, errors and fatal checks through.
+_INFORMATIONAL = re.compile(r"WARNING: All log messages before absl|I\d{4} |\d{4}-\d\d-\d\d [\d:.]+: I |"
+                            r"INFO: Created TensorFlow Lite|To enable the following instructions")
 
 
 def is_startup_line(line: str) -> bool:
@@ -123,7 +131,7 @@ def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
     except (AttributeError, OSError, ValueError):  # no stderr, or descriptor 2 closed: nothing to hide
         yield
         return
-    with tempfile.TemporaryFile(mode="w+b") as capture:
+    with _redirecting, tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), 2)
         try:
             yield
@@ -143,14 +151,16 @@ def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
 
 
 def hide_startup_lines_from_now_on() -> bool:
-    """Filter descriptor 2 for the rest of the process: start-up lines are kept, the rest passes.
+    """Filter descriptor 2 for the rest of the process: informational start-up lines are kept back.
 
     For a notebook kernel, where TensorFlow may first be imported in any later cell and
     Jupyter shows whatever reaches descriptor 2 as the cell's output
     (``import fer_lib`` calls this in a Jupyter kernel). Descriptor 2 becomes a pipe read
-    by a daemon thread, which keeps the lines :func:`is_startup_line` recognises for
-    :func:`startup_lines` and writes every other line, unchanged and in order, to where
-    descriptor 2 pointed before. Calling it again does nothing.
+    by a daemon thread, which keeps the informational start-up lines (absl's notice,
+    I-level logs, the CPU-instructions notice) for :func:`startup_lines` and writes every
+    other line (warnings, errors, fatal checks, tracebacks), unchanged and in order, to
+    where descriptor 2 pointed before. If the thread ever fails, descriptor 2 is pointed
+    back there, so nothing can block on a pipe nobody reads. Calling it again does nothing.
 
     Returns
     -------
@@ -172,20 +182,29 @@ def hide_startup_lines_from_now_on() -> bool:
     except (AttributeError, OSError, ValueError):
         return False
 
+    def write(data: bytes) -> None:
+        while data:
+            data = data[os.write(original, data):]
+
     def pump() -> None:
         pending = b""
-        with os.fdopen(read_end, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(65536):
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    line = raw.decode("utf-8", errors="replace") + "\n"
-                    if is_startup_line(line):
-                        _hidden.append(line)
-                    else:
-                        os.write(original, raw + b"\n")
-            if pending:
-                os.write(original, pending)
+        try:
+            with os.fdopen(read_end, "rb", buffering=0) as pipe:
+                while chunk := pipe.read(65536):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for raw in lines:
+                        line = raw.decode("utf-8", errors="replace") + "\n"
+                        if is_startup_line(line) and _INFORMATIONAL.match(line):
+                            _hidden.append(line)
+                        else:
+                            write(raw + b"\n")
+                    if pending and len(chunk) < 65536:  # the pipe is drained: show a partial line now
+                        write(pending)
+                        pending = b""
+            write(pending)
+        finally:  # never leave descriptor 2 on a pipe nobody reads
+            with contextlib.suppress(OSError):
+                os.dup2(original, 2)
 
     threading.Thread(target=pump, name="fer_lib-stderr-filter", daemon=True).start()
     _filter_installed = True

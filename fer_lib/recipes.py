@@ -218,10 +218,10 @@ def run_recipe_study(
     rows: list[dict[str, Any]] = []
     for variant in chosen:
         budget = minutes * variant.minutes_factor
-        if variant.name in earlier and earlier[variant.name]["description"] == variant.description:
+        if variant.name in earlier and earlier[variant.name][1] == _identity(variant, minutes):
             if verbose:
                 print(f"--- {variant.name}: kept from {output} (same budget, seed and data)", flush=True)
-            rows.append(earlier[variant.name])
+            rows.append(earlier[variant.name][0])
             continue
         name = f"recipes-{variant.name}-m{minutes:g}-n{sample_size or 'all'}-b{batch_size}-s{seed}"
         run_dir = (root / name) if root is not None else default_run_dir(name)
@@ -239,17 +239,24 @@ def run_recipe_study(
             atomic_write_text(finished, json.dumps({"identity": identity, "row": rows[-1]}, indent=2))
         if output is not None:
             _save(pd.DataFrame(rows), output, data, minutes=minutes, seed=seed, sample_size=sample_size,
-                  batch_size=batch_size, names=None if variants is None else [v.name for v in chosen])
+                  batch_size=batch_size, names=None if variants is None else [v.name for v in chosen],
+                  identities={v.name: _identity(v, minutes) for v in chosen})
     return pd.DataFrame(rows)
 
 
 def _rows_saved_before(output: Path | None, data: FER2013, *, minutes: float, seed: int,
-                       sample_size: int | None, batch_size: int) -> dict[str, dict[str, Any]]:
+                       sample_size: int | None, batch_size: int) -> dict[str, tuple[dict[str, Any], dict]]:
     """Rows of an earlier table at ``output`` made under the same budget, seed and data, by variant.
 
     The table is the study's record; its checkpoints (in ``~/.cache``) may be gone on another
     machine. A row is only reused when the ``.meta.json`` beside it names the same data hash
-    and the same budget, so a study is never mixed from different conditions.
+    and the same budget, and (checked by the caller) the variant's full definition is the
+    one it was made with, so a study is never mixed from different conditions.
+
+    Returns
+    -------
+    dict
+        Variant name -> (its row, the variant's identity when the row was made).
     """
     meta_path = output.with_suffix(".meta.json") if output is not None else None
     if meta_path is None or not (output.is_file() and meta_path.is_file()):
@@ -263,9 +270,11 @@ def _rows_saved_before(output: Path | None, data: FER2013, *, minutes: float, se
     same = (meta.get("data", {}).get("sha256") == data.sha256
             and budget.get("minutes_per_variant") == minutes and budget.get("seed") == seed
             and budget.get("train_faces") == sample_size and budget.get("batch_size") == batch_size)
+    identities = meta.get("identities", {})
     if not same or "variant" not in table.columns:
         return {}
-    return {row["variant"]: row for row in json.loads(table.to_json(orient="records"))}
+    return {row["variant"]: (row, identities.get(row["variant"]))
+            for row in json.loads(table.to_json(orient="records"))}
 
 
 def _run_variant(variant: RecipeVariant, data: FER2013, split, train_part: FER2013, *, budget: float, seed: int,
@@ -313,7 +322,7 @@ def _run_variant(variant: RecipeVariant, data: FER2013, split, train_part: FER20
 
 
 def _save(table: pd.DataFrame, output: Path, data: FER2013, *, minutes: float, seed: int, sample_size: int | None,
-          batch_size: int, names: list[str] | None) -> None:
+          batch_size: int, names: list[str] | None, identities: dict[str, dict]) -> None:
     save_study(table, output, {
         "command": f"python -m fer_lib recipes --minutes {minutes:g} --seed {seed}"
                    + (f" --sample-size {sample_size}" if sample_size else "")
@@ -324,6 +333,8 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, *, minutes: float, s
                    "seed": seed, "validation": "10% of Training, stratified (selects the epoch and flip TTA)",
                    "test": "PublicTest, scored once per variant at the end"},
         "variants": {row["variant"]: row["description"] for _, row in table.iterrows()},
+        # each variant's full definition (model, options, budget factor): what a resumed study compares
+        "identities": {name: identities[name] for name in table["variant"] if name in identities},
         "columns": {
             "minutes": "training time on this machine (evaluation excluded); minutes_budget is the allowance",
             "epochs": "epochs trained (the last one partial when stopped_by_budget); epochs_planned: the cosine "

@@ -99,7 +99,7 @@ function render({ model, el }) {
     for (const face of faces) {
       const [x, y, w, h] = face.box.map((value) => value * scale);
       // The kernel sends the label; the page shows its name in the notebook's language.
-      const label = Number.isInteger(face.label) ? face.label : emotions.indexOf(face.emotion);
+      const label = face.label;
       const color = colors[label] || "#fff";
       context.strokeStyle = color;
       context.strokeRect(x, y, w, h);

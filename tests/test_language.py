@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fer_lib import concepts, language, plots  # noqa: E402
@@ -95,8 +96,12 @@ def test_figures_speak_the_chosen_language():
         axes = figure.axes[0]
         assert [label.get_text() for label in axes.get_xticklabels()] == list(language.emotion_names("id"))
         assert axes.get_xlabel() == "emosi" and axes.get_title() == "Jumlah wajah per emosi dan per bagian data"
+        assert axes.get_legend().get_title().get_text() == "bagian data"
     english = plots.class_counts_bar({"train": faces}).axes[0]
     assert [label.get_text() for label in english.get_xticklabels()] == list(EMOTIONS)
+    assert english.get_xlabel() == "emotion" and english.get_legend().get_title().get_text() == "split"
+    counts = plots.confusion_heatmap(pd.DataFrame([[3, 1], [0, 2]], index=["a", "b"], columns=["a", "b"])).axes[0]
+    assert [label.get_text() for label in counts.get_xticklabels()] == ["a", "b"]  # not emotions: shown as they are
 
 
 def test_annotated_frames_name_the_emotion_in_the_chosen_language():

@@ -109,15 +109,21 @@ def test_a_kernel_wide_filter_keeps_startup_lines_and_passes_the_rest(tmp_path):
     import sys
 
     script = (
-        "import os, time\n"
+        "import os, threading\n"
         "from fer_lib import quiet\n"
         "assert quiet.hide_startup_lines_from_now_on() and quiet.hide_startup_lines_from_now_on()\n"
         "os.write(2, b'I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on.\\n')\n"
         "os.write(2, b'a real error, kept\\n')\n"
-        "time.sleep(0.5)\n"
+        "os.write(2, b'E0000 00:00:1795623327.3    4477 bfc_allocator.cc:1] out of memory\\n')\n"
+        "os.write(2, b'no newline at the end')\n"
+        "os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the pipe's only writer goes: the thread sees its end\n"
+        "[t.join(10) for t in threading.enumerate() if t.name == 'fer_lib-stderr-filter']\n"
         "print(len(quiet.startup_lines()))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                           env={**__import__("os").environ, "FER_LIB_VERBOSE": ""})
     assert done.returncode == 0, done.stderr
-    assert done.stderr == "a real error, kept\n" and done.stdout.strip() == "1"
+    assert done.stderr == ("a real error, kept\n"
+                           "E0000 00:00:1795623327.3    4477 bfc_allocator.cc:1] out of memory\n"
+                           "no newline at the end")
+    assert done.stdout.strip() == "1"

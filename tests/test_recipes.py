@@ -98,3 +98,7 @@ def test_rows_of_the_saved_table_are_kept_when_checkpoints_are_gone(study, monke
     with pytest.raises(AssertionError, match="trained again"):  # another budget is another study
         recipes.run_recipe_study(faces, minutes=0.2, variants=[TINY], sample_size=256, batch_size=32,
                                  run_root=tmp_path / "no-checkpoints", output=copy, verbose=0)
+    changed = recipes.RecipeVariant("tiny", "a small fer_net", model_options={"widths": (8, 24)})
+    with pytest.raises(AssertionError, match="trained again"):  # same name and words, another network
+        recipes.run_recipe_study(faces, minutes=0.1, variants=[changed], sample_size=256, batch_size=32,
+                                 run_root=tmp_path / "no-checkpoints", output=copy, verbose=0)
