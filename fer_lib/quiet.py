@@ -24,7 +24,7 @@ import re
 import sys
 import tempfile
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 __all__ = [
     "STARTUP_PATTERNS",
@@ -102,18 +102,22 @@ def _verbose_requested() -> bool:
 
 
 @contextlib.contextmanager
-def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
+def hidden_startup_lines(*, enabled: bool | None = None,
+                         hide: Callable[[str], bool] | None = None) -> Iterator[None]:
     """Run a block with TensorFlow's C++ start-up lines hidden; everything else still reaches stderr.
 
     Whatever the block writes to file descriptor 2 (C++ logs, Python warnings, tracebacks
-    printed by threads) is collected in a temporary file; after the block, the lines that
-    :func:`is_startup_line` recognises are kept for :func:`startup_lines` and the others are
+    printed by threads, child processes) is collected in a temporary file; after the block,
+    the lines ``hide`` recognises are kept for :func:`startup_lines` and the others are
     written to ``sys.stderr`` in their order.
 
     Parameters
     ----------
     enabled : bool, optional
         ``False`` runs the block untouched. Default: hide unless ``$FER_LIB_VERBOSE`` is set.
+    hide : callable, optional
+        Which lines to hide (default :func:`is_startup_line`); ``scripts/run_notebooks.py``
+        also hides the notebook kernels' routine warnings.
 
     Examples
     --------
@@ -144,7 +148,7 @@ def hidden_startup_lines(*, enabled: bool | None = None) -> Iterator[None]:
             text = capture.read().decode("utf-8", errors="replace")
             shown = []
             for line in text.splitlines(keepends=True):
-                (_hidden if is_startup_line(line) else shown).append(line)
+                (_hidden if (hide or is_startup_line)(line) else shown).append(line)
             if shown:
                 sys.stderr.write("".join(shown))
                 sys.stderr.flush()

@@ -10,11 +10,9 @@ notebook stops the run, and the failing cell is shown.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,28 +38,15 @@ def is_kernel_noise(line: str) -> bool:
     return any(noise in line for noise in KERNEL_NOISE) or is_startup_line(line)
 
 
-@contextlib.contextmanager
 def kernel_noise_filtered():
-    """Send this process's stderr (inherited by the kernel) to a file, then show it without the noise.
+    """Hold this process's stderr (which the kernels inherit) and show it afterwards without the noise.
 
     The kernel writes to file descriptor 2 directly, so a Python logging filter cannot reach
-    its lines; redirecting the descriptor can. Anything else it printed is shown afterwards.
+    its lines; redirecting the descriptor can (:func:`fer_lib.quiet.hidden_startup_lines`).
     """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-                    if not is_kernel_noise(line)]
-            sys.stderr.write("".join(kept))
-            sys.stderr.flush()
+    from fer_lib.quiet import hidden_startup_lines
+
+    return hidden_startup_lines(enabled=True, hide=is_kernel_noise)
 
 
 def strip_metadata(path: Path) -> None:

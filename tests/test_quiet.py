@@ -127,3 +127,14 @@ def test_a_kernel_wide_filter_keeps_startup_lines_and_passes_the_rest(tmp_path):
                            "E0000 00:00:1795623327.3    4477 bfc_allocator.cc:1] out of memory\n"
                            "no newline at the end")
     assert done.stdout.strip() == "1"
+
+
+def test_a_block_can_choose_which_lines_to_hide(capfd):
+    import os
+
+    from fer_lib import quiet
+
+    with quiet.hidden_startup_lines(enabled=True, hide=lambda line: "routine" in line):
+        os.write(2, b"a routine kernel warning\nsomething that matters\n")
+    assert capfd.readouterr().err == "something that matters\n"
+    assert "a routine kernel warning\n" in quiet.startup_lines()
