@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from .labels import EMOTIONS
+from .labels import EMOTIONS, emotion_name
 
 __all__ = [
     "LANGUAGES",
@@ -247,9 +247,7 @@ def display_emotion(emotion: str | int, language: str | None = None) -> str:
             raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
         label = EMOTIONS.index(emotion)
     else:
-        label = int(emotion)
-        if not 0 <= label < len(EMOTIONS):
-            raise ValueError(f"emotion label {emotion!r} is outside 0..{len(EMOTIONS) - 1}")
+        label = EMOTIONS.index(emotion_name(emotion))  # emotion_name checks the label's range
     return emotion_names(language)[label]
 
 
