@@ -104,6 +104,9 @@ class ModelCard:
         ``train``, ``validation``, ``validation_without_flip_tta`` and ``test`` accuracies (fractions).
     per_class_test_accuracy : dict
         Emotion name -> test accuracy of the faces with that label.
+    test_macro_f1 : float or None
+        F1 on the test part averaged over the seven classes
+        (:attr:`fer_lib.evaluation.Evaluation.macro_f1`); ``None`` on cards written before it was recorded.
     history : str
         The per-epoch history CSV (a file name beside the model, or a path in the run folder).
     created : str, optional
@@ -141,6 +144,7 @@ class ModelCard:
     machine: dict[str, Any]
     accuracy: dict[str, float | None]
     per_class_test_accuracy: dict[str, float] | None
+    test_macro_f1: float | None = None
     history: str
 
     @classmethod
@@ -156,6 +160,7 @@ class ModelCard:
         flip_tta: bool,
         accuracy: Mapping[str, float | None],
         per_class_test_accuracy: Mapping[str, float],
+        test_macro_f1: float | None = None,
         weights: str,
         history: str | os.PathLike,
     ) -> ModelCard:
@@ -183,6 +188,8 @@ class ModelCard:
             ``train``, ``validation``, ``validation_without_flip_tta``, ``test``.
         per_class_test_accuracy : mapping
             Emotion name -> test accuracy.
+        test_macro_f1 : float, optional
+            Test F1 averaged over the seven classes.
         weights : str
             Which checkpoint the model holds.
         history : str or path
@@ -212,17 +219,24 @@ class ModelCard:
             machine=machine_description(),
             accuracy=dict(accuracy),
             per_class_test_accuracy=dict(per_class_test_accuracy),
+            test_macro_f1=None if test_macro_f1 is None else float(test_macro_f1),
             history=str(history),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The card as a JSON-ready dict, keys in the file's order.
 
+        ``test_macro_f1`` is left out when it is ``None``, so a card written before it was
+        recorded reads back and writes out unchanged.
+
         Returns
         -------
         dict
         """
-        return dataclasses.asdict(self)
+        mapping = dataclasses.asdict(self)
+        if mapping["test_macro_f1"] is None:
+            del mapping["test_macro_f1"]
+        return mapping
 
     def to_json(self) -> str:
         """The card as indented JSON text (what :meth:`write` saves).

@@ -63,7 +63,8 @@ def _train(args: argparse.Namespace) -> int:
     from .training import PROFILES, train
 
     options = dict(PROFILES[args.profile])
-    for key in ("model_name", "epochs", "sample_size", "batch_size", "seed"):
+    for key in ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
+                "random_erasing", "class_weight", "max_minutes"):
         value = getattr(args, key)
         if value is not None:
             options[key] = value
@@ -157,9 +158,11 @@ def _positive_float(text: str) -> float:
 
 def _print_scores(card: dict) -> None:
     accuracy = card["accuracy"]
+    macro_f1 = card.get("test_macro_f1")
     print(
         f"{card['name']}: train {accuracy['train']:.3f}  validation {accuracy['validation']:.3f}  "
         f"test ({card['split']['test_part']}) {accuracy['test']:.3f}"
+        + (f"  test macro-F1 {macro_f1:.3f}" if macro_f1 is not None else "")
     )
 
 
@@ -433,8 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
     train.add_argument("--profile", choices=["smoke", "default", "full"], default="default",
-                       help="budget: smoke (minutes), default (43 min on 2 cores), "
-                            "full (the shipped model, about 3 hours)")
+                       help="budget: smoke (minutes), default (6 min on 2 quiet cores), "
+                            "full (the shipped model, about 105 min there)")
     train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
     train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
@@ -442,6 +445,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", dest="batch_size", type=int)
     train.add_argument("--sample-size", dest="sample_size", type=int)
     train.add_argument("--seed", type=int)
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with Nesterov momentum")
+    train.add_argument("--mixup", type=float, help="mixup's Beta alpha, e.g. 0.2 (default 0: off)")
+    train.add_argument("--cutmix", type=float, help="CutMix's Beta alpha, e.g. 1.0 (default 0: off)")
+    train.add_argument("--random-erasing", dest="random_erasing", type=float,
+                       help="probability of erasing a random rectangle of each training face (default 0)")
+    train.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
+                       help="weight each face's loss so that every emotion counts alike")
+    train.add_argument("--max-minutes", dest="max_minutes", type=_positive_float,
+                       help="stop after this many minutes of training (counted across resumed calls)")
     train.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_argument("--output", help="where to save the .keras model (card saved beside it)")

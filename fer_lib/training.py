@@ -567,12 +567,14 @@ def evaluate_accuracy(model: keras.Model, data: FER2013, *, batch_size: int = 25
     -------
     dict
         ``accuracy`` (a fraction, NaN when ``data`` is empty), ``per_class`` (emotion name ->
-        accuracy on the faces with that label, NaN for an absent class) and ``n`` (faces scored).
+        accuracy on the faces with that label, NaN for an absent class), ``macro_f1``
+        (:attr:`fer_lib.evaluation.Evaluation.macro_f1`, NaN when empty) and ``n`` (faces scored).
     """
     if len(data) == 0:
-        return {"accuracy": float("nan"), "per_class": {}, "n": 0}
+        return {"accuracy": float("nan"), "per_class": {}, "macro_f1": float("nan"), "n": 0}
     scored = evaluation.evaluate(model, data, batch_size=batch_size)
-    return {"accuracy": scored.accuracy, "per_class": scored.per_class_accuracy, "n": int(len(data))}
+    return {"accuracy": scored.accuracy, "per_class": scored.per_class_accuracy, "macro_f1": scored.macro_f1,
+            "n": int(len(data))}
 
 
 # --------------------------------------------------------------------------------------
@@ -939,7 +941,8 @@ def _finish(model: keras.Model, *, state: dict, data: FER2013, split, train_part
             "validation_without_flip_tta": val_plain["accuracy"],
             "test": test["accuracy"],
         },
-        per_class_test_accuracy=test["per_class"], weights=weights, history=run_dir / "history.csv",
+        per_class_test_accuracy=test["per_class"], test_macro_f1=test["macro_f1"], weights=weights,
+        history=run_dir / "history.csv",
     )
     card.write(run_dir / "card.json")
 

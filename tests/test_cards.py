@@ -85,6 +85,21 @@ def test_new_card_has_the_committed_key_order(faces):
     assert list(_card(faces).to_dict()) == list(committed)
 
 
+def test_macro_f1_is_recorded_after_the_per_class_accuracies(faces):
+    mapping = _card(faces, test_macro_f1=np.float64(0.4567)).to_dict()
+    keys = list(mapping)
+    assert keys.index("test_macro_f1") == keys.index("per_class_test_accuracy") + 1
+    assert mapping["test_macro_f1"] == 0.4567 and type(mapping["test_macro_f1"]) is float  # JSON-ready
+
+
+def test_card_without_macro_f1_reads_back_unchanged(faces, tmp_path):
+    """Cards written before macro-F1 was recorded have no such key, and keep having none."""
+    mapping = _card(faces).to_dict()
+    assert "test_macro_f1" not in mapping
+    card = ModelCard.from_dict(mapping)
+    assert card.test_macro_f1 is None and card.to_dict() == mapping
+
+
 def test_write_and_read_round_trip(faces, tmp_path):
     card = _card(faces)
     path = card.write(tmp_path / "cards" / "m.json")

@@ -316,9 +316,10 @@ def test_cli_choices_match_the_library():
     # The parser lists names by hand (importing Keras to build it would slow `--help`);
     # this keeps those lists from drifting away from the constants they mirror.
     from fer_lib.claims import BASES, VARIANTS
-    from fer_lib.training import PROFILES
+    from fer_lib.training import OPTIMIZERS, PROFILES
 
     assert list(_option("train", "profile").choices) == list(PROFILES)
+    assert list(_option("train", "optimizer").choices) == list(OPTIMIZERS)
     assert list(_option("claims", "base").choices) == list(BASES)
     listed = _option("claims", "variants").help.split(": ", 1)[1].split()
     assert listed == [variant.name for variant in VARIANTS]
@@ -393,3 +394,37 @@ def test_recipes_needs_positive_minutes(capsys):
     assert "expected a positive number; got 0" in capsys.readouterr().err
     args = cli.build_parser().parse_args(["recipes", "--minutes", "30", "--variants", "baseline", "mixup"])
     assert args.minutes == 30.0 and args.variants == ["baseline", "mixup"] and args.output == "results/recipe_study.csv"
+
+
+# --------------------------------------------------------------------------------------
+# train: the profile, then the options given on the command line
+# --------------------------------------------------------------------------------------
+
+
+def _fake_train(calls: list):
+    def train(**options):
+        calls.append(options)
+        card = {"name": options["model_name"], "accuracy": {"train": 0.8, "validation": 0.7, "test": 0.69},
+                "split": {"test_part": "PublicTest"}, "test_macro_f1": 0.6123}
+        return type("Result", (), {"card": card})()
+    return train
+
+
+def test_train_passes_the_profile_and_the_recipe_options(monkeypatch, capsys):
+    from fer_lib import training
+
+    calls: list = []
+    monkeypatch.setattr(training, "train", _fake_train(calls))
+    assert cli.main(["train", "--profile", "full", "--epochs", "3", "--random-erasing", "0.25", "--mixup", "0.2",
+                     "--class-weight", "balanced", "--optimizer", "sgd", "--max-minutes", "5"]) == 0
+    (options,) = calls
+    assert options["model_name"] == "fer_net" and options["epochs"] == 3  # the profile, then --epochs
+    assert (options["random_erasing"], options["mixup"], options["class_weight"], options["optimizer"],
+            options["max_minutes"]) == (0.25, 0.2, "balanced", "sgd", 5.0)
+    assert "cutmix" not in options  # not given: train()'s default, so the run keeps its checkpoint folder
+    assert "test macro-F1 0.612" in capsys.readouterr().out
+
+
+def test_train_rejects_a_bad_erasing_probability(monkeypatch, capsys):
+    assert cli.main(["train", "--profile", "smoke", "--random-erasing", "1.5"]) == 2
+    assert "random_erasing a probability in [0, 1]" in capsys.readouterr().err

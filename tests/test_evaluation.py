@@ -39,6 +39,19 @@ def test_per_class_report_matches_sklearn_and_names_classes(known):
     assert report["support"].iloc[:7].tolist() == [2] * 7
 
 
+def test_macro_f1_weighs_every_emotion_alike(known):
+    from sklearn.metrics import f1_score
+
+    # Happy: precision 2/8, recall 1, F1 0.4; the six others: precision 1, recall 0.5, F1 2/3.
+    assert known.macro_f1 == pytest.approx((0.4 + 6 * 2 / 3) / 7)
+    assert known.macro_f1 == pytest.approx(f1_score(known.labels, known.predicted, average="macro"))
+    # A model that never answers the rare class loses a seventh of the score, not 1.5% of it.
+    labels = np.array([3] * 98 + [1] * 2)
+    never_disgust = evaluation.Evaluation(np.eye(7)[np.full(100, 3)], labels)
+    assert never_disgust.accuracy == 0.98
+    assert never_disgust.macro_f1 == pytest.approx((2 * 0.98 / 1.98) / 7)
+
+
 def test_confident_mistakes_are_wrong_and_sorted(known):
     mistakes = evaluation.confident_mistakes(known, count=3)
     assert len(mistakes) == 3
