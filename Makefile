@@ -17,7 +17,7 @@ export MPLBACKEND ?= Agg
 help:
 	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
 	@echo "make test           unit tests + notebooks in the fast profile under nbval"
-	@echo "make train          train the default profile (43 min here, 60% PublicTest; PROFILE=full for the shipped model)"
+	@echo "make train          train the default profile (6 min on 2 quiet cores, 62% PublicTest; PROFILE=full: the shipped model, 105 min)"
 	@echo "make bench          run the benchmarks in benchmarks/"
 	@echo "make notebooks-id   remake the Indonesian edition (notebooks/*.id.ipynb) from notebooks/translations/id.json and run it"
 

@@ -41,6 +41,7 @@ MODELS = ("seed_cnn", "fer_net", "fer_net_small")
 DEFAULT_HISTORIES = {
     "seed_cnn (tutorial protocol)": str(ROOT / "results" / "seed_cnn_tutorial.history.csv"),
     "fer_net (shipped, --profile full)": str(ROOT / "models" / "default.history.csv"),
+    "fer_net (first edition, 16 epochs)": str(ROOT / "results" / "fer_net_16_epochs.history.csv"),
     "fer_net_small (--profile default)": str(ROOT / "results" / "fer_net_small_default.history.csv"),
 }
 

@@ -14,7 +14,8 @@ benchmarks/calibrate_crop.py``, all 3,589 ``PublicTest`` faces, each enlarged to
 144 px inside a 432 px frame whose border repeats its edges, so the true crop is
 known). BlazeFace found a face in 2,384 of these scenes (FER2013's crops are so
 tight that a third no longer look like a face in a scene), the Haar cascade in
-2,402. On the faces found, FER2013's own crops score 66.6% with the shipped model.
+2,402. On the faces found, FER2013's own crops score 66.6% with the model shipped
+at the time (the first edition's 16-epoch ``fer_net``, ``results/fer_net_16_epochs.json``).
 BlazeFace's raw box is smaller than FER2013's crop: the true crop's side is a
 median 1.21 box widths and its centre 0.03 box heights above the box's. Scaling
 the box about its centre (rows) and moving it down by a fraction of its height

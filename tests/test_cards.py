@@ -82,7 +82,7 @@ def test_committed_cards_have_the_same_keys_in_the_same_order(path):
 
 def test_new_card_has_the_committed_key_order(faces):
     committed = json.loads((ROOT / "models" / "default.json").read_text())
-    assert list(_card(faces).to_dict()) == list(committed)
+    assert list(_card(faces, test_macro_f1=0.25).to_dict()) == list(committed)
 
 
 def test_macro_f1_is_recorded_after_the_per_class_accuracies(faces):

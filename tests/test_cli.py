@@ -425,6 +425,21 @@ def test_train_passes_the_profile_and_the_recipe_options(monkeypatch, capsys):
     assert "test macro-F1 0.612" in capsys.readouterr().out
 
 
+def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
+    """`make train PROFILE=full` asks for the recipe the shipped model's card records."""
+    from fer_lib import training
+
+    calls: list = []
+    monkeypatch.setattr(training, "train", _fake_train(calls))
+    assert cli.main(["train", "--profile", "full"]) == 0
+    recipe = json.loads((Path(__file__).resolve().parents[1] / "models" / "default.json").read_text())["recipe"]
+    for key, value in calls[0].items():
+        if key in recipe:
+            assert recipe[key] == value, key
+    for key in ("model_name", "epochs", "random_erasing"):
+        assert calls[0][key] == recipe[key], key
+
+
 def test_train_rejects_a_bad_erasing_probability(monkeypatch, capsys):
     assert cli.main(["train", "--profile", "smoke", "--random-erasing", "1.5"]) == 2
     assert "random_erasing a probability in [0, 1]" in capsys.readouterr().err

@@ -51,6 +51,7 @@ def test_card_and_history_agree(path):
 PASSAGES: dict[str, list[tuple[str, str]]] = {
     "default.json": [("profile row", "`models/default.*`"), ("comparison table", "### The shipped model")],
     "fer_net_small_default.json": [("profile row", "`results/fer_net_small_default.*`")],
+    "fer_net_16_epochs.json": [("profile row", "`results/fer_net_16_epochs.*`")],
     "seed_cnn_tutorial.json": [("comparison table", "`results/seed_cnn_tutorial.{json,history.csv}`")],
 }
 
