@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_lib {train,finalize,export,claims,recipes,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finalize,average,export,claims,recipes,predict,live,info}``.
 
 Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
 the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
@@ -64,7 +64,7 @@ def _train(args: argparse.Namespace) -> int:
 
     options = dict(PROFILES[args.profile])
     for key in ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
-                "random_erasing", "class_weight", "max_minutes"):
+                "random_erasing", "class_weight", "crop", "max_minutes", "average_epochs"):
         value = getattr(args, key)
         if value is not None:
             options[key] = value
@@ -87,6 +87,18 @@ def _finalize(args: argparse.Namespace) -> int:
     from .training import finalize
 
     result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
+    _print_scores(result.card)
+    if args.output:
+        _export(argparse.Namespace(model=args.output))
+    return 0
+
+
+def _average(args: argparse.Namespace) -> int:
+    from .training import average_weights
+
+    result = average_weights(args.run_dir, epochs=args.epochs, learning_rate=args.learning_rate,
+                             ema_momentum=args.ema_momentum, data=args.data, output=args.output,
+                             verbose=2 if args.quiet else "auto")
     _print_scores(result.card)
     if args.output:
         _export(argparse.Namespace(model=args.output))
@@ -452,8 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="probability of erasing a random rectangle of each training face (default 0)")
     train.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
                        help="weight each face's loss so that every emotion counts alike")
+    train.add_argument("--crop", type=int,
+                       help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
     train.add_argument("--max-minutes", dest="max_minutes", type=_positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
+    train.add_argument("--average-epochs", dest="average_epochs", type=int,
+                       help="then train this many epochs more and keep the moving average of the weights")
     train.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_argument("--output", help="where to save the .keras model (card saved beside it)")
@@ -467,6 +483,19 @@ def build_parser() -> argparse.ArgumentParser:
     final.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
     final.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     final.set_defaults(handler=_finalize)
+
+    average = commands.add_parser(
+        "average", help="train a run a few epochs more at a small constant rate; keep the average of the weights")
+    average.add_argument("run_dir", help="the run's checkpoint folder (in ~/.cache/fer_lib/runs/)")
+    average.add_argument("--epochs", type=int, default=10, help="extra epochs (default 10)")
+    average.add_argument("--learning-rate", dest="learning_rate", type=_positive_float, default=3e-4,
+                         help="the constant learning rate (default 3e-4)")
+    average.add_argument("--ema-momentum", dest="ema_momentum", type=float, default=0.999,
+                         help="momentum of the weights' moving average (default 0.999)")
+    average.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
+    average.add_argument("--output", help="where to save the .keras model (card saved beside it)")
+    average.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    average.set_defaults(handler=_average)
 
     export = commands.add_parser("export", help="write the LiteRT files (float32, quantised) of a .keras model")
     export.add_argument("model", nargs="?", default=None, help="a .keras model (default models/default.keras)")
@@ -493,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipes.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     recipes.add_argument("--variants", nargs="+", metavar="NAME",
                          help="subset of: baseline wider residual deeper mixup cutmix random_erasing sgd balanced "
-                              "longer")
+                              "ten_crop longer")
     recipes.add_argument("--seed", type=int, default=0)
     recipes.add_argument("--sample-size", dest="sample_size", type=int, default=0,
                          help="train on a stratified subset of this many faces (0: all, the study proper)")
@@ -559,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.verbose:  # the start-up lines hidden while fer_lib was imported
         sys.stderr.write("".join(quiet.startup_lines()))
-    if args.command in ("train", "finalize", "export", "claims", "recipes", "info"):  # these load Keras (and TensorFlow)
+    if args.command in ("train", "finalize", "average", "export", "claims", "recipes", "info"):  # these load Keras (and TensorFlow)
         with quiet.hidden_startup_lines(enabled=not args.verbose):
             import keras  # noqa: F401
 

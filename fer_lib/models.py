@@ -18,17 +18,19 @@ import numpy as np
 from keras import layers, regularizers
 
 from .errors import ModelError
-from .labels import IMAGE_SHAPE, NUM_CLASSES
+from .labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
 __all__ = [
     "seed_cnn",
     "fer_net",
     "fer_resnet",
     "with_flip_averaging",
+    "with_crop_averaging",
     "build_model",
     "MODEL_BUILDERS",
     "HorizontalFlip",
     "count_parameters",
+    "compile_model",
 ]
 
 
@@ -138,6 +140,7 @@ def fer_net(
     weight_decay: float = 1e-4,
     label_smoothing: float = 0.1,
     optimizer: str = "adamw",
+    input_size: int = IMAGE_SIZE,
 ) -> keras.Model:
     """Our network: a light VGG-style CNN built to fight the tutorial's overfitting.
 
@@ -171,6 +174,9 @@ def fer_net(
     optimizer : {"adamw", "sgd"}, default "adamw"
         ``"sgd"``: SGD with Nesterov momentum 0.9 and the same ``weight_decay``.
 
+    input_size : int, default 48
+        Side of the square faces it takes: smaller for a network trained on crops
+        (:func:`with_crop_averaging` then gives it whole faces).
     Returns
     -------
     keras.Model
@@ -192,7 +198,7 @@ def fer_net(
         raise ValueError(f"pool_strides needs {len(widths) - 1} strides of 1 or 2; got {pool_strides}")
     if not (0.0 <= dropout < 1.0 and 0.0 <= block_dropout < 1.0):
         raise ValueError(f"dropout rates must lie in [0, 1); got {dropout}, {block_dropout}")
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    inputs = keras.Input(shape=(input_size, input_size, 1), name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
     for block, filters in enumerate(widths, start=1):
         x = _conv_bn_relu(x, filters, f"block{block}a")
@@ -206,22 +212,44 @@ def fer_net(
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="fer_net")
     if compile:
-        _compile(model, optimizer, learning_rate, weight_decay, label_smoothing)
+        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
+                      label_smoothing=label_smoothing)
     return model
 
 
-def _make_optimizer(optimizer: str, learning_rate, weight_decay: float):
+def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate=2e-3, weight_decay: float = 1e-4,
+                  label_smoothing: float = 0.1, ema_momentum: float | None = None) -> None:
+    """Compile ``model`` with the recipe of :func:`fer_net` and :func:`fer_resnet`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network with seven softmax outputs.
+    optimizer : {"adamw", "sgd"}, default "adamw"
+        AdamW, or SGD with Nesterov momentum 0.9; both with decoupled ``weight_decay``.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 2e-3
+    weight_decay : float, default 1e-4
+    label_smoothing : float, default 0.1
+        Of the categorical cross-entropy.
+    ema_momentum : float, optional
+        Keep an exponential moving average of the weights with this momentum
+        (Keras's ``use_ema``); ``fit`` swaps the average in when it ends.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``optimizer``.
+    """
+    ema = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     if optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-    if optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True,
-                                    weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adamw' or 'sgd'")
-
-
-def _compile(model: keras.Model, optimizer: str, learning_rate, weight_decay: float, label_smoothing: float) -> None:
+        chosen = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, **ema)
+    elif optimizer == "sgd":
+        chosen = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True,
+                                      weight_decay=weight_decay, **ema)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adamw' or 'sgd'")
     model.compile(
-        optimizer=_make_optimizer(optimizer, learning_rate, weight_decay),
+        optimizer=chosen,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
     )
@@ -305,7 +333,8 @@ def fer_resnet(
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="fer_resnet")
     if compile:
-        _compile(model, optimizer, learning_rate, weight_decay, label_smoothing)
+        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
+                      label_smoothing=label_smoothing)
     return model
 
 
@@ -329,6 +358,51 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
     flipped = HorizontalFlip(name="mirror")(inputs)
     outputs = layers.Average(name="probabilities")([model(inputs), model(flipped)])
     return keras.Model(inputs, outputs, name=f"{model.name}_flip_tta")
+
+
+def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
+    """Wrap a network trained on crops of the faces so that it takes whole 48x48 faces.
+
+    ``crops=1`` classifies the centre crop; ``crops=10`` averages the probabilities
+    over the four corner crops and the centre crop, each also mirrored (the
+    "ten-crop" test of AlexNet and of the FER2013 papers that train on 44x44 crops).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib network built for square faces smaller than 48 pixels (``fer_net(input_size=44)``);
+        its weights are shared, not copied.
+    crops : {1, 10}, default 10
+
+    Returns
+    -------
+    keras.Model
+        Raw 48x48 faces in, probabilities out, named ``<model.name>_centre_crop`` or ``<model.name>_ten_crop``.
+
+    Raises
+    ------
+    ValueError
+        For another number of crops, or a network that takes whole faces already.
+    """
+    size = model.input_shape[1]
+    margin = IMAGE_SIZE - size
+    if crops not in (1, 10) or not 0 < margin < IMAGE_SIZE:
+        raise ValueError(f"crop averaging takes crops=1 or 10 and a network for faces under 48 pixels; "
+                         f"got crops={crops} and a {size}-pixel network")
+    half = margin // 2
+    centre = ((half, margin - half), (half, margin - half))
+    corners = [((0, margin), (0, margin)), ((0, margin), (margin, 0)), ((margin, 0), (0, margin)),
+               ((margin, 0), (margin, 0))]
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    outputs = []
+    for index, cropping in enumerate([centre] if crops == 1 else [*corners, centre]):
+        view = layers.Cropping2D(cropping, name=f"crop{index}")(inputs)
+        outputs.append(model(view))
+        if crops == 10:
+            outputs.append(model(HorizontalFlip(name=f"mirror{index}")(view)))
+    if crops == 1:
+        return keras.Model(inputs, outputs[0], name=f"{model.name}_centre_crop")
+    return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=f"{model.name}_ten_crop")
 
 
 #: Model name -> builder; :func:`build_model` and the training CLI look names up here.

@@ -52,12 +52,18 @@ __all__ = [
     "augment_batch",
     "erase_batch",
     "mix_batch",
+    "crop_batch",
+    "centre_crop",
+    "training_batches",
+    "validation_arrays",
     "balanced_class_weights",
     "TimeBudget",
     "estimate_epoch_seconds",
     "learning_rate_schedule",
     "train",
     "finalize",
+    "average_weights",
+    "reestimate_batch_norm",
     "evaluate_accuracy",
     "default_run_dir",
 ]
@@ -211,6 +217,61 @@ def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: fl
     return out
 
 
+def crop_batch(images: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random ``size`` x ``size`` window of each face (training on crops, testing on ten of them).
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48, 1)
+        Model input (:func:`fer_lib.dataset.to_model_input`).
+    rng : numpy.random.Generator
+    size : int
+        Side of the windows, at most the faces' side.
+
+    Returns
+    -------
+    ndarray of shape (n, size, size, 1)
+
+    Raises
+    ------
+    ValueError
+        For a window larger than the faces or not positive.
+
+    Examples
+    --------
+    >>> crop_batch(np.zeros((2, 48, 48, 1), np.float32), np.random.default_rng(0), 44).shape
+    (2, 44, 44, 1)
+    """
+    side = images.shape[1]
+    if not 0 < size <= side:
+        raise ValueError(f"a crop must be 1 to {side} pixels; got {size}")
+    tops, lefts = rng.integers(0, side - size + 1, size=(2, len(images)))
+    return np.stack([face[top:top + size, left:left + size] for face, top, left in zip(images, tops, lefts)])
+
+
+def centre_crop(images: np.ndarray, size: int | None) -> np.ndarray:
+    """The centre ``size`` x ``size`` window of each face; ``None`` keeps the faces whole.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48, 1)
+    size : int or None
+
+    Returns
+    -------
+    ndarray of shape (n, size, size, 1)
+
+    Examples
+    --------
+    >>> centre_crop(np.zeros((1, 48, 48, 1)), 44).shape
+    (1, 44, 44, 1)
+    """
+    if size is None:
+        return images
+    start = (images.shape[1] - size) // 2
+    return images[:, start:start + size, start:start + size]
+
+
 def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, *, mixup: float = 0.0,
               cutmix: float = 0.0, weights: np.ndarray | None = None):
     """Mixup or CutMix a batch with a shuffled copy of itself; the targets become soft labels.
@@ -316,11 +377,14 @@ class AugmentedFaces(keras.utils.PyDataset):
     class_weight : ndarray of shape (7,), optional
         Loss weight per class (:func:`balanced_class_weights`); batches then carry
         per-face sample weights as a third element.
+    crop : int, optional
+        Train on a random window of this side of each face (:func:`crop_batch`, last).
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
                  augment: bool = True, seed: int = 0, shuffle: bool = True, random_erasing: float = 0.0,
-                 mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None):
+                 mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None,
+                 crop: int | None = None):
         super().__init__()
         self.images = images
         self.targets = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
@@ -331,6 +395,7 @@ class AugmentedFaces(keras.utils.PyDataset):
         self.random_erasing = random_erasing
         self.mixup = mixup
         self.cutmix = cutmix
+        self.crop = crop
         self.sample_weights = (None if class_weight is None
                                else np.asarray(class_weight, np.float32)[np.asarray(labels, np.int64)])
         self.epoch = 0
@@ -364,12 +429,55 @@ class AugmentedFaces(keras.utils.PyDataset):
         if self.random_erasing:
             faces = erase_batch(faces, rng, probability=self.random_erasing)
         weights = None if self.sample_weights is None else self.sample_weights[rows]
-        return mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup, cutmix=self.cutmix,
-                         weights=weights)
+        batch = mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup, cutmix=self.cutmix,
+                          weights=weights)
+        if self.crop:
+            batch = (crop_batch(batch[0], rng, self.crop), *batch[1:])
+        return batch
 
     def on_epoch_end(self) -> None:
         self.set_epoch(self.epoch + 1)
 
+
+def training_batches(train_part: FER2013, config: dict) -> AugmentedFaces:
+    """The batches a run with ``config`` trains on.
+
+    Parameters
+    ----------
+    train_part : FER2013
+        The faces to train on.
+    config : dict
+        A run's configuration as :func:`train` records it: ``batch_size``, ``augment``,
+        ``seed``, and the options it holds only when not at their default
+        (``random_erasing``, ``mixup``, ``cutmix``, ``class_weight``, ``crop``).
+
+    Returns
+    -------
+    AugmentedFaces
+    """
+    return AugmentedFaces(train_part.images, train_part.labels, batch_size=config["batch_size"],
+                          augment=bool(config.get("augment", True)), seed=config["seed"],
+                          random_erasing=config.get("random_erasing", 0.0), mixup=config.get("mixup", 0.0),
+                          cutmix=config.get("cutmix", 0.0), crop=config.get("crop"),
+                          class_weight=balanced_class_weights(train_part.labels) if config.get("class_weight") else None)
+
+
+def validation_arrays(validation: FER2013, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(faces, one-hot labels)`` that ``fit`` validates a run with ``config`` on (centre crops if it trains on crops).
+
+    Parameters
+    ----------
+    validation : FER2013
+        The validation part.
+    config : dict
+        A run's configuration (its ``crop``, if any, is used).
+
+    Returns
+    -------
+    tuple of ndarray
+    """
+    return (centre_crop(to_model_input(validation.images), config.get("crop")),
+            keras.utils.to_categorical(validation.labels, NUM_CLASSES))
 
 # --------------------------------------------------------------------------------------
 # Checkpoints
@@ -646,7 +754,9 @@ def train(
     cutmix: float = 0.0,
     random_erasing: float = 0.0,
     class_weight: str | None = None,
+    crop: int | None = None,
     max_minutes: float | None = None,
+    average_epochs: int = 0,
     seed: int = 0,
     early_stopping: int | None = None,
     reduce_lr: int | None = None,
@@ -690,12 +800,20 @@ def train(
     class_weight : {None, "balanced"}
         ``"balanced"`` weights each face's loss by :func:`balanced_class_weights` of the
         training labels, so rare Disgust and Fear count as much as Happy in total.
+    crop : int, optional
+        Train on random ``crop`` x ``crop`` windows of the faces (e.g. 44) and test on ten
+        crops (:func:`fer_lib.models.with_crop_averaging`) if they beat the centre crop on
+        validation. For the ``fer_net`` models.
     max_minutes : float, optional
         Stop when this many minutes of training are spent (:class:`TimeBudget`, checked
         after every batch, counted across resumed calls); a resumed run whose budget is
         spent trains no further. Plan ``epochs`` with :func:`estimate_epoch_seconds` so a
         cosine schedule ends near the budget.
         Like the other knobs here, these enter the run's identity only when not at their default.
+    average_epochs : int, default 0
+        Then train this many epochs more with :func:`average_weights` (at its defaults) and
+        return its model. Not part of the run's identity: the averaging keeps its own
+        checkpoints inside ``run_dir``.
     early_stopping, reduce_lr : int, optional
         Patience (epochs) for early stopping on validation accuracy (restoring the
         best weights) and for halving a constant learning rate on a plateau.
@@ -738,6 +856,12 @@ def train(
                          f"got mixup={mixup}, cutmix={cutmix}, random_erasing={random_erasing}")
     if max_minutes is not None and not max_minutes > 0:
         raise ModelError(f"max_minutes must be positive (or None for no budget); got {max_minutes}")
+    if crop is not None and not (model_name in ("fer_net", "fer_net_small") and 24 <= crop < IMAGE_SIZE):
+        raise ModelError(f"crop takes 24 to {IMAGE_SIZE - 1} pixels, for fer_net and fer_net_small; "
+                         f"got {crop!r} for {model_name}")
+    if not (isinstance(average_epochs, int) and average_epochs >= 0) or (average_epochs and model_name == "seed_cnn"):
+        raise ModelError(f"average_epochs must be a whole number of epochs (0: no averaging), for the fer_net "
+                         f"models only; got {average_epochs!r} for {model_name}")
     recipe = dict(RECIPES.get(model_name, RECIPES["fer_net"]))
     if OPTIMIZERS[optimizer] is not None:
         recipe["learning_rate"] = OPTIMIZERS[optimizer]
@@ -776,7 +900,7 @@ def train(
         config["model_options"] = model_options
     knobs = {"optimizer": (optimizer, "adamw"), "mixup": (mixup, 0.0), "cutmix": (cutmix, 0.0),
              "random_erasing": (random_erasing, 0.0), "class_weight": (class_weight, None),
-             "max_minutes": (max_minutes, None)}
+             "crop": (crop, None), "max_minutes": (max_minutes, None)}
     config.update({key: value for key, (value, default) in knobs.items() if value != default})
     # A constant learning rate lets a finished run be extended; a schedule ties the run to its length.
     fingerprint = _fingerprint({k: v for k, v in config.items()
@@ -784,12 +908,8 @@ def train(
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(f"{model_name}-{fingerprint}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    dataset = AugmentedFaces(train_part.images, train_part.labels, batch_size=batch_size,
-                             augment=bool(recipe["augment"]), seed=seed, random_erasing=random_erasing,
-                             mixup=mixup, cutmix=cutmix,
-                             class_weight=balanced_class_weights(train_part.labels) if class_weight else None)
-    validation = (to_model_input(split.validation.images),
-                  keras.utils.to_categorical(split.validation.labels, NUM_CLASSES))
+    dataset = training_batches(train_part, config)
+    validation = validation_arrays(split.validation, config)
 
     state_path = run_dir / "state.json"
     checkpoint = run_dir / "checkpoint.keras"
@@ -815,6 +935,8 @@ def train(
             options["learning_rate"] = learning_rate_schedule(recipe["schedule"], recipe["learning_rate"], len(dataset), epochs)
             if optimizer != "adamw":
                 options["optimizer"] = optimizer
+            if crop is not None:
+                options["input_size"] = crop
         model = _models.build_model(model_name, **options)
 
     callbacks = [_EpochCheckpoint(run_dir, state, dataset), *(callbacks or [])]
@@ -841,7 +963,8 @@ def train(
             print(state["stopped"])
     if verbose:
         print(f"trained {state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
-
+    if average_epochs:
+        return average_weights(run_dir, epochs=average_epochs, data=data, output=output, verbose=verbose)
     return _finish(model, state=state, data=data, split=split, train_part=train_part, recipe=recipe,
                    config=config, run_dir=run_dir, output=output, verbose=verbose, weights="last epoch")
 
@@ -881,6 +1004,18 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     if weights not in ("best", "last"):
         raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
     run_dir = Path(run_dir)
+    state, data, split, train_part = _open_run(run_dir, data, verbose=verbose)
+    config = state["config"]
+    file = {"best": "best.keras", "last": "checkpoint.keras"}[weights]
+    model = load_saved_model(run_dir / file)
+    recipe = {key: config[key] for key in RECIPES["fer_net"] if key in config}
+    label = f"best validation epoch ({state.get('best_epoch')})" if weights == "best" else "last epoch"
+    return _finish(model, state=state, data=data, split=split, train_part=train_part, recipe=recipe,
+                   config=config, run_dir=run_dir, output=output, verbose=verbose, weights=label)
+
+
+def _open_run(run_dir: Path, data: FER2013 | str | os.PathLike | None, *, verbose: int | str):
+    """A run's saved state, its data (checked by SHA-256), split and training part."""
     state_path = run_dir / "state.json"
     if not state_path.is_file():
         raise ModelError(f"{run_dir} holds no training run (no state.json); train one with `make train`.")
@@ -895,12 +1030,124 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     train_part = split.train
     if config["sample_size"] is not None:
         train_part = stratified_sample(train_part, config["sample_size"], seed=config["seed"])
-    file = {"best": "best.keras", "last": "checkpoint.keras"}[weights]
-    model = load_saved_model(run_dir / file)
+    return state, data, split, train_part
+
+
+def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_rate: float = 3e-4,
+                    ema_momentum: float = 0.999, data: FER2013 | str | os.PathLike | None = None,
+                    output: str | os.PathLike | None = None, verbose: int | str = "auto") -> TrainingResult:
+    """Train a run ``epochs`` more at a small constant rate and keep the moving average of its weights.
+
+    A cosine schedule ends in one sharp point of the loss surface; averaging the
+    weights the optimiser visits while it wanders around that point at a small
+    constant rate (Polyak averaging, as in stochastic weight averaging) usually
+    lands nearer the middle of the wide region, which generalises better. Keras
+    keeps the average itself (``use_ema`` of the optimiser). Batch normalisation's
+    statistics belong to the weights they were measured with, so they are measured
+    again for the averaged weights (:func:`reestimate_batch_norm`). Then the model is
+    scored and written like :func:`train` does; the card's history and epoch count
+    include the extra epochs, its recipe the averaging.
+
+    The extra epochs are checkpointed in a folder inside ``run_dir`` named after
+    their options, so an interrupted call resumes and a finished one is not repeated.
+
+    Parameters
+    ----------
+    run_dir : str or path
+        A run of :func:`train` (its last checkpoint is the starting point).
+    epochs : int, default 10
+        Extra epochs, with the run's own augmentation.
+    learning_rate : float, default 3e-4
+        The constant rate (the shipped recipe's peak is 2e-3).
+    ema_momentum : float, default 0.999
+        Momentum of the weights' moving average (about the last 1000 batches).
+    data : FER2013, path or None
+        The data the run was trained on (checked by SHA-256); ``None``: discovery.
+    output : str or path, optional
+        Where to save the ``.keras`` model; its card goes beside it as ``.json``.
+    verbose : int or str, default "auto"
+        Keras' progress output; also our own lines.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ModelError
+        When ``run_dir`` holds no run, ``data`` is not its file, the run is of
+        ``seed_cnn`` (the tutorial's recipe, kept as it is), or an option is out of range.
+    """
+    if not (isinstance(epochs, int) and epochs > 0 and learning_rate > 0 and 0.0 < ema_momentum < 1.0):
+        raise ModelError(f"average_weights needs epochs > 0, learning_rate > 0 and 0 < ema_momentum < 1; "
+                         f"got {epochs}, {learning_rate}, {ema_momentum}")
+    run_dir = Path(run_dir)
+    main, data, split, train_part = _open_run(run_dir, data, verbose=verbose)
+    if main["config"]["model_name"] == "seed_cnn":
+        raise ModelError("average_weights works with the fer_net models; seed_cnn keeps the tutorial's recipe")
+    averaging = {"epochs": epochs, "learning_rate": learning_rate, "ema_momentum": ema_momentum,
+                 "after_epoch": main["epoch"]}
+    config = {**main["config"], "weight_averaging": averaging}
+    folder = run_dir / f"average-{_fingerprint(averaging)}"
+    folder.mkdir(exist_ok=True)
+    state_path, checkpoint = folder / "state.json", folder / "checkpoint.keras"
+    if state_path.is_file() and checkpoint.is_file():
+        state = json.loads(state_path.read_text())
+        model = load_saved_model(checkpoint)
+        if verbose:
+            print(f"resuming weight averaging from {checkpoint} after epoch {state['epoch']}")
+    else:  # the main run's history, time and best epoch carry on, so the card counts them all
+        state = {**main, "config": config, "fingerprint": _fingerprint(config)}
+        model = load_saved_model(run_dir / "checkpoint.keras")
+        options = config.get("model_options", {})
+        _models.compile_model(model, optimizer=config.get("optimizer", "adamw"), learning_rate=learning_rate,
+                              ema_momentum=ema_momentum,
+                              **{k: options[k] for k in ("weight_decay", "label_smoothing") if k in options})
+    dataset = training_batches(train_part, config)
+    validation = validation_arrays(split.validation, config)
+    last_epoch = main["epoch"] + epochs
+    if state["epoch"] < last_epoch:
+        dataset.set_epoch(state["epoch"])
+        model.fit(dataset, validation_data=validation, epochs=last_epoch, initial_epoch=state["epoch"],
+                  callbacks=[_EpochCheckpoint(folder, state, dataset)], verbose=verbose)
+    # fit swaps the average in when it ends; a resumed call with nothing left to train must do it itself
+    model.optimizer.finalize_variable_values(model.trainable_variables)
+    reestimate_batch_norm(model, train_part.images)
     recipe = {key: config[key] for key in RECIPES["fer_net"] if key in config}
-    label = f"best validation epoch ({state.get('best_epoch')})" if weights == "best" else "last epoch"
+    label = (f"moving average (momentum {ema_momentum:g}) of epochs {main['epoch'] + 1}-{last_epoch} "
+             f"at learning rate {learning_rate:g}, batch normalisation re-estimated")
     return _finish(model, state=state, data=data, split=split, train_part=train_part, recipe=recipe,
-                   config=config, run_dir=run_dir, output=output, verbose=verbose, weights=label)
+                   config=config, run_dir=folder, output=output, verbose=verbose, weights=label)
+
+
+def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:
+    """Measure every batch-normalisation layer's statistics again, for the weights ``model`` has now.
+
+    One pass over ``images`` in training mode, each layer's moving mean and variance
+    becoming the plain average over the batches (as PyTorch's ``update_bn`` does for
+    stochastic weight averaging). The layers' momentum is restored afterwards.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : ndarray of shape (n, 48, 48), uint8
+        Faces, un-augmented (the training faces).
+    batch_size : int, default 256
+    """
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return
+    side = model.input_shape[1]  # a network trained on crops sees their centres
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for count, start in enumerate(range(0, len(images), batch_size)):
+            for layer in layers:  # batch k weighs 1/(k+1): a running plain average
+                layer.momentum = count / (count + 1)
+            faces = to_model_input(images[start:start + batch_size])
+            model(centre_crop(faces, None if side == IMAGE_SIZE else side), training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
 
 
 def _inference_copy(model: keras.Model) -> keras.Model:
@@ -910,28 +1157,39 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     # set_weights bypasses load_own_variables, so a layer that derives constants from its
     # variables (the adapted per-pixel Normalization of seed_cnn) must recompute them, as
     # loading a saved file does.
-    pending = list(copy.layers)
-    while pending:
-        layer = pending.pop()
-        pending.extend(getattr(layer, "layers", []))
+    for layer in _all_layers(copy):
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()
     return copy
+
+
+def _all_layers(model: keras.Model) -> list:
+    """Every layer of ``model``, those of nested models included."""
+    found, pending = [], list(model.layers)
+    while pending:
+        layer = pending.pop()
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    return found
 
 
 def _finish(model: keras.Model, *, state: dict, data: FER2013, split, train_part: FER2013, recipe: dict,
             config: dict, run_dir: Path, output: str | os.PathLike | None, verbose: int | str,
             weights: str) -> TrainingResult:
     """Select flip averaging on validation, score every part once, write the card and the model."""
-    # Model selection on validation only: the best epoch (if early stopping) and flip averaging.
-    val_plain = evaluate_accuracy(model, split.validation)
+    # Model selection on validation only: the best epoch (if early stopping) and test-time averaging
+    # (over the mirror image; over ten crops for a network trained on crops).
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
-    final_model, tta_used, val_tta = model, False, None
+    if config.get("crop"):
+        plain, averaged = _models.with_crop_averaging(model, crops=1), _models.with_crop_averaging(model, crops=10)
+    else:
+        plain, averaged = model, _models.with_flip_averaging(model)
+    val_plain = evaluate_accuracy(plain, split.validation)
+    final_model, tta_used, val_tta = plain, False, None
     if recipe["flip_tta"]:
-        flipped = _models.with_flip_averaging(model)
-        val_tta = evaluate_accuracy(flipped, split.validation)
+        val_tta = evaluate_accuracy(averaged, split.validation)
         if recipe["flip_tta"] is True or val_tta["accuracy"] > val_plain["accuracy"]:
-            final_model, tta_used = flipped, True
+            final_model, tta_used = averaged, True
     test = evaluate_accuracy(final_model, split.test)
     card = ModelCard.from_run(
         config=config, state=state, data=data, split=split, train_size=len(train_part),

@@ -443,3 +443,27 @@ def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
 def test_train_rejects_a_bad_erasing_probability(monkeypatch, capsys):
     assert cli.main(["train", "--profile", "smoke", "--random-erasing", "1.5"]) == 2
     assert "random_erasing a probability in [0, 1]" in capsys.readouterr().err
+
+
+def test_average_passes_its_options_and_train_its_average_epochs(monkeypatch, capsys):
+    from fer_lib import training
+
+    seen: list = []
+
+    def fake_average(run_dir, **options):
+        seen.append((run_dir, options))
+        return _fake_train([])(model_name="fer_net")
+
+    monkeypatch.setattr(training, "average_weights", fake_average)
+    assert cli.main(["average", "runs/x", "--epochs", "4", "--learning-rate", "1e-4", "--quiet"]) == 0
+    ((run_dir, options),) = seen
+    assert run_dir == "runs/x" and (options["epochs"], options["learning_rate"], options["ema_momentum"]) == (
+        4, 1e-4, 0.999)
+    assert "test macro-F1 0.612" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse: "expected a positive number"
+        cli.main(["average", "runs/x", "--learning-rate", "0"])
+
+    calls: list = []
+    monkeypatch.setattr(training, "train", _fake_train(calls))
+    assert cli.main(["train", "--profile", "smoke", "--average-epochs", "2", "--crop", "44"]) == 0
+    assert calls[0]["average_epochs"] == 2 and calls[0]["crop"] == 44

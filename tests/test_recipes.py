@@ -67,7 +67,7 @@ def test_variants_are_known_to_the_library():
 
     for variant in recipes.RECIPE_VARIANTS:
         assert variant.model_name in MODEL_BUILDERS
-        assert set(variant.train_options) <= {"optimizer", "mixup", "cutmix", "random_erasing", "class_weight"}
+        assert set(variant.train_options) <= {"optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "crop"}
     assert recipes.plan_epochs(0.01, 130.0) == 1
 
 

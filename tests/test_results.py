@@ -52,6 +52,7 @@ PASSAGES: dict[str, list[tuple[str, str]]] = {
     "default.json": [("profile row", "`models/default.*`"), ("comparison table", "### The shipped model")],
     "fer_net_small_default.json": [("profile row", "`results/fer_net_small_default.*`")],
     "fer_net_16_epochs.json": [("profile row", "`results/fer_net_16_epochs.*`")],
+    "fer_net_weight_averaged.json": [("comparison table", "`results/fer_net_weight_averaged.{json,history.csv}`")],
     "seed_cnn_tutorial.json": [("comparison table", "`results/seed_cnn_tutorial.{json,history.csv}`")],
 }
 

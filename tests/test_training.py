@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -318,3 +319,89 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
     assert training.learning_rate_schedule("constant", 1e-3, 50, 8) == 1e-3
     with pytest.raises(ValueError, match="unknown schedule 'step'"):
         training.learning_rate_schedule("step", 1e-3, 50, 8)
+
+
+def test_average_weights_continues_a_run_and_ships_the_moving_average(faces, tmp_path):
+    small_run(faces, tmp_path, epochs=2, random_erasing=0.5)
+    output = tmp_path / "averaged.keras"
+    result = training.average_weights(tmp_path / "run", data=faces, epochs=2, learning_rate=1e-3,
+                                      ema_momentum=0.9, output=output, verbose=0)
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert card["epochs_trained"] == 4 and result.history["epoch"].tolist() == [1, 2, 3, 4]
+    assert card["recipe"]["weight_averaging"] == {"epochs": 2, "learning_rate": 1e-3, "ema_momentum": 0.9,
+                                                  "after_epoch": 2}
+    assert card["recipe"]["random_erasing"] == 0.5  # the run's own augmentation carries on
+    assert card["weights"].startswith("moving average (momentum 0.9) of epochs 3-4")
+    assert result.history["learning_rate"].tolist()[2:] == pytest.approx([1e-3, 1e-3])
+    # The shipped weights are the average, not the last step's: they differ from the checkpoint's.
+    folder = result.run_dir
+    last = training.load_saved_model(folder / "checkpoint.keras")
+    assert not np.allclose(_first_kernel(result.model), _first_kernel(last))
+    # A second call finds the finished averaging and trains no more, giving the same weights.
+    again = training.average_weights(tmp_path / "run", data=faces, epochs=2, learning_rate=1e-3,
+                                     ema_momentum=0.9, verbose=0)
+    assert again.card["seconds"] == card["seconds"]
+    assert again.card["accuracy"] == pytest.approx(card["accuracy"], abs=1e-6)
+
+
+def test_average_weights_refuses_bad_options_and_foreign_runs(faces, tmp_path):
+    with pytest.raises(ModelError, match="holds no training run"):
+        training.average_weights(tmp_path, data=faces, verbose=0)
+    small_run(faces, tmp_path, epochs=1)
+    with pytest.raises(ModelError, match="needs epochs > 0"):
+        training.average_weights(tmp_path / "run", data=faces, epochs=0, verbose=0)
+    with pytest.raises(ModelError, match="trained on another data file"):
+        training.average_weights(tmp_path / "run", data=dataclasses.replace(faces, sha256="0" * 64), epochs=1,
+                                 verbose=0)
+
+
+def test_reestimate_batch_norm_measures_the_statistics_of_the_faces():
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    outputs = keras.layers.BatchNormalization(momentum=0.99)(keras.layers.Rescaling(1.0)(inputs))
+    model = keras.Model(inputs, outputs)
+    images = synthetic_fer2013(300, seed=2).images
+    training.reestimate_batch_norm(model, images, batch_size=64)
+    norm = model.layers[-1]
+    pixels = images.astype(np.float64)
+    batch_means = [pixels[i:i + 64].mean() for i in range(0, 300, 64)]
+    assert float(norm.moving_mean.numpy()[0]) == pytest.approx(np.mean(batch_means), rel=1e-4)
+    assert norm.momentum == 0.99  # restored
+
+
+def _first_kernel(model) -> np.ndarray:
+    """The first convolution's kernel, also inside a flip-averaging wrapper."""
+    for layer in model.layers:
+        if layer.name == "block1a_conv":
+            return layer.get_weights()[0]
+        if hasattr(layer, "layers"):
+            return _first_kernel(layer)
+    raise AssertionError("no block1a_conv")
+
+
+def test_crop_batch_takes_a_window_of_each_face():
+    faces = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
+    crops = training.crop_batch(faces, np.random.default_rng(0), 44)
+    assert crops.shape == (3, 44, 44, 1)
+    for face, crop in zip(faces, crops):  # each crop is a contiguous window of its own face
+        top, left = np.argwhere(face[..., 0] == crop[0, 0, 0])[0]
+        np.testing.assert_array_equal(face[top:top + 44, left:left + 44], crop)
+    np.testing.assert_array_equal(training.centre_crop(faces, 44), faces[:, 2:46, 2:46])
+    assert training.centre_crop(faces, None) is faces
+    with pytest.raises(ValueError, match="a crop must be 1 to 48 pixels; got 50"):
+        training.crop_batch(faces, np.random.default_rng(0), 50)
+
+
+def test_training_on_crops_ships_a_whole_face_model_with_ten_crop_averaging(faces, tmp_path):
+    output = tmp_path / "cropped.keras"
+    result = small_run(faces, tmp_path, epochs=1, crop=44, flip_tta=True, output=output)
+    assert result.card["recipe"]["crop"] == 44 and result.card["flip_tta"] is True
+    assert result.model.input_shape == (None, 48, 48, 1) and result.model.name.endswith("_ten_crop")
+    loaded = training.load_saved_model(output)
+    batch = faces.images[:5].astype(np.float32)[..., None]
+    np.testing.assert_allclose(loaded.predict(batch, verbose=0), result.model.predict(batch, verbose=0), atol=1e-5)
+    batches = training.training_batches(faces, result.card["recipe"] | {"seed": 0})
+    assert batches[0][0].shape[1:] == (44, 44, 1)
+    with pytest.raises(ModelError, match="crop takes 24 to 47 pixels, for fer_net and fer_net_small; got 48"):
+        small_run(faces, tmp_path, crop=48)
