@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_lib {train,finalize,average,export,claims,recipes,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finalize,average,ensemble,export,claims,recipes,predict,live,info}``.
 
 Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
 the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
@@ -64,7 +64,8 @@ def _train(args: argparse.Namespace) -> int:
 
     options = dict(PROFILES[args.profile])
     for key in ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
-                "random_erasing", "class_weight", "crop", "max_minutes", "average_epochs"):
+                "random_erasing", "class_weight", "crop", "teachers", "distillation", "temperature", "max_minutes",
+                "average_epochs"):
         value = getattr(args, key)
         if value is not None:
             options[key] = value
@@ -102,6 +103,25 @@ def _average(args: argparse.Namespace) -> int:
     _print_scores(result.card)
     if args.output:
         _export(argparse.Namespace(model=args.output))
+    return 0
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    import json
+
+    from .distillation import evaluate_ensemble
+    from .fileio import atomic_write_text
+
+    if len(args.models) < 2:
+        print("error: an ensemble needs two or more models", file=sys.stderr)
+        return 2
+    scores = evaluate_ensemble(args.models, args.data)
+    print(f"validation {scores['validation_accuracy']:.1%}, PublicTest {scores['test_accuracy']:.1%}, "
+          f"macro-F1 {scores['test_macro_f1']:.3f}")
+    if args.output:
+        scores["command"] = "python -m fer_lib ensemble " + " ".join(args.models)
+        atomic_write_text(args.output, json.dumps(scores, indent=2) + "\n")
+        print(f"saved {args.output}")
     return 0
 
 
@@ -466,6 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight each face's loss so that every emotion counts alike")
     train.add_argument("--crop", type=int,
                        help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
+    train.add_argument("--teacher", dest="teachers", nargs="+", metavar="MODEL",
+                       help="distil these saved models (averaged) into the network: fit their softened "
+                            "probabilities blended with the labels")
+    train.add_argument("--distillation", type=float,
+                       help="the teachers' share of the targets, 0 to 1 (default 0.5; with --teacher)")
+    train.add_argument("--temperature", type=_positive_float,
+                       help="temperature softening the teachers' probabilities (default 2; with --teacher)")
     train.add_argument("--max-minutes", dest="max_minutes", type=_positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
     train.add_argument("--average-epochs", dest="average_epochs", type=int,
@@ -496,6 +523,13 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     average.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     average.set_defaults(handler=_average)
+
+    ensemble = commands.add_parser(
+        "ensemble", help="score saved models averaged together on validation and PublicTest")
+    ensemble.add_argument("models", nargs="+", help="two or more .keras models (as train saves them)")
+    ensemble.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
+    ensemble.add_argument("--output", help="write the scores as JSON here")
+    ensemble.set_defaults(handler=_ensemble)
 
     export = commands.add_parser("export", help="write the LiteRT files (float32, quantised) of a .keras model")
     export.add_argument("model", nargs="?", default=None, help="a .keras model (default models/default.keras)")

@@ -26,6 +26,7 @@ __all__ = [
     "fer_resnet",
     "with_flip_averaging",
     "with_crop_averaging",
+    "ensemble",
     "build_model",
     "MODEL_BUILDERS",
     "HorizontalFlip",
@@ -403,6 +404,44 @@ def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
     if crops == 1:
         return keras.Model(inputs, outputs[0], name=f"{model.name}_centre_crop")
     return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=f"{model.name}_ten_crop")
+
+
+def ensemble(members: list[keras.Model], *, name: str = "ensemble") -> keras.Model:
+    """Average the probabilities of several models that take the same raw faces.
+
+    Each member keeps its own test-time averaging (flip, ten crops), so members
+    trained on whole faces and on crops can be averaged together. The teachers of
+    :mod:`fer_lib.distillation`; too slow for the live loop, which is why they teach.
+
+    Parameters
+    ----------
+    members : list of keras.Model
+        Two or more fer_lib models with raw 48x48 faces in and probabilities out;
+        their weights are shared, not copied.
+    name : str, default "ensemble"
+
+    Returns
+    -------
+    keras.Model
+        Raw 48x48 faces in, the members' mean probabilities out, with no weights of its own.
+
+    Raises
+    ------
+    ValueError
+        For fewer than two members, or a member that does not take 48x48 faces.
+    """
+    if len(members) < 2:
+        raise ValueError(f"an ensemble averages two or more models; got {len(members)}")
+    for member in members:
+        if tuple(member.input_shape[1:]) != IMAGE_SHAPE:
+            raise ValueError(f"every member must take raw {IMAGE_SHAPE} faces; {member.name} takes "
+                             f"{tuple(member.input_shape[1:])} (wrap a crop-trained network with with_crop_averaging)")
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    outputs = []
+    for index, member in enumerate(members):
+        # Members saved by train() share names ("fer_net_flip_tta"); a functional model needs distinct ones.
+        outputs.append(keras.Model(member.input, member.output, name=f"member{index}_{member.name}")(inputs))
+    return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=name)
 
 
 #: Model name -> builder; :func:`build_model` and the training CLI look names up here.

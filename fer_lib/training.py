@@ -24,6 +24,7 @@ import math
 import os
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import cv2
@@ -31,6 +32,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import distillation as distillation_module
 from . import evaluation
 from . import models as _models
 from .cards import ModelCard
@@ -55,6 +57,7 @@ __all__ = [
     "crop_batch",
     "centre_crop",
     "training_batches",
+    "teacher_targets",
     "validation_arrays",
     "balanced_class_weights",
     "TimeBudget",
@@ -379,15 +382,23 @@ class AugmentedFaces(keras.utils.PyDataset):
         per-face sample weights as a third element.
     crop : int, optional
         Train on a random window of this side of each face (:func:`crop_batch`, last).
+    targets : ndarray of shape (n, 7), optional
+        Soft targets to fit instead of the one-hot labels (distillation's,
+        :func:`fer_lib.distillation.soft_targets`); the labels still set class weights.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
                  augment: bool = True, seed: int = 0, shuffle: bool = True, random_erasing: float = 0.0,
                  mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None,
-                 crop: int | None = None):
+                 crop: int | None = None, targets: np.ndarray | None = None):
         super().__init__()
         self.images = images
-        self.targets = keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+        if targets is None:
+            targets = keras.utils.to_categorical(labels, NUM_CLASSES)
+        elif np.shape(targets) != (len(images), NUM_CLASSES):
+            raise ValueError(f"targets need one row of {NUM_CLASSES} per face; got {np.shape(targets)} "
+                             f"for {len(images)} faces")
+        self.targets = np.asarray(targets, np.float32)
         self.batch_size = batch_size
         self.augment = augment
         self.shuffle = shuffle
@@ -439,7 +450,7 @@ class AugmentedFaces(keras.utils.PyDataset):
         self.set_epoch(self.epoch + 1)
 
 
-def training_batches(train_part: FER2013, config: dict) -> AugmentedFaces:
+def training_batches(train_part: FER2013, config: dict, *, targets: np.ndarray | None = None) -> AugmentedFaces:
     """The batches a run with ``config`` trains on.
 
     Parameters
@@ -450,6 +461,8 @@ def training_batches(train_part: FER2013, config: dict) -> AugmentedFaces:
         A run's configuration as :func:`train` records it: ``batch_size``, ``augment``,
         ``seed``, and the options it holds only when not at their default
         (``random_erasing``, ``mixup``, ``cutmix``, ``class_weight``, ``crop``).
+    targets : ndarray of shape (n, 7), optional
+        Soft targets instead of the labels (a distilled run's, :func:`teacher_targets`).
 
     Returns
     -------
@@ -458,8 +471,63 @@ def training_batches(train_part: FER2013, config: dict) -> AugmentedFaces:
     return AugmentedFaces(train_part.images, train_part.labels, batch_size=config["batch_size"],
                           augment=bool(config.get("augment", True)), seed=config["seed"],
                           random_erasing=config.get("random_erasing", 0.0), mixup=config.get("mixup", 0.0),
-                          cutmix=config.get("cutmix", 0.0), crop=config.get("crop"),
+                          cutmix=config.get("cutmix", 0.0), crop=config.get("crop"), targets=targets,
                           class_weight=balanced_class_weights(train_part.labels) if config.get("class_weight") else None)
+
+
+def teacher_targets(run_dir: Path, train_part: FER2013, config: dict,
+                    teachers: Sequence[str | os.PathLike] | None = None) -> np.ndarray | None:
+    """A distilled run's soft targets, from its teachers scored once and kept in ``run_dir``.
+
+    The teachers' probabilities for the training faces are saved as
+    ``teacher_probabilities-<teachers' fingerprint>.npy`` the first time, so a resumed run (or
+    :func:`average_weights` on it) needs neither the teachers' files nor their time again.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run's checkpoint folder.
+    train_part : FER2013
+        The faces the run trains on.
+    config : dict
+        The run's configuration; ``teachers`` (SHA-256 of each file), ``distillation``
+        and ``temperature`` when it is distilled.
+    teachers : sequence of paths, optional
+        The teacher files, needed only when their probabilities are not saved yet
+        (checked against the SHA-256 in ``config``).
+
+    Returns
+    -------
+    ndarray of shape (n, 7) or None
+        :func:`fer_lib.distillation.soft_targets`; ``None`` for a run without teachers.
+
+    Raises
+    ------
+    ModelError
+        When the probabilities are not saved and no teacher files (or other ones) are given.
+    """
+    if not config.get("teachers"):
+        return None
+    saved = run_dir / f"teacher_probabilities-{_fingerprint(config['teachers'])}.npy"
+    if saved.is_file():
+        probabilities = np.load(saved)
+    else:
+        if not teachers:
+            raise ModelError(f"{run_dir} is a distilled run whose teachers' probabilities are not saved; "
+                             "pass the teacher model files again (teachers=, or --teacher).")
+        teacher, sha256 = distillation_module.load_teachers(teachers)
+        if sha256 != config["teachers"]:
+            raise ModelError(f"the teacher files given ({', '.join(str(t) for t in teachers)}) are not the ones "
+                             f"this run was started with; pass the same files in the same order.")
+        probabilities = distillation_module.teacher_probabilities(teacher, train_part.images)
+        with atomic_target(saved) as partial:
+            with open(partial, "wb") as handle:
+                np.save(handle, probabilities)
+    if probabilities.shape != (len(train_part), NUM_CLASSES):
+        raise ModelError(f"{saved} holds {probabilities.shape[0]} faces' probabilities, not {len(train_part)}; "
+                         "delete it and pass the teacher files again.")
+    return distillation_module.soft_targets(train_part.labels, probabilities, weight=config["distillation"],
+                                     temperature=config["temperature"])
 
 
 def validation_arrays(validation: FER2013, config: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -755,6 +823,9 @@ def train(
     random_erasing: float = 0.0,
     class_weight: str | None = None,
     crop: int | None = None,
+    teachers: Sequence[str | os.PathLike] | None = None,
+    distillation: float = 0.5,
+    temperature: float = 2.0,
     max_minutes: float | None = None,
     average_epochs: int = 0,
     seed: int = 0,
@@ -804,6 +875,15 @@ def train(
         Train on random ``crop`` x ``crop`` windows of the faces (e.g. 44) and test on ten
         crops (:func:`fer_lib.models.with_crop_averaging`) if they beat the centre crop on
         validation. For the ``fer_net`` models.
+    teachers : sequence of paths, optional
+        Distil these saved models (averaged, :mod:`fer_lib.distillation`): fit
+        :func:`fer_lib.distillation.soft_targets` of their probabilities for the
+        training faces instead of the plain labels. The files' SHA-256 are part of the
+        run's identity; their probabilities are saved in ``run_dir`` the first time.
+    distillation : float, default 0.5
+        The teachers' share of the targets, in [0, 1] (with ``teachers`` only).
+    temperature : float, default 2.0
+        Temperature that softens the teachers' probabilities (with ``teachers`` only).
     max_minutes : float, optional
         Stop when this many minutes of training are spent (:class:`TimeBudget`, checked
         after every batch, counted across resumed calls); a resumed run whose budget is
@@ -837,7 +917,8 @@ def train(
     ModelError
         For an unknown model, schedule, optimizer or class weighting, an augmentation
         strength out of range, ``reduce_lr`` with a schedule, a split too small
-        for one batch, or a checkpoint in ``run_dir`` that belongs to another run.
+        for one batch, a teacher file that is missing (or not the resumed run's), or a
+        checkpoint in ``run_dir`` that belongs to another run.
     DataError
         When the data cannot be split by ``protocol`` (no ``Training`` rows, say).
     """
@@ -862,6 +943,12 @@ def train(
     if not (isinstance(average_epochs, int) and average_epochs >= 0) or (average_epochs and model_name == "seed_cnn"):
         raise ModelError(f"average_epochs must be a whole number of epochs (0: no averaging), for the fer_net "
                          f"models only; got {average_epochs!r} for {model_name}")
+    if not (0.0 <= distillation <= 1.0 and temperature > 0):
+        raise ModelError(f"distillation is the teachers' share of the targets, in [0, 1], and temperature "
+                         f"is positive; got distillation={distillation}, temperature={temperature}")
+    teacher_files = list(teachers or [])
+    if teacher_files and model_name == "seed_cnn":
+        raise ModelError("seed_cnn keeps the tutorial's recipe; distil into the fer_net models")
     recipe = dict(RECIPES.get(model_name, RECIPES["fer_net"]))
     if OPTIMIZERS[optimizer] is not None:
         recipe["learning_rate"] = OPTIMIZERS[optimizer]
@@ -902,13 +989,19 @@ def train(
              "random_erasing": (random_erasing, 0.0), "class_weight": (class_weight, None),
              "crop": (crop, None), "max_minutes": (max_minutes, None)}
     config.update({key: value for key, (value, default) in knobs.items() if value != default})
+    if teacher_files:
+        config.update(teachers=distillation_module.teacher_sha256(teacher_files), distillation=distillation,
+                      temperature=temperature)
     # A constant learning rate lets a finished run be extended; a schedule ties the run to its length.
     fingerprint = _fingerprint({k: v for k, v in config.items()
                                 if not (k == "epochs" and recipe["schedule"] == "constant")})
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(f"{model_name}-{fingerprint}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    dataset = training_batches(train_part, config)
+    if verbose and teacher_files:
+        print(f"distilling {len(teacher_files)} teacher(s) into {model_name}: teachers' share {distillation:g}, "
+              f"temperature {temperature:g}")
+    dataset = training_batches(train_part, config, targets=teacher_targets(run_dir, train_part, config, teacher_files))
     validation = validation_arrays(split.validation, config)
 
     state_path = run_dir / "state.json"
@@ -1103,7 +1196,7 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
         _models.compile_model(model, optimizer=config.get("optimizer", "adamw"), learning_rate=learning_rate,
                               ema_momentum=ema_momentum,
                               **{k: options[k] for k in ("weight_decay", "label_smoothing") if k in options})
-    dataset = training_batches(train_part, config)
+    dataset = training_batches(train_part, config, targets=teacher_targets(run_dir, train_part, config))
     validation = validation_arrays(split.validation, config)
     last_epoch = main["epoch"] + epochs
     if state["epoch"] < last_epoch:

@@ -467,3 +467,17 @@ def test_average_passes_its_options_and_train_its_average_epochs(monkeypatch, ca
     monkeypatch.setattr(training, "train", _fake_train(calls))
     assert cli.main(["train", "--profile", "smoke", "--average-epochs", "2", "--crop", "44"]) == 0
     assert calls[0]["average_epochs"] == 2 and calls[0]["crop"] == 44
+
+
+def test_train_passes_teachers_and_their_share(monkeypatch):
+    from fer_lib import training
+
+    calls: list = []
+    monkeypatch.setattr(training, "train", _fake_train(calls))
+    assert cli.main(["train", "--profile", "full", "--teacher", "a.keras", "b.keras", "--distillation", "0.6",
+                     "--temperature", "3"]) == 0
+    assert calls[0]["teachers"] == ["a.keras", "b.keras"]
+    assert (calls[0]["distillation"], calls[0]["temperature"]) == (0.6, 3.0)
+    calls.clear()
+    assert cli.main(["train", "--profile", "smoke"]) == 0
+    assert not {"teachers", "distillation", "temperature"} & set(calls[0])  # train()'s defaults

@@ -18,6 +18,7 @@ import pytest
 #: Modules checked: every module of fer_lib (a new one is added here with its docstrings).
 MODULES = [
     "fer_lib.cards",
+    "fer_lib.distillation",
     "fer_lib.claims",
     "fer_lib.classifier",
     "fer_lib.cli",
