@@ -53,6 +53,7 @@ PASSAGES: dict[str, list[tuple[str, str]]] = {
     "fer_net_small_default.json": [("profile row", "`results/fer_net_small_default.*`")],
     "fer_net_16_epochs.json": [("profile row", "`results/fer_net_16_epochs.*`")],
     "fer_net_weight_averaged.json": [("comparison table", "`results/fer_net_weight_averaged.{json,history.csv}`")],
+    "fer_net_crop44.json": [("comparison table", "`results/fer_net_crop44.{json,history.csv}`")],
     "seed_cnn_tutorial.json": [("comparison table", "`results/seed_cnn_tutorial.{json,history.csv}`")],
 }
 
