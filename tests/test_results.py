@@ -54,6 +54,7 @@ PASSAGES: dict[str, list[tuple[str, str]]] = {
     "fer_net_16_epochs.json": [("profile row", "`results/fer_net_16_epochs.*`")],
     "fer_net_weight_averaged.json": [("comparison table", "`results/fer_net_weight_averaged.{json,history.csv}`")],
     "fer_net_crop44.json": [("comparison table", "`results/fer_net_crop44.{json,history.csv}`")],
+    "fer_net_distilled.json": [("comparison table", "`results/fer_net_distilled.{json,history.csv}`")],
     "seed_cnn_tutorial.json": [("comparison table", "`results/seed_cnn_tutorial.{json,history.csv}`")],
 }
 
@@ -116,3 +117,13 @@ def test_readme_gaps_of_the_shipped_model_are_the_cards():
     table = {cells[0]: cells[-1] for cells in _table_after("### The shipped model")}
     assert table["train minus validation"] == f"{100 * (accuracy['train'] - accuracy['validation']):.1f} points"
     assert table["train minus test"] == f"{100 * (accuracy['train'] - accuracy['test']):.1f} points"
+
+
+def test_readme_quotes_the_teacher_ensembles_scores():
+    """The ensemble's figures (not a card: it was scored, not trained) are the ones its JSON holds."""
+    scores = json.loads((ROOT / "results" / "teacher_ensemble.json").read_text())
+    assert len(scores["members"]) == 2
+    section = README[README.index("an ensemble distilled into one live-sized"):]
+    assert (f"validation {_percent(scores['validation_accuracy'])} and `PublicTest` "
+            f"{_percent(scores['test_accuracy'])}") in " ".join(section.split())
+    assert f"(macro-F1 {scores['test_macro_f1']:.3f}" in " ".join(section.split())
