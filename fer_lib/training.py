@@ -23,8 +23,8 @@ import json
 import math
 import os
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -527,7 +527,7 @@ def teacher_targets(run_dir: Path, train_part: FER2013, config: dict,
         raise ModelError(f"{saved} holds {probabilities.shape[0]} faces' probabilities, not {len(train_part)}; "
                          "delete it and pass the teacher files again.")
     return distillation_module.soft_targets(train_part.labels, probabilities, weight=config["distillation"],
-                                     temperature=config["temperature"])
+                                            temperature=config["temperature"])
 
 
 def validation_arrays(validation: FER2013, config: dict) -> tuple[np.ndarray, np.ndarray]:
