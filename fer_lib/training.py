@@ -998,16 +998,11 @@ def train(
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(f"{model_name}-{fingerprint}")
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    if verbose and teacher_files:
-        print(f"distilling {len(teacher_files)} teacher(s) into {model_name}: teachers' share {distillation:g}, "
-              f"temperature {temperature:g}")
-    dataset = training_batches(train_part, config, targets=teacher_targets(run_dir, train_part, config, teacher_files))
-    validation = validation_arrays(split.validation, config)
-
     state_path = run_dir / "state.json"
     checkpoint = run_dir / "checkpoint.keras"
     state = {"config": config, "fingerprint": fingerprint, "epoch": 0, "history": [], "seconds": 0.0}
-    if resume and state_path.is_file() and checkpoint.is_file():
+    resuming = resume and state_path.is_file() and checkpoint.is_file()
+    if resuming:  # refuse another run's checkpoint before any work (a distilled run's teachers take minutes)
         saved = json.loads(state_path.read_text())
         if saved.get("fingerprint") != fingerprint:
             differing = sorted(k for k in set(config) | set(saved.get("config", {}))
@@ -1016,8 +1011,16 @@ def train(
                 f"checkpoint {checkpoint} belongs to another run (differs in: {', '.join(differing)}; "
                 f"it was {saved.get('config', {}).get('model_name')!r}). Use another run_dir, or resume=False to start over."
             )
-        model = load_saved_model(checkpoint)
         state = saved
+
+    if verbose and teacher_files:
+        print(f"distilling {len(teacher_files)} teacher(s) into {model_name}: teachers' share {distillation:g}, "
+              f"temperature {temperature:g}")
+    dataset = training_batches(train_part, config, targets=teacher_targets(run_dir, train_part, config, teacher_files))
+    validation = validation_arrays(split.validation, config)
+
+    if resuming:
+        model = load_saved_model(checkpoint)
         if verbose:
             print(f"resuming {model_name} from {checkpoint} after epoch {state['epoch']}")
     else:
