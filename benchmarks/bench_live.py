@@ -1,7 +1,7 @@
 """Live-loop benchmark: the tutorial's webcam loop against fer_lib's, on the same frames, in one run.
 
 Generated numbers, not edited by hand. Every loop processes the same 640x480 BGR
-frames made from the committed photos of ``tests/data`` (``--media`` for another folder):
+frames made from the committed photos of ``tests/photos`` (``--media`` for another folder):
 
 * **one face**: ``obama.jpg`` letterboxed into 640x480;
 * **several faces**: ``two_people.jpg`` (2 faces) and ``obama_and_biden.jpg`` (3) in turn;
@@ -46,8 +46,8 @@ import numpy as np  # noqa: E402
 
 import fer_lib  # noqa: E402
 from fer_lib.labels import EMOTIONS  # noqa: E402
-from fer_lib.classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH, EmotionClassifier, load_saved_model  # noqa: E402
-from fer_lib.live import default_detector  # noqa: E402
+from fer_lib.model._classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH, EmotionClassifier, load_saved_model  # noqa: E402
+from fer_lib.live._loop import default_detector  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_SIZE = (640, 480)
@@ -58,7 +58,7 @@ SETS = {
 
 
 def find_media(explicit: str | None) -> Path:
-    candidates = [Path(explicit)] if explicit else [ROOT / "tests" / "data"]
+    candidates = [Path(explicit)] if explicit else [ROOT / "tests" / "photos"]
     for folder in candidates:
         if (folder / "faces.csv").is_file() and all((folder / n).is_file() for names in SETS.values() for n in names):
             return folder
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH), help="fer_lib's model (default: LiteRT export)")
     parser.add_argument("--keras-model", default=str(DEFAULT_KERAS_PATH), help="the tutorial loop's Keras model")
-    parser.add_argument("--media", help="folder with the photos and faces.csv (default tests/data)")
+    parser.add_argument("--media", help="folder with the photos and faces.csv (default tests/photos)")
     parser.add_argument("--frames", type=int, default=30, help="frames per set (default 30)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of A B (default 3)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Training benchmark: images per second of each model on this machine, side by side in one run.
 
 All models train on the same batches of raw 48x48 faces (batch 64, the
-tutorial's), through the same ``fer_lib.training.AugmentedFaces`` pipeline that
+tutorial's), through the same ``fer_lib.train.AugmentedFaces`` pipeline that
 ``train`` uses (augmentation off for the tutorial's ``seed_cnn``, on for ours,
 as in their recipes). Rounds alternate between the models (A B C A B C ...) so a
 drifting machine speed hits all of them; medians are printed, with the ratio to
@@ -30,9 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pandas as pd  # noqa: E402
 
-from fer_lib import models, training  # noqa: E402
-from fer_lib.dataset import FER2013, to_model_input  # noqa: E402
-from fer_lib.synthetic import synthetic_fer2013  # noqa: E402
+from fer_lib import model as models  # noqa: E402
+from fer_lib import train as training  # noqa: E402
+from fer_lib.data import FER2013, synthetic_fer2013, to_model_input  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("seed_cnn", "fer_net", "fer_net_small")
@@ -42,7 +42,7 @@ DEFAULT_HISTORIES = {
     "seed_cnn (tutorial protocol)": str(ROOT / "results" / "seed_cnn_tutorial.history.csv"),
     "fer_net (shipped, --profile full)": str(ROOT / "models" / "default.history.csv"),
     "fer_net (first edition, 16 epochs)": str(ROOT / "results" / "fer_net_16_epochs.history.csv"),
-    "fer_net_small (--profile default)": str(ROOT / "results" / "fer_net_small_default.history.csv"),
+    "fer_net_small (--profile student)": str(ROOT / "results" / "fer_net_small_default.history.csv"),
 }
 
 

@@ -17,7 +17,7 @@ This script measures it on FER2013 faces whose true crop is known:
    by the shipped model, and compared with its label; a grid of (scale, shift) and
    the accuracy of the true crops themselves are printed.
 
-The best grid point is the calibration for :class:`fer_lib.detection.BlazeFaceDetector`
+The best grid point is the calibration for :class:`fer_lib.live._detectors.BlazeFaceDetector`
 (``DEFAULT_CROP_SCALE``, ``DEFAULT_CROP_SHIFT``); the module docstring of
 ``fer_lib/detection.py`` quotes this script's output.
 
@@ -32,10 +32,10 @@ import time
 import cv2
 import numpy as np
 
-from fer_lib.classifier import DEFAULT_KERAS_PATH, EmotionClassifier
-from fer_lib.data import load_default_data
-from fer_lib.detection import BlazeFaceDetector, FaceDetector, crop_faces
-from fer_lib.export import litert_paths
+from fer_lib.model._classifier import DEFAULT_KERAS_PATH, EmotionClassifier
+from fer_lib.data._loading import load_default_data
+from fer_lib.live import BlazeFaceDetector, HaarFaceDetector, crop_faces
+from fer_lib.model._export import litert_paths
 
 ENLARGE = 3  # 48 -> 144 pixels
 CANVAS = 3  # the frame is three faces wide
@@ -84,7 +84,7 @@ def main() -> None:
 
     detectors = {
         "blazeface": BlazeFaceDetector(crop_scale=1.0, crop_shift=0.0),
-        "haar": FaceDetector(),
+        "haar": HaarFaceDetector(),
     }
     for name, detector in detectors.items():
         started = time.perf_counter()

@@ -36,8 +36,8 @@ import cv2
 import pandas as pd
 
 import fer_lib
-from fer_lib.detection import FaceDetector
-from fer_lib.detector_scores import match_boxes
+from fer_lib.live._detectors import HaarFaceDetector
+from fer_lib.course._detector_scores import match_boxes
 
 SCALE_FACTORS = (1.05, 1.1, 1.15, 1.2, 1.32)
 MIN_NEIGHBORS = (3, 4, 5, 6)
@@ -97,7 +97,7 @@ def load_media(media: Path):
     return photos, video
 
 
-def evaluate(name: str, detector: FaceDetector, photos, video) -> dict:
+def evaluate(name: str, detector: HaarFaceDetector, photos, video) -> dict:
     hits = false = true_total = count_hits_total = 0
     photo_ms = []
     per_file = []
@@ -148,14 +148,14 @@ def main(argv=None) -> pd.DataFrame:
     rows = [
         evaluate(
             "tutorial 1.32/5 full",
-            FaceDetector(scale_factor=1.32, min_neighbors=5, min_size=None, max_width=None),
+            HaarFaceDetector(scale_factor=1.32, min_neighbors=5, min_size=None, max_width=None),
             photos,
             video,
         )
     ]
     neighbours = (4, 5) if args.quick else MIN_NEIGHBORS
     for scale, neighbors, max_width in itertools.product(SCALE_FACTORS, neighbours, MAX_WIDTHS):
-        detector = FaceDetector(scale_factor=scale, min_neighbors=neighbors, max_width=max_width)
+        detector = HaarFaceDetector(scale_factor=scale, min_neighbors=neighbors, max_width=max_width)
         rows.append(evaluate(f"{scale}/{neighbors}/{max_width or 'full'}", detector, photos, video))
     table = pd.DataFrame(rows).sort_values(
         ["recall", "false_boxes", "ms_per_frame"], ascending=[False, True, True]

@@ -1,8 +1,11 @@
-"""Command line: ``python -m fer_lib {train,finalize,average,ensemble,export,claims,recipes,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,export,predict,live,info}``.
 
-Each subcommand parses arguments and calls the library: :mod:`fer_lib.live` does
-the detecting and classifying, :mod:`fer_lib.drawing` the drawing, and
-:mod:`fer_lib.outputs` expands the inputs and writes annotated copies and reports
+The project's experiments (recipe study, claims, distillation, weight averaging,
+ensembles) have their own: ``python -m research --help``.
+
+Each subcommand parses arguments and calls the library: :mod:`fer_lib.live._loop` does
+the detecting and classifying, :mod:`fer_lib.live._drawing` the drawing, and
+:mod:`fer_lib.live._outputs` expands the inputs and writes annotated copies and reports
 (atomically: a failure never leaves a half-written file). What lives here is only
 what a command line adds: printing, the OpenCV window of ``live`` and the
 machine report of ``info``.
@@ -15,8 +18,8 @@ Examples::
     python -m fer_lib export models/default.keras
     python -m fer_lib info
 
-``predict``, ``live`` and ``info`` never import TensorFlow: they run the exported
-LiteRT model, so they start in about a second.
+``predict``, ``live`` and ``info`` never import Keras or TensorFlow: they run the
+exported LiteRT model, so they start in about a second.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "export_files", "positive_float", "positive_int", "print_scores"]
 
 _WINDOW_ADVICE = (
     "for a window install OpenCV with GUI support (pip uninstall opencv-python-headless && "
@@ -38,7 +41,13 @@ _WINDOW_ADVICE = (
 )
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number above zero.
+
+    Parameters
+    ----------
+    text : str
+    """
     try:
         value = int(text)
     except ValueError:
@@ -49,7 +58,7 @@ def _positive_int(text: str) -> int:
 
 
 def _default_model(*, keras: bool = False) -> Path:
-    from .classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH
+    from fer_lib.model._classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH
 
     return DEFAULT_KERAS_PATH if keras else DEFAULT_MODEL_PATH
 
@@ -60,79 +69,43 @@ def _default_model(*, keras: bool = False) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .training import PROFILES, train
+    import dataclasses
 
-    options = dict(PROFILES[args.profile])
-    for key in ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
-                "random_erasing", "class_weight", "crop", "teachers", "distillation", "temperature", "max_minutes",
-                "average_epochs"):
-        value = getattr(args, key)
-        if value is not None:
-            options[key] = value
-    result = train(
-        data=args.data,
-        protocol=args.protocol,
-        run_dir=args.run_dir,
-        resume=not args.restart,
-        output=args.output,
-        verbose=2 if args.quiet else "auto",
-        **options,
-    )
-    _print_scores(result.card)
+    from fer_lib.train import PROFILES, train
+
+    chosen = {key: getattr(args, key) for key in _TRAIN_OPTIONS if getattr(args, key) is not None}
+    config = dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
+    result = train(config, args.data, run_dir=args.run_dir, resume=not args.restart, output=args.output,
+                   verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
+    print_scores(result.card)
     if args.output:
-        _export(argparse.Namespace(model=args.output))
+        export_files(args.output)
     return 0
 
 
-def _finalize(args: argparse.Namespace) -> int:
-    from .training import finalize
-
-    result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
-    _print_scores(result.card)
-    if args.output:
-        _export(argparse.Namespace(model=args.output))
-    return 0
-
-
-def _average(args: argparse.Namespace) -> int:
-    from .training import average_weights
-
-    result = average_weights(args.run_dir, epochs=args.epochs, learning_rate=args.learning_rate,
-                             ema_momentum=args.ema_momentum, data=args.data, output=args.output,
-                             verbose=2 if args.quiet else "auto")
-    _print_scores(result.card)
-    if args.output:
-        _export(argparse.Namespace(model=args.output))
-    return 0
-
-
-def _ensemble(args: argparse.Namespace) -> int:
-    import json
-
-    from .distillation import evaluate_ensemble
-    from .fileio import atomic_write_text
-
-    if len(args.models) < 2:
-        print("error: an ensemble needs two or more models", file=sys.stderr)
-        return 2
-    scores = evaluate_ensemble(args.models, args.data)
-    print(f"validation {scores['validation_accuracy']:.1%}, PublicTest {scores['test_accuracy']:.1%}, "
-          f"macro-F1 {scores['test_macro_f1']:.3f}")
-    if args.output:
-        scores["command"] = "python -m fer_lib ensemble " + " ".join(args.models)
-        atomic_write_text(args.output, json.dumps(scores, indent=2) + "\n")
-        print(f"saved {args.output}")
-    return 0
+#: Options of ``train`` that are fields of :class:`fer_lib.train.TrainConfig` (same names).
+_TRAIN_OPTIONS = ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
+                  "random_erasing", "class_weight", "crop", "max_minutes")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export_litert
+    export_files(args.model)
+    return 0
+
+
+def export_files(model: str | os.PathLike) -> None:
+    """Write and list the LiteRT files of a saved ``.keras`` model.
+
+    Parameters
+    ----------
+    model : str or path
+    """
+    from fer_lib.model import export_litert
 
     with _quiet_conversion():
-        paths = export_litert(args.model)
+        paths = export_litert(model)
     for name, path in paths.items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
 
 
 @contextlib.contextmanager
@@ -140,7 +113,7 @@ def _quiet_conversion():
     """TensorFlow's converter prints pages of C++ and Python logging: keep them off the terminal."""
     import logging
 
-    from .quiet import hidden_startup_lines
+    from fer_lib.quiet import hidden_startup_lines
 
     previous = logging.getLogger("tensorflow").level
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -151,34 +124,13 @@ def _quiet_conversion():
         logging.getLogger("tensorflow").setLevel(previous)
 
 
-def _claims(args: argparse.Namespace) -> int:
-    from .claims import run_claims, verdicts
+def positive_float(text: str) -> float:
+    """argparse type: a number above zero.
 
-    table = run_claims(args.data, sample_size=args.sample_size or None, epochs=args.epochs, seed=args.seed,
-                       base=args.base, width=args.width, variants=args.variants, output=args.output)
-    columns = ["variant", "epochs", "train_accuracy", "validation_accuracy", "test_accuracy", "gap", "minutes"]
-    print(table[columns].to_string(index=False))
-    if "baseline" in set(table["variant"]):
-        for _, row in verdicts(table).iterrows():
-            print(f"{row['claim']}: {row['verdict']}")
-    if args.output:
-        print(f"saved {args.output}")
-    return 0
-
-
-def _recipes(args: argparse.Namespace) -> int:
-    from .recipes import run_recipe_study
-
-    table = run_recipe_study(args.data, minutes=args.minutes, variants=args.variants, seed=args.seed,
-                             sample_size=args.sample_size or None, output=args.output)
-    columns = ["variant", "epochs", "minutes", "validation_accuracy", "test_accuracy", "test_macro_f1",
-               "test_Disgust", "test_Fear"]
-    print(table[columns].to_string(index=False))
-    print(f"saved {args.output}")
-    return 0
-
-
-def _positive_float(text: str) -> float:
+    Parameters
+    ----------
+    text : str
+    """
     try:
         value = float(text)
     except ValueError:
@@ -188,7 +140,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _print_scores(card: dict) -> None:
+def print_scores(card: dict) -> None:
+    """Print one line: a model card's train, validation and test accuracy and macro-F1.
+
+    Parameters
+    ----------
+    card : dict
+    """
     accuracy = card["accuracy"]
     macro_f1 = card.get("test_macro_f1")
     print(
@@ -199,7 +157,7 @@ def _print_scores(card: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# predict: a table on stdout; files through fer_lib.outputs
+# predict: a table on stdout; files through fer_lib.live._outputs
 # --------------------------------------------------------------------------------------
 
 
@@ -225,8 +183,10 @@ class _Table:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import drawing, live, outputs
-    from .classifier import EmotionClassifier
+    from fer_lib.live import _drawing as drawing
+    from fer_lib.live import _loop as live
+    from fer_lib.live import _outputs as outputs
+    from fer_lib.model._classifier import EmotionClassifier
 
     items = outputs.expand_inputs(args.paths)
     targets = outputs.output_targets(items, args.output)
@@ -234,7 +194,7 @@ def _predict(args: argparse.Namespace) -> int:
     video_detector = live.default_detector(args.detector)
     image_detector = video_detector
     if args.detector == "blazeface" and not args.no_tiles:
-        from .detection import make_detector
+        from fer_lib.live._detectors import make_detector
 
         image_detector = make_detector("blazeface", tiles=True)
     table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
@@ -282,7 +242,7 @@ def _open_window(name: str) -> None:
     """Create the OpenCV window, or raise FerError saying why there is none and what to use instead."""
     import cv2
 
-    from .errors import FerError
+    from fer_lib.errors import FerError
 
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise FerError(
@@ -301,8 +261,9 @@ def _open_window(name: str) -> None:
 def _live(args: argparse.Namespace) -> int:
     import cv2
 
-    from . import drawing, live
-    from .timing import FpsMeter
+    from fer_lib.live import _drawing as drawing
+    from fer_lib.live import _loop as live
+    from fer_lib.live._timing import FpsMeter
 
     window = "fer_lib live (q or Esc quits)"
     _open_window(window)  # before loading the model or opening the camera
@@ -325,7 +286,7 @@ def _live(args: argparse.Namespace) -> int:
         return not (seen_visible and not visible)  # the user closed the window
 
     try:
-        from .classifier import EmotionClassifier
+        from fer_lib.model._classifier import EmotionClassifier
 
         classifier = EmotionClassifier(args.model)
         count = live.run_loop(
@@ -351,14 +312,6 @@ def _live(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 
 
-def _version(module_name: str) -> str:
-    try:
-        module = __import__(module_name)
-    except ImportError:
-        return "not installed"
-    return str(getattr(module, "__version__", "?"))
-
-
 def _distribution_version(name: str) -> str:
     from importlib import metadata
 
@@ -366,6 +319,14 @@ def _distribution_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _opencv_build() -> str:
+    """Which OpenCV distribution is installed (the GUI build opens windows; the headless one cannot)."""
+    for name in ("opencv-python", "opencv-contrib-python", "opencv-python-headless", "opencv-contrib-python-headless"):
+        if _distribution_version(name) != "not installed":
+            return name
+    return "unknown build"
 
 
 def _camera_status(index: int, timeout: float = 5.0) -> str:
@@ -411,23 +372,20 @@ def _info(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from . import __version__, data
+    from fer_lib import __version__
+    from fer_lib.data import _loading as data
 
     gui = re.search(r"GUI:\s*(\S+)", cv2.getBuildInformation())
     gui_text = gui.group(1) if gui else "unknown"
     window = "no (headless build: `live` needs opencv-python)" if gui_text.upper() == "NONE" else f"yes ({gui_text})"
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         window += "; no DISPLAY set"
-    backend = "?"
-    with contextlib.suppress(Exception):
-        import keras
-
-        backend = keras.backend.backend()
+    backend = os.environ.get("KERAS_BACKEND") or "tensorflow"  # Keras' default; read without importing Keras
     model = Path(args.model)
     if model.is_file():
         model_text = f"{model} (exists, {model.stat().st_size / 1e6:.1f} MB)"
     else:
-        model_text = f"{model} (missing: train it with `make train-full`, or pass --model PATH)"
+        model_text = f"{model} (missing: export one with `python -m fer_lib export MODEL.keras`, or pass --model PATH)"
     found = data.discover_fer2013()
     data_text = str(found) if found is not None else (
         "not found: set FER2013_PATH or put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)"
@@ -435,14 +393,14 @@ def _info(args: argparse.Namespace) -> int:
     lines = [
         ("fer_lib", f"{__version__} ({Path(__file__).resolve().parent})"),
         ("python", f"{platform.python_version()} on {platform.platform()}"),
-        ("numpy", _version("numpy")),
-        ("opencv", cv2.__version__),
-        ("keras", f"{_version('keras')} (backend {backend})"),
-        ("tensorflow", _version("tensorflow")),
+        ("numpy", _distribution_version("numpy")),
+        ("opencv", f"{cv2.__version__} ({_opencv_build()})"),
+        ("keras", f"{_distribution_version('keras')} (backend {backend})"),
+        ("tensorflow", _distribution_version("tensorflow")),
         ("ai-edge-litert", _distribution_version("ai-edge-litert")),
-        ("ipywidgets", _version("ipywidgets")),
+        ("ipywidgets", _distribution_version("ipywidgets")),
         ("anywidget", _distribution_version("anywidget")),
-        ("matplotlib", _version("matplotlib")),
+        ("matplotlib", _distribution_version("matplotlib")),
         ("model", model_text),
         ("FER2013", data_text),
         ("OpenCV window", window),
@@ -467,9 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
-    train.add_argument("--profile", choices=["smoke", "default", "full"], default="default",
-                       help="budget: smoke (minutes), default (6 min on 2 quiet cores), "
-                            "full (the shipped model, about 105 min there)")
+    train.add_argument("--profile", choices=["fast", "default", "student", "full"], default="student",
+                       help="a named TrainConfig (fer_lib.train.PROFILES): fast (a minute), default (notebook 3's "
+                            "4 epochs), student (default here: 12 epochs, 6 min on 2 quiet cores), full (the "
+                            "shipped model's recipe, about 105 min there)")
     train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
     train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
@@ -486,83 +445,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight each face's loss so that every emotion counts alike")
     train.add_argument("--crop", type=int,
                        help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
-    train.add_argument("--teacher", dest="teachers", nargs="+", metavar="MODEL",
-                       help="distil these saved models (averaged) into the network: fit their softened "
-                            "probabilities blended with the labels")
-    train.add_argument("--distillation", type=float,
-                       help="the teachers' share of the targets, 0 to 1 (default 0.5; with --teacher)")
-    train.add_argument("--temperature", type=_positive_float,
-                       help="temperature softening the teachers' probabilities (default 2; with --teacher)")
-    train.add_argument("--max-minutes", dest="max_minutes", type=_positive_float,
+    train.add_argument("--max-minutes", dest="max_minutes", type=positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
-    train.add_argument("--average-epochs", dest="average_epochs", type=int,
-                       help="then train this many epochs more and keep the moving average of the weights")
     train.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
     train.set_defaults(handler=_train)
 
-    final = commands.add_parser("finalize", help="model and card from a stopped run's checkpoint, no more training")
-    final.add_argument("run_dir", help="the run's checkpoint folder (in ~/.cache/fer_lib/runs/)")
-    final.add_argument("--weights", choices=["best", "last"], default="best",
-                       help="the best-validation epoch (default) or the last one")
-    final.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
-    final.add_argument("--output", help="where to save the .keras model (card saved beside it)")
-    final.set_defaults(handler=_finalize)
-
-    average = commands.add_parser(
-        "average", help="train a run a few epochs more at a small constant rate; keep the average of the weights")
-    average.add_argument("run_dir", help="the run's checkpoint folder (in ~/.cache/fer_lib/runs/)")
-    average.add_argument("--epochs", type=int, default=10, help="extra epochs (default 10)")
-    average.add_argument("--learning-rate", dest="learning_rate", type=_positive_float, default=3e-4,
-                         help="the constant learning rate (default 3e-4)")
-    average.add_argument("--ema-momentum", dest="ema_momentum", type=float, default=0.999,
-                         help="momentum of the weights' moving average (default 0.999)")
-    average.add_argument("--data", help="the FER2013 file the run was trained on (default: discovery)")
-    average.add_argument("--output", help="where to save the .keras model (card saved beside it)")
-    average.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
-    average.set_defaults(handler=_average)
-
-    ensemble = commands.add_parser(
-        "ensemble", help="score saved models averaged together on validation and PublicTest")
-    ensemble.add_argument("models", nargs="+", help="two or more .keras models (as train saves them)")
-    ensemble.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
-    ensemble.add_argument("--output", help="write the scores as JSON here")
-    ensemble.set_defaults(handler=_ensemble)
-
     export = commands.add_parser("export", help="write the LiteRT files (float32, quantised) of a .keras model")
     export.add_argument("model", nargs="?", default=None, help="a .keras model (default models/default.keras)")
     export.set_defaults(handler=_export, keras_model=True)
-
-    claims = commands.add_parser("claims", help="test the tutorial's cures for overfitting on equal budgets")
-    claims.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
-    claims.add_argument("--sample-size", dest="sample_size", type=int, default=5000,
-                        help="training faces per variant, a stratified subset (0: all; default 5000)")
-    claims.add_argument("--epochs", type=_positive_int, default=10, help="epochs per variant (default 10)")
-    claims.add_argument("--seed", type=int, default=0)
-    claims.add_argument("--base", choices=["fer_net_small", "seed_cnn"], default="fer_net_small",
-                        help="the network every variant changes (default fer_net_small; see fer_lib.claims)")
-    claims.add_argument("--width", type=_positive_int, default=16,
-                        help="with --base seed_cnn: first-block filters (64 is the tutorial's; default 16)")
-    claims.add_argument("--variants", nargs="+", metavar="NAME",
-                        help="subset of: baseline more_epochs smaller_stride more_dropout augmentation")
-    claims.add_argument("--output", default="results/claims.csv", help="CSV to write (default results/claims.csv)")
-    claims.set_defaults(handler=_claims)
-
-    recipes = commands.add_parser("recipes", help="the recipe study: training changes on equal time budgets")
-    recipes.add_argument("--minutes", type=_positive_float, required=True,
-                         help="training minutes per variant (the 'longer' variant gets twice as many)")
-    recipes.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
-    recipes.add_argument("--variants", nargs="+", metavar="NAME",
-                         help="subset of: baseline wider residual deeper mixup cutmix random_erasing sgd balanced "
-                              "ten_crop longer")
-    recipes.add_argument("--seed", type=int, default=0)
-    recipes.add_argument("--sample-size", dest="sample_size", type=int, default=0,
-                         help="train on a stratified subset of this many faces (0: all, the study proper)")
-    recipes.add_argument("--output", default="results/recipe_study.csv",
-                         help="CSV to write (default results/recipe_study.csv)")
-    recipes.set_defaults(handler=_recipes)
 
     predict = commands.add_parser(
         "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"
@@ -580,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "without --report, print this format instead of the table")
     predict.add_argument("--report", help="write every face of every analysed frame to this CSV/JSON file")
     predict.add_argument("--output", help="annotated image or .mp4 for one input; a folder for several")
-    predict.add_argument("--every", type=_positive_int, default=1,
+    predict.add_argument("--every", type=positive_int, default=1,
                          help="analyse every N-th video frame (frames between reuse the last faces)")
     predict.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over video frames")
     predict.set_defaults(handler=_predict)
@@ -592,9 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
                       help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
-    live.add_argument("--max-frames", dest="max_frames", type=_positive_int, help="stop after N frames")
-    live.add_argument("--every", type=_positive_int, default=1, help="analyse every N-th frame")
-    live.add_argument("--detect-every", dest="detect_every", type=_positive_int, default=1,
+    live.add_argument("--max-frames", dest="max_frames", type=positive_int, help="stop after N frames")
+    live.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame")
+    live.add_argument("--detect-every", dest="detect_every", type=positive_int, default=1,
                       help="run the face detector on every N-th analysed frame only (faster; default 1)")
     live.set_defaults(handler=_live)
 
@@ -617,12 +510,12 @@ def main(argv: list[str] | None = None) -> int:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    from . import quiet
-    from .errors import FerError
+    from fer_lib import quiet
+    from fer_lib.errors import FerError
 
     if args.verbose:  # the start-up lines hidden while fer_lib was imported
         sys.stderr.write("".join(quiet.startup_lines()))
-    if args.command in ("train", "finalize", "average", "export", "claims", "recipes", "info"):  # these load Keras (and TensorFlow)
+    if args.command in ("train", "export"):  # these load Keras (and TensorFlow)
         with quiet.hidden_startup_lines(enabled=not args.verbose):
             import keras  # noqa: F401
 

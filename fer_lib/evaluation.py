@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
-from .classifier import predict_probabilities
-from .dataset import FER2013, to_model_input
-from .labels import EMOTIONS, NUM_CLASSES
+from fer_lib.model._classifier import predict_probabilities
+from fer_lib.data._container import FER2013, to_model_input
+from fer_lib.labels import EMOTIONS, NUM_CLASSES
 
 __all__ = [
+    "evaluate_accuracy",
     "Evaluation",
     "evaluate",
     "confusion_table",
@@ -302,7 +303,7 @@ def overfitting_gap(history: pd.DataFrame) -> pd.DataFrame:
     ----------
     history : pandas.DataFrame
         A training history with ``epoch``, ``accuracy`` and ``val_accuracy`` columns
-        (:attr:`fer_lib.training.TrainingResult.history`, or a saved ``.history.csv``).
+        (:attr:`fer_lib.train.TrainingResult.history`, or a saved ``.history.csv``).
 
     Returns
     -------
@@ -319,3 +320,29 @@ def overfitting_gap(history: pd.DataFrame) -> pd.DataFrame:
     table = history[["epoch", "accuracy", "val_accuracy"]].copy()
     table["gap"] = table["accuracy"] - table["val_accuracy"]
     return table
+
+
+def evaluate_accuracy(model, data: FER2013, *, batch_size: int = 256) -> dict:
+    """Overall and per-class accuracy of ``model`` on ``data`` (through :func:`evaluate`).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model (it normalises raw 0..255 faces itself).
+    data : FER2013
+        The faces and labels to score.
+    batch_size : int, default 256
+        Faces per compiled prediction call.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (a fraction, NaN when ``data`` is empty), ``per_class`` (emotion name ->
+        accuracy on the faces with that label, NaN for an absent class), ``macro_f1``
+        (:attr:`Evaluation.macro_f1`, NaN when empty) and ``n`` (faces scored).
+    """
+    if len(data) == 0:
+        return {"accuracy": float("nan"), "per_class": {}, "macro_f1": float("nan"), "n": 0}
+    scored = evaluate(model, data, batch_size=batch_size)
+    return {"accuracy": scored.accuracy, "per_class": scored.per_class_accuracy, "macro_f1": scored.macro_f1,
+            "n": int(len(data))}

@@ -8,7 +8,7 @@ the words drawn in figures and widgets, which come from the tables here:
 * :data:`EMOTION_NAMES`: the seven emotions, in FER2013's label order, per language;
 * :data:`FIGURE_WORDS`: titles, axis labels and legends, keyed by their English text.
 
-A notebook's ``language`` parameter reaches :func:`fer_lib.notebook.notebook_setup`, which calls
+A notebook's ``language`` parameter reaches :func:`fer_lib.course.notebook_setup`, which calls
 :func:`set_language`; the plotting and widget code then asks :func:`tr` and
 :func:`emotion_names`. English is the default, so the English edition and every other use of
 the library are unchanged. Data never changes language: records, CSV files and model cards keep
@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from .labels import EMOTIONS, emotion_name
+from fer_lib.labels import EMOTIONS, emotion_name
 
 __all__ = [
     "LANGUAGES",
@@ -45,7 +45,7 @@ EMOTION_NAMES: dict[str, tuple[str, ...]] = {
 
 #: English figure text -> its Indonesian translation. ``{name}`` fields are filled by :func:`tr`.
 FIGURE_WORDS: dict[str, str] = {
-    # fer_lib.plots
+    # fer_lib.course.plots
     "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data",
     "emotion": "emosi",
     "split": "bagian data",
@@ -123,7 +123,7 @@ FIGURE_WORDS: dict[str, str] = {
     "{name}: {count} face(s)": "{name}: {count} wajah",
     "Frame 235 of the clip: the Haar cascade against BlazeFace": "Frame 235 dari klip: Haar cascade dibandingkan BlazeFace",
     "Last live frame ({count} frames shown)": "Frame live terakhir ({count} frame ditampilkan)",
-    # fer_lib.widgets
+    # fer_lib.course._liveview
     "Start": "Mulai",
     "Stop": "Berhenti",
     "Largest face": "Wajah terbesar",

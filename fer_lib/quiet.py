@@ -11,8 +11,9 @@ setting can stop them. :func:`hidden_startup_lines` points descriptor 2 at a tem
 file while a block runs (the command line wraps each command in it), then writes back
 everything that is not such a line (Python warnings, errors) and keeps the hidden lines
 for :func:`startup_lines`, which ``python -m fer_lib --verbose`` prints. In a Jupyter
-kernel, where TensorFlow may be imported in any cell, ``import fer_lib`` installs
-:func:`hide_startup_lines_from_now_on` instead, which hides only the informational ones.
+kernel, where TensorFlow may be imported in any cell, the notebooks' set-up call
+(:func:`fer_lib.course.notebook_setup`) installs :func:`hide_startup_lines_from_now_on`
+instead, which hides only the informational ones. Importing fer_lib installs nothing.
 Set ``FER_LIB_VERBOSE=1`` to let them through as they happen.
 """
 
@@ -159,7 +160,7 @@ def hide_startup_lines_from_now_on() -> bool:
 
     For a notebook kernel, where TensorFlow may first be imported in any later cell and
     Jupyter shows whatever reaches descriptor 2 as the cell's output
-    (``import fer_lib`` calls this in a Jupyter kernel). Descriptor 2 becomes a pipe read
+    (:func:`fer_lib.course.notebook_setup` calls this in a Jupyter kernel). Descriptor 2 becomes a pipe read
     by a daemon thread, which keeps the informational start-up lines (absl's notice,
     I-level logs, the CPU-instructions notice) for :func:`startup_lines` and writes every
     other line (warnings, errors, fatal checks, tracebacks), unchanged and in order, to

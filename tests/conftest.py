@@ -1,6 +1,6 @@
 """Shared fixtures: the committed real photos, the demo video, tiny models; FER2013 when present.
 
-Everything a test needs ships with the project (``tests/data/``, ``assets/``) except the
+Everything a test needs ships with the project (``tests/photos/``, ``assets/``) except the
 FER2013 file, which may not be redistributed: tests that need it skip without it.
 """
 
@@ -17,8 +17,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 MEDIA = SHARED / "media"
-#: Small copies of real photos with faces.csv (see tests/data/README.md).
-TEST_DATA = REPO_ROOT / "tests" / "data"
+#: Small copies of real photos with faces.csv (see tests/photos/README.md).
+TEST_DATA = REPO_ROOT / "tests" / "photos"
 VIDEO_NAME = "white_house_clip.mp4"
 
 
@@ -35,7 +35,7 @@ def shared_fer2013() -> Path:
 
 @pytest.fixture(scope="session")
 def media() -> Path:
-    """The committed real photos (tests/data, with faces.csv): no skip, they ship with the tests."""
+    """The committed real photos (tests/photos, with faces.csv): no skip, they ship with the tests."""
     return TEST_DATA
 
 
@@ -51,7 +51,7 @@ def video_path() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """An untrained fer_net_small saved as .keras: the right shapes, meaningless predictions."""
-    from fer_lib.models import build_model
+    from fer_lib.model._architectures import build_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     build_model("fer_net_small", compile=False).save(path)
@@ -61,7 +61,7 @@ def tiny_model_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def classifier(tiny_model_path):
     """An EmotionClassifier around the tiny model."""
-    from fer_lib.classifier import EmotionClassifier
+    from fer_lib.model._classifier import EmotionClassifier
 
     return EmotionClassifier(tiny_model_path)
 
@@ -134,5 +134,5 @@ def _capture_factory(**options):
 @pytest.fixture
 def fake_captures():
     """``fake_captures(frames=..., opened=..., interrupt_after=...)``: a capture factory for
-    :func:`fer_lib.sources.open_source` whose captures (``.made``) count their releases."""
+    :func:`fer_lib.live._sources.open_source` whose captures (``.made``) count their releases."""
     return _capture_factory

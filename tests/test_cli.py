@@ -12,8 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_lib import classifier, cli, drawing, live, outputs, sources
-from fer_lib.classifier import EmotionClassifier
+from fer_lib import cli
+from fer_lib.model import _classifier as classifier
+from fer_lib.live import _drawing as drawing
+from fer_lib.live import _loop as live
+from fer_lib.live import _outputs as outputs
+from fer_lib.live import _sources as sources
+from fer_lib.model._classifier import EmotionClassifier
 from fer_lib.errors import SourceError
 from fer_lib.labels import EMOTIONS
 
@@ -315,21 +320,12 @@ def _option(command: str, dest: str):
 def test_cli_choices_match_the_library():
     # The parser lists names by hand (importing Keras to build it would slow `--help`);
     # this keeps those lists from drifting away from the constants they mirror.
-    from fer_lib.claims import BASES, VARIANTS
-    from fer_lib.training import OPTIMIZERS, PROFILES
+    from fer_lib.live import DETECTORS
+    from fer_lib.train import OPTIMIZERS, PROFILES
 
     assert list(_option("train", "profile").choices) == list(PROFILES)
     assert list(_option("train", "optimizer").choices) == list(OPTIMIZERS)
-    assert list(_option("claims", "base").choices) == list(BASES)
-    listed = _option("claims", "variants").help.split(": ", 1)[1].split()
-    assert listed == [variant.name for variant in VARIANTS]
-    from fer_lib.recipes import RECIPE_VARIANTS
-
-    listed = _option("recipes", "variants").help.split(": ", 1)[1].split()
-    assert listed == [variant.name for variant in RECIPE_VARIANTS]
     assert list(_option("predict", "format").choices) == list(outputs.REPORT_FORMATS)
-    from fer_lib.detection import DETECTORS
-
     assert list(_option("predict", "detector").choices) == list(DETECTORS)
     assert list(_option("live", "detector").choices) == list(DETECTORS)
 
@@ -388,96 +384,45 @@ def test_export_of_a_missing_model_exits_2(tmp_path, capsys):
     assert "missing.keras does not exist" in capsys.readouterr().err
 
 
-def test_recipes_needs_positive_minutes(capsys):
-    with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(["recipes", "--minutes", "0"])
-    assert "expected a positive number; got 0" in capsys.readouterr().err
-    args = cli.build_parser().parse_args(["recipes", "--minutes", "30", "--variants", "baseline", "mixup"])
-    assert args.minutes == 30.0 and args.variants == ["baseline", "mixup"] and args.output == "results/recipe_study.csv"
-
-
 # --------------------------------------------------------------------------------------
 # train: the profile, then the options given on the command line
 # --------------------------------------------------------------------------------------
 
 
 def _fake_train(calls: list):
-    def train(**options):
-        calls.append(options)
-        card = {"name": options["model_name"], "accuracy": {"train": 0.8, "validation": 0.7, "test": 0.69},
+    def train(config, data=None, **options):
+        calls.append((config, options))
+        card = {"name": config.model_name, "accuracy": {"train": 0.8, "validation": 0.7, "test": 0.69},
                 "split": {"test_part": "PublicTest"}, "test_macro_f1": 0.6123}
         return type("Result", (), {"card": card})()
     return train
 
 
-def test_train_passes_the_profile_and_the_recipe_options(monkeypatch, capsys):
-    from fer_lib import training
-
+def test_train_builds_the_config_from_the_profile_then_the_options(monkeypatch, capsys):
     calls: list = []
-    monkeypatch.setattr(training, "train", _fake_train(calls))
+    monkeypatch.setattr("fer_lib.train.train", _fake_train(calls))
     assert cli.main(["train", "--profile", "full", "--epochs", "3", "--random-erasing", "0.25", "--mixup", "0.2",
-                     "--class-weight", "balanced", "--optimizer", "sgd", "--max-minutes", "5"]) == 0
-    (options,) = calls
-    assert options["model_name"] == "fer_net" and options["epochs"] == 3  # the profile, then --epochs
-    assert (options["random_erasing"], options["mixup"], options["class_weight"], options["optimizer"],
-            options["max_minutes"]) == (0.25, 0.2, "balanced", "sgd", 5.0)
-    assert "cutmix" not in options  # not given: train()'s default, so the run keeps its checkpoint folder
+                     "--class-weight", "balanced", "--optimizer", "sgd", "--max-minutes", "5", "--crop", "44"]) == 0
+    ((config, options),) = calls
+    assert config.model_name == "fer_net" and config.epochs == 3  # the profile, then --epochs
+    assert (config.random_erasing, config.mixup, config.class_weight, config.optimizer, config.max_minutes,
+            config.crop) == (0.25, 0.2, "balanced", "sgd", 5.0, 44)
+    assert config.cutmix == 0.0 and options["resume"] is True
     assert "test macro-F1 0.612" in capsys.readouterr().out
 
 
 def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
     """`make train PROFILE=full` asks for the recipe the shipped model's card records."""
-    from fer_lib import training
-
     calls: list = []
-    monkeypatch.setattr(training, "train", _fake_train(calls))
+    monkeypatch.setattr("fer_lib.train.train", _fake_train(calls))
     assert cli.main(["train", "--profile", "full"]) == 0
     recipe = json.loads((Path(__file__).resolve().parents[1] / "models" / "default.json").read_text())["recipe"]
-    for key, value in calls[0].items():
-        if key in recipe:
-            assert recipe[key] == value, key
-    for key in ("model_name", "epochs", "random_erasing"):
-        assert calls[0][key] == recipe[key], key
+    config = calls[0][0]
+    for key in ("model_name", "epochs", "random_erasing", "batch_size", "seed", "protocol"):
+        assert getattr(config, key) == recipe[key], key
+    assert {key: value for key, value in config.recipe().items()} == {key: recipe[key] for key in config.recipe()}
 
 
-def test_train_rejects_a_bad_erasing_probability(monkeypatch, capsys):
-    assert cli.main(["train", "--profile", "smoke", "--random-erasing", "1.5"]) == 2
+def test_train_rejects_a_bad_erasing_probability(capsys):
+    assert cli.main(["train", "--profile", "fast", "--random-erasing", "1.5"]) == 2
     assert "random_erasing a probability in [0, 1]" in capsys.readouterr().err
-
-
-def test_average_passes_its_options_and_train_its_average_epochs(monkeypatch, capsys):
-    from fer_lib import training
-
-    seen: list = []
-
-    def fake_average(run_dir, **options):
-        seen.append((run_dir, options))
-        return _fake_train([])(model_name="fer_net")
-
-    monkeypatch.setattr(training, "average_weights", fake_average)
-    assert cli.main(["average", "runs/x", "--epochs", "4", "--learning-rate", "1e-4", "--quiet"]) == 0
-    ((run_dir, options),) = seen
-    assert run_dir == "runs/x" and (options["epochs"], options["learning_rate"], options["ema_momentum"]) == (
-        4, 1e-4, 0.999)
-    assert "test macro-F1 0.612" in capsys.readouterr().out
-    with pytest.raises(SystemExit):  # argparse: "expected a positive number"
-        cli.main(["average", "runs/x", "--learning-rate", "0"])
-
-    calls: list = []
-    monkeypatch.setattr(training, "train", _fake_train(calls))
-    assert cli.main(["train", "--profile", "smoke", "--average-epochs", "2", "--crop", "44"]) == 0
-    assert calls[0]["average_epochs"] == 2 and calls[0]["crop"] == 44
-
-
-def test_train_passes_teachers_and_their_share(monkeypatch):
-    from fer_lib import training
-
-    calls: list = []
-    monkeypatch.setattr(training, "train", _fake_train(calls))
-    assert cli.main(["train", "--profile", "full", "--teacher", "a.keras", "b.keras", "--distillation", "0.6",
-                     "--temperature", "3"]) == 0
-    assert calls[0]["teachers"] == ["a.keras", "b.keras"]
-    assert (calls[0]["distillation"], calls[0]["temperature"]) == (0.6, 3.0)
-    calls.clear()
-    assert cli.main(["train", "--profile", "smoke"]) == 0
-    assert not {"teachers", "distillation", "temperature"} & set(calls[0])  # train()'s defaults

@@ -8,7 +8,7 @@ import pytest
 
 from fer_lib import evaluation
 from fer_lib.labels import EMOTIONS
-from fer_lib.synthetic import synthetic_fer2013
+from fer_lib.data._synthetic import synthetic_fer2013
 
 
 @pytest.fixture(scope="module")

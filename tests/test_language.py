@@ -18,10 +18,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from fer_lib import concepts, language, plots  # noqa: E402
-from fer_lib.drawing import annotate  # noqa: E402
+from fer_lib import language  # noqa: E402
+from fer_lib.course import concepts
+from fer_lib.course import plots
+from fer_lib.live._drawing import annotate  # noqa: E402
 from fer_lib.labels import EMOTIONS  # noqa: E402
-from fer_lib.synthetic import synthetic_fer2013  # noqa: E402
+from fer_lib.data._synthetic import synthetic_fer2013  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,28 @@
+"""What the notebooks use beyond the library: set-up, concepts, plots, the two live widgets and the
+readers of the results tables. ``concepts`` and ``plots`` are modules: ``from fer_lib.course import plots``.
+"""
+
+from fer_lib._lazy import lazy_attributes
+
+_WHERE = {
+    **dict.fromkeys(["NotebookSettings", "PROFILE_NAMES", "notebook_setup"], "._setup"),
+    **dict.fromkeys(["LiveView", "show_annotated"], "._liveview"),
+    "BrowserCamera": "._webcam",
+    **dict.fromkeys(["DEMO_CLIP", "DEMO_CLIP_FACES", "read_reference_boxes", "score_detectors"], "._detector_scores"),
+    **dict.fromkeys(["NOISE_POINTS", "load_claims", "load_recipe_study", "verdicts"], "._results"),
+    "concepts": ".concepts",
+    "plots": ".plots",
+}
+__all__ = ["BrowserCamera", "DEMO_CLIP", "LiveView", "NOISE_POINTS", "NotebookSettings", "concepts", "load_claims", "load_recipe_study", "notebook_setup", "plots", "read_reference_boxes", "score_detectors", "show_annotated", "verdicts"]
+
+
+def _module_or_name(name: str):
+    if name in ("concepts", "plots"):
+        import importlib
+
+        return importlib.import_module(_WHERE[name], __name__)
+    return _getattr(name)
+
+
+_getattr, __dir__ = lazy_attributes(__name__, {k: v for k, v in _WHERE.items() if k not in ("concepts", "plots")})
+__getattr__ = _module_or_name

@@ -1,0 +1,391 @@
+"""A live view for notebooks: annotated frames, one bar per emotion and the frame rate.
+
+Frames are read and analysed in a background thread, so the notebook stays
+responsive while the view runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from typing import Any, Callable
+
+import cv2
+import ipywidgets
+import numpy as np
+
+from fer_lib.live import _loop as live
+from fer_lib.model._classifier import EmotionClassifier
+from fer_lib.live._drawing import annotate, hex_color
+from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
+from fer_lib.language import display_emotion, emotion_names, tr
+from fer_lib.live._timing import FpsMeter
+
+__all__ = ["LiveView", "show_annotated"]
+
+_VIEWS: "weakref.WeakSet[LiveView]" = weakref.WeakSet()
+
+
+def _largest_face(faces: list[dict]) -> dict | None:
+    return max(faces, key=lambda face: face["box"][2] * face["box"][3], default=None)
+
+
+class _Panel:
+    """The widgets and how one frame is shown on them (holds no reference to the LiveView)."""
+
+    def __init__(self, *, display_width: int | None, jpeg_quality: int) -> None:
+        self.display_width = display_width
+        self.jpeg_quality = int(jpeg_quality)
+        self.start_button = ipywidgets.Button(description=tr("Start"), icon="play", button_style="success")
+        self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger", disabled=True)
+        self.status = ipywidgets.Label(value="Stopped: press Start")
+        self.image = ipywidgets.Image(format="jpeg")
+        self.bars = []
+        self.percents = []
+        rows = []
+        for name, color in zip(emotion_names(), EMOTION_COLORS_BGR):
+            bar = ipywidgets.FloatProgress(
+                value=0.0, min=0.0, max=1.0, description=name,
+                style={"bar_color": hex_color(color), "description_width": "70px"},
+                layout=ipywidgets.Layout(width="260px"),
+            )
+            percent = ipywidgets.Label(value="", layout=ipywidgets.Layout(width="45px"))
+            self.bars.append(bar)
+            self.percents.append(percent)
+            rows.append(ipywidgets.HBox([bar, percent]))
+        title = ipywidgets.Label(value=tr("Largest face"))
+        self.widget = ipywidgets.VBox([
+            ipywidgets.HBox([self.start_button, self.stop_button, self.status]),
+            ipywidgets.HBox([self.image, ipywidgets.VBox([title, *rows])]),
+        ])
+
+    def set_running(self, running: bool) -> None:
+        self.start_button.disabled = running
+        self.stop_button.disabled = not running
+
+    def show(self, annotated: np.ndarray, faces: list[dict]) -> None:
+        image = annotated
+        if self.display_width is not None and image.shape[1] > self.display_width:
+            height = max(1, round(image.shape[0] * self.display_width / image.shape[1]))
+            image = cv2.resize(image, (self.display_width, height), interpolation=cv2.INTER_AREA)
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if ok:
+            self.image.value = encoded.tobytes()
+        face = _largest_face(faces)
+        probabilities = face["probabilities"] if face is not None else [0.0] * len(EMOTIONS)
+        for bar, percent, probability in zip(self.bars, self.percents, probabilities):
+            bar.value = float(probability)
+            percent.value = f"{probability:.0%}" if face is not None else ""
+
+
+class _State:
+    """What the thread reports back: read by the LiveView's properties."""
+
+    def __init__(self) -> None:
+        self.frames_shown = 0
+        self.last_frame: np.ndarray | None = None
+        self.last_faces: list[dict] = []
+        self.error: BaseException | None = None
+        self.ended = False
+
+
+class _Worker:
+    """One run of the view: a daemon thread from Start to Stop, end of source or error."""
+
+    def __init__(self, source: Any, options: dict, max_fps: float | None, panel: _Panel, state: _State) -> None:
+        self.source = source
+        self.options = options
+        self.interval = 1.0 / max_fps if max_fps else 0.0
+        self.panel = panel
+        self.state = state
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="fer_lib-live-view", daemon=True)
+
+    def _run(self) -> None:
+        state, panel = self.state, self.panel
+        shown = 0
+        outcome = "stopped"
+        meter = FpsMeter()
+        frames = None
+        try:
+            frames = live.iter_analyzed(self.source, **self.options)
+            next_time = time.monotonic()
+            for frame, faces in frames:
+                if self.stop_event.is_set():
+                    break
+                annotated = annotate(frame, faces)
+                fps = meter.tick()
+                shown += 1
+                state.last_frame, state.last_faces = annotated, faces
+                state.frames_shown += 1
+                panel.show(annotated, faces)
+                panel.status.value = f"Running: {fps:.1f} fps, {len(faces)} face(s), frame {shown}"
+                if self.interval:
+                    next_time += self.interval
+                    delay = next_time - time.monotonic()
+                    if delay > 0:
+                        if self.stop_event.wait(delay):
+                            break
+                    else:
+                        next_time = time.monotonic()  # fell behind: no burst to catch up
+            else:
+                outcome = "ended"
+        except Exception as exc:  # shown in the status line and kept, never lost in the thread
+            state.error = exc
+            outcome = "error"
+        finally:
+            if frames is not None:
+                frames.close()  # releases the camera or video
+            rate = f", {meter.mean:.1f} fps on average" if shown > 1 else ""
+            if outcome == "ended":
+                state.ended = True
+                panel.status.value = f"Ended: the source finished after {shown} frame(s){rate}"
+            elif outcome == "error":
+                panel.status.value = f"Error after {shown} frame(s): {type(state.error).__name__}: {state.error}"
+            else:
+                panel.status.value = f"Stopped after {shown} frame(s){rate}"
+            panel.set_running(False)
+
+
+def _call_if_alive(reference: "weakref.ref[LiveView]", method: str) -> Callable[[Any], None]:
+    def handler(_button) -> None:
+        view = reference()
+        if view is not None:
+            getattr(view, method)()
+
+    return handler
+
+
+class LiveView:
+    """An ipywidgets view of a camera or video: annotated frames, emotion bars, fps.
+
+    Parameters
+    ----------
+    source : int, str or Path
+        A camera index, a video or image file, or a folder of images (anything
+        :func:`fer_lib.live.open_source` accepts). Start after Stop reopens it,
+        so a camera or file can be started again; a one-shot iterator cannot.
+    classifier : EmotionClassifier, str, Path or keras.Model, optional
+        Default: the shipped model through LiteRT. Loaded once, here (the same keyword as
+        :class:`BrowserCamera` and :func:`fer_lib.analyze_frame`).
+    smooth : bool, default True
+        Smooth probabilities over frames (:class:`fer_lib.live.ProbabilitySmoother`).
+    max_fps : float, optional
+        Show at most this many frames per second (default: as fast as analysed).
+    every : int, default 1
+        Analyse every ``every``-th frame; frames between reuse the last faces.
+    detector : FaceDetector, optional
+        Default :func:`fer_lib.live.default_detector`.
+    display_width : int or None, default 640
+        Wider frames are shrunk to this width for display (:attr:`last_frame` keeps full size).
+    jpeg_quality : int, default 80
+        JPEG quality (0-100) of the frames sent to the image widget.
+    **options
+        Passed on to :func:`fer_lib.live.iter_analyzed` (``max_frames``,
+        ``capture_factory``, ``read_timeout``).
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+        Display it: Start and Stop buttons, status line, image, one bar per emotion.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        classifier: Any = None,
+        smooth: bool = True,
+        max_fps: float | None = None,
+        every: int = 1,
+        detector: Any = None,
+        display_width: int | None = 640,
+        jpeg_quality: int = 80,
+        **options: Any,
+    ) -> None:
+        if max_fps is not None and not max_fps > 0:
+            raise ValueError(f"max_fps must be None or positive; got {max_fps!r}")
+        self.source = source
+        self.classifier = classifier if isinstance(classifier, EmotionClassifier) else EmotionClassifier(classifier)
+        self.max_fps = max_fps
+        self._options = dict(options, smooth=bool(smooth), every=every, detector=detector,
+                             classifier=self.classifier)
+        self._panel = _Panel(display_width=display_width, jpeg_quality=jpeg_quality)
+        self._state = _State()
+        self._worker: _Worker | None = None
+        reference = weakref.ref(self)
+        self._panel.start_button.on_click(_call_if_alive(reference, "start"))
+        self._panel.stop_button.on_click(_call_if_alive(reference, "stop"))
+        _VIEWS.add(self)
+
+    # ---- widgets -------------------------------------------------------------------
+
+    @property
+    def widget(self) -> ipywidgets.VBox:
+        """The view to display."""
+        return self._panel.widget
+
+    @property
+    def image(self) -> ipywidgets.Image:
+        """The image widget (JPEG bytes of the latest annotated frame)."""
+        return self._panel.image
+
+    @property
+    def bars(self) -> list[ipywidgets.FloatProgress]:
+        """One bar per emotion, in :data:`fer_lib.labels.EMOTIONS` order: the largest face's probabilities."""
+        return list(self._panel.bars)
+
+    @property
+    def start_button(self) -> ipywidgets.Button:
+        return self._panel.start_button
+
+    @property
+    def stop_button(self) -> ipywidgets.Button:
+        return self._panel.stop_button
+
+    @property
+    def status(self) -> str:
+        """The status line: fps and faces while running; ended, stopped or the error after."""
+        return self._panel.status.value
+
+    # ---- state ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while the background thread runs."""
+        return self._worker is not None and self._worker.thread.is_alive()
+
+    @property
+    def frames_shown(self) -> int:
+        """Frames shown since the view was made (over every Start)."""
+        return self._state.frames_shown
+
+    @property
+    def last_frame(self) -> np.ndarray | None:
+        """The latest annotated frame, ``(H, W, 3)`` uint8 BGR (``None`` before the first)."""
+        return self._state.last_frame
+
+    @property
+    def last_faces(self) -> list[dict]:
+        """The records of the latest frame (see :func:`fer_lib.live.analyze_frame`)."""
+        return self._state.last_faces
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that stopped the last run, if any."""
+        return self._state.error
+
+    @property
+    def ended(self) -> bool:
+        """True when the last run stopped because the source had no more frames."""
+        return self._state.ended
+
+    # ---- control -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the source and show its frames in a background thread (no-op while running)."""
+        if self.running:
+            return
+        self._state.error = None
+        self._state.ended = False
+        self._panel.status.value = "Starting..."
+        self._worker = _Worker(self.source, self._options, self.max_fps, self._panel, self._state)
+        self._panel.set_running(True)
+        self._worker.thread.start()
+
+    def stop(self, timeout: float | None = 5) -> bool:
+        """Stop the thread and release the source; True when it stopped within ``timeout`` seconds.
+
+        Parameters
+        ----------
+        timeout : float or None, default 5
+            Seconds to wait for the thread to end; ``None`` waits as long as it takes.
+        """
+        worker = self._worker
+        if worker is None:
+            return True
+        worker.stop_event.set()
+        if worker.thread is not threading.current_thread():
+            worker.thread.join(timeout)
+        return not worker.thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the source ends (or an error); True when the thread has finished.
+
+        Interrupting it (Ctrl+C, the notebook's stop button) stops the view too.
+
+        Parameters
+        ----------
+        timeout : float or None, default None
+            Seconds to wait at most; ``None`` waits until the thread ends.
+        """
+        worker = self._worker
+        if worker is None:
+            return True
+        try:
+            worker.thread.join(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        return not worker.thread.is_alive()
+
+    def __del__(self) -> None:
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.stop_event.set()  # the thread releases the source and ends
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LiveView({self.source!r}, {state}, {self.frames_shown} frames shown)"
+
+    def _ipython_display_(self) -> None:  # `view` alone in a cell shows the widget
+        from IPython.display import display
+
+        display(self.widget)
+
+
+@atexit.register
+def _stop_all_views() -> None:
+    for view in list(_VIEWS):
+        view.stop(timeout=1)
+
+
+def show_annotated(frame: np.ndarray, faces: list[dict], *, title: str | None = None, width: float = 8.0):
+    """A figure of ``frame`` with its faces drawn, for a still frame in a notebook.
+
+    Parameters
+    ----------
+    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
+    faces : list of dict
+        Records from :func:`fer_lib.live.analyze_frame`.
+    title : str, optional
+        Default: the faces' emotions and confidences.
+    width : float, default 8.0
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not registered with pyplot, so returning it from a cell shows it exactly once.
+    """
+    from matplotlib.figure import Figure
+
+    rgb = cv2.cvtColor(annotate(frame, faces), cv2.COLOR_BGR2RGB)
+    height_px, width_px = rgb.shape[:2]
+    figure = Figure(figsize=(width, width * height_px / width_px + 0.5), layout="constrained")
+    axes = figure.add_subplot()
+    axes.imshow(rgb)
+    axes.set_axis_off()
+    if title is None:
+        if faces:
+            described = ", ".join(
+                f"{display_emotion(face['emotion'])} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}"
+                for face in faces
+            )
+            title = tr("{count} face(s): {described}", count=len(faces), described=described)
+        else:
+            title = tr("No face found")
+    axes.set_title(title)
+    return figure

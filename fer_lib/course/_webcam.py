@@ -1,0 +1,165 @@
+"""The browser's own webcam in a notebook: the camera runs in the page, the analysis in the kernel.
+
+:class:`LiveView` (``fer_lib.course._liveview``) reads a camera attached to the machine
+the kernel runs on, which is useless on a remote JupyterLab, JupyterHub, Colab
+or a VS Code remote kernel: their kernels have no camera. :class:`BrowserCamera`
+is an `anywidget <https://anywidget.dev>`_ whose front end (``webcam.js``) opens
+the reader's camera with ``getUserMedia`` and sends downscaled JPEG frames to
+the kernel; the kernel decodes each one, runs the same
+:func:`fer_lib.live.analyze_frame` as everything else, smooths the probabilities
+over frames and sends back boxes, emotions and probabilities, which the page
+draws over the video with one bar per emotion.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import cv2
+import numpy as np
+import traitlets
+
+from fer_lib.live import _loop as live
+from fer_lib.model._classifier import EmotionClassifier
+from fer_lib.live._drawing import hex_color
+from fer_lib.errors import FerError
+from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
+from fer_lib.language import emotion_names
+from fer_lib.live._smoothing import ProbabilitySmoother
+
+__all__ = ["BrowserCamera"]
+
+_JS = Path(__file__).with_name("webcam.js")
+
+
+class BrowserCamera(anywidget.AnyWidget):
+    """A notebook widget that analyses the browser's own webcam with fer_lib.
+
+    Parameters
+    ----------
+    detector : BlazeFaceDetector, FaceDetector or {"blazeface", "haar"}, optional
+        Default: BlazeFace (:func:`fer_lib.live.default_detector`).
+    classifier : EmotionClassifier, str or Path, optional
+        Default: the shipped model through LiteRT (:func:`fer_lib.live.default_classifier`).
+    smooth : bool, default True
+        Smooth each face's probabilities over frames (:class:`fer_lib.live.ProbabilitySmoother`).
+    width : int, default 640
+        Width, in pixels, the page scales each frame to before sending it.
+    jpeg_quality : float, default 0.8
+        JPEG quality (0 to 1) of the frames sent.
+
+    Attributes
+    ----------
+    frames : int
+        Frames the kernel has analysed since the widget was made.
+    last_faces : list of dict
+        The records of the last frame (:func:`fer_lib.live.analyze_frame`).
+
+    Raises
+    ------
+    ValueError
+        For a width under 64 pixels or a JPEG quality outside (0, 1].
+    ModelError
+        If the classifier's file is missing or corrupt (at once, not on the first frame).
+    """
+
+    _esm = _JS
+    width = traitlets.Int(640).tag(sync=True)
+    jpeg_quality = traitlets.Float(0.8).tag(sync=True)
+    emotions = traitlets.List(traitlets.Unicode(), default_value=list(EMOTIONS)).tag(sync=True)
+    colors = traitlets.List(
+        traitlets.Unicode(), default_value=[hex_color(color) for color in EMOTION_COLORS_BGR]
+    ).tag(sync=True)
+    #: What the page last reported: "idle", "running", "stopped" or an error message.
+    status = traitlets.Unicode("idle").tag(sync=True)
+
+    def __init__(
+        self,
+        *,
+        detector: Any = None,
+        classifier: EmotionClassifier | str | Path | None = None,
+        smooth: bool = True,
+        width: int = 640,
+        jpeg_quality: float = 0.8,
+        **kwargs: Any,
+    ) -> None:
+        if int(width) < 64:
+            raise ValueError(f"width must be at least 64 pixels; got {width!r}")
+        if not 0.0 < float(jpeg_quality) <= 1.0:
+            raise ValueError(f"jpeg_quality must lie in (0, 1]; got {jpeg_quality!r}")
+        kwargs.setdefault("emotions", list(emotion_names()))  # the names drawn in the page, in the current language
+        super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
+        if isinstance(classifier, (str, Path)):
+            classifier = EmotionClassifier(classifier)
+        self._classifier = classifier if classifier is not None else live.default_classifier()
+        self._detector = live.default_detector(detector) if isinstance(detector, str) else detector
+        self._smoother = ProbabilitySmoother() if smooth else None
+        self.frames = 0
+        self.last_faces: list[dict] = []
+        self.on_msg(self._on_message)
+
+    def stop(self) -> None:
+        """Ask the page to stop the camera (as the Stop button does)."""
+        self.send({"type": "stop"})
+
+    def analyze_jpeg(self, data: bytes) -> list[dict]:
+        """Decode one JPEG frame and analyse it: the kernel's half of a round trip.
+
+        Parameters
+        ----------
+        data : bytes
+            A JPEG (or PNG) image, as the page sends it.
+
+        Returns
+        -------
+        list of dict
+            One record per face (:func:`fer_lib.live.analyze_frame`), smoothed over frames.
+
+        Raises
+        ------
+        ValueError
+            If the bytes are not an image OpenCV can decode.
+        """
+        frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"the browser sent {len(data)} bytes that are not a JPEG image")
+        faces = live.analyze_frame(frame, detector=self._detector, classifier=self._classifier)
+        if self._smoother is not None:
+            faces = self._smoother.update(faces)
+        self.frames += 1
+        self.last_faces = faces
+        return faces
+
+    def _on_message(self, _widget: Any, content: dict, buffers: list) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "start" and self._smoother is not None:
+            self._smoother.reset()
+        if kind != "frame":
+            return
+        started = time.perf_counter()
+        try:
+            if not buffers:
+                raise ValueError("the browser sent a frame message without its image")
+            faces = self.analyze_jpeg(bytes(buffers[0]))
+        except (ValueError, FerError, cv2.error) as exc:
+            self.send({"type": "error", "id": content.get("id"), "message": str(exc)})
+            return
+        self.send(
+            {
+                "type": "faces",
+                "id": content.get("id"),
+                "ms": round(1000 * (time.perf_counter() - started), 1),
+                "faces": [
+                    {
+                        "box": [int(value) for value in face["box"]],
+                        "emotion": face["emotion"],
+                        "label": EMOTIONS.index(face["emotion"]),  # the page shows emotions[label]
+                        "probabilities": [round(float(p), 4) for p in face["probabilities"]],
+                    }
+                    for face in faces
+                ],
+            }
+        )

@@ -1,0 +1,521 @@
+"""Figures the notebooks share. Plotting only: every number drawn is computed elsewhere.
+
+Each function returns its :class:`matplotlib.figure.Figure`, titles it and labels
+its axes; figures made from synthetic data carry a red "SYNTHETIC DATA" stamp.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import matplotlib
+import matplotlib.ticker
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from fer_lib.data._container import FER2013
+from fer_lib.labels import EMOTIONS, NUM_CLASSES
+from fer_lib.language import display_emotion, emotion_names, tr
+
+__all__ = [
+    "class_counts_bar",
+    "sample_grid",
+    "pixel_statistics",
+    "training_curves",
+    "LiveCurves",
+    "augmentation_grid",
+    "confusion_heatmap",
+    "face_gallery",
+    "image_row",
+    "convolution_animation",
+    "save_figure",
+    "stamp_synthetic",
+    "claims_chart",
+    "kernel_grid",
+    "learning_rate_curve",
+]
+
+
+def _shown(name) -> str:
+    """An emotion's name in the current language; any other label as it is."""
+    return display_emotion(name) if name in EMOTIONS else str(name)
+
+
+def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
+    """Write a large red warning across ``figure`` when it shows synthetic faces.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    synthetic : bool
+        Stamp only when true (pass ``data.synthetic``).
+    """
+    if synthetic:
+        figure.text(0.5, 0.5, "SYNTHETIC DATA", color="red", alpha=0.35, fontsize=36, ha="center",
+                    va="center", rotation=20, weight="bold")
+
+
+def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per emotion and split"):
+    """Grouped bar chart of the number of faces per emotion in each part (e.g. train/validation/test).
+
+    Parameters
+    ----------
+    parts : mapping of str to FER2013
+        Part name (the legend) -> its faces.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = pd.DataFrame({tr(name): part.class_counts() for name, part in parts.items()})
+    table.index = [_shown(name) for name in table.index]
+    figure, axes = plt.subplots(figsize=(9, 4))
+    table.plot.bar(ax=axes, rot=0, width=0.8)
+    axes.set_title(tr(title))
+    axes.set_xlabel(tr("emotion"))
+    axes.set_ylabel(tr("number of faces"))
+    axes.legend(title=tr("split"))
+    for container in axes.containers:
+        axes.bar_label(container, fontsize=7, padding=1)
+    stamp_synthetic(figure, any(part.synthetic for part in parts.values()))
+    figure.tight_layout()
+    return figure
+
+
+def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str = "Sample faces per emotion"):
+    """A grid with one row per emotion and ``per_class`` random faces of it.
+
+    Parameters
+    ----------
+    data : FER2013
+    per_class : int, default 8
+        Faces per row (fewer when a class has fewer).
+    seed : int, default 0
+        Chooses the faces.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rng = np.random.default_rng(seed)
+    figure, axes = plt.subplots(NUM_CLASSES, per_class, figsize=(per_class * 1.1, NUM_CLASSES * 1.2))
+    for label, name in enumerate(emotion_names()):
+        rows = np.flatnonzero(data.labels == label)
+        chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False) if rows.size else []
+        for column in range(per_class):
+            ax = axes[label, column]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column < len(chosen):
+                ax.imshow(data.images[chosen[column]], cmap="gray", vmin=0, vmax=255)
+            if column == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    figure.suptitle(tr(title))
+    stamp_synthetic(figure, data.synthetic)
+    figure.tight_layout()
+    return figure
+
+
+def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
+    """Histogram of grey levels, and the per-pixel mean and standard deviation faces.
+
+    Parameters
+    ----------
+    data : FER2013
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    images = data.images.astype(np.float32)
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].hist(data.images.ravel()[:: max(1, data.images.size // 2_000_000)], bins=64, color="0.3")
+    axes[0].set_title(tr("grey-level histogram"))
+    axes[0].set_xlabel(tr("grey level (0 black, 255 white)"))
+    axes[0].set_ylabel(tr("pixels"))
+    for ax, image, name in ((axes[1], images.mean(axis=0), "per-pixel mean"),
+                            (axes[2], images.std(axis=0), "per-pixel standard deviation")):
+        shown = ax.imshow(image, cmap="magma")
+        ax.set_title(tr(name))
+        ax.set_xlabel(tr("x (pixels)"))
+        ax.set_ylabel(tr("y (pixels)"))
+        figure.colorbar(shown, ax=ax, fraction=0.046)
+    figure.suptitle(tr(title))
+    stamp_synthetic(figure, data.synthetic)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
+    """Loss and accuracy per epoch, train against validation, with the gap shaded.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A training history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
+    for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
+        if metric in history:
+            ax.plot(epochs, history[metric], marker="o", label=tr("train {metric}", metric=tr(metric)))
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", label=tr("validation {metric}", metric=tr(metric)))
+        if metric in history and f"val_{metric}" in history:
+            ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label=tr("gap"))
+        ax.set_xlabel(tr("epoch"))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no epoch 2.5
+        ax.set_ylabel(tr(metric))
+        ax.set_title(tr(metric))
+        ax.legend()
+    figure.suptitle(tr(title))
+    figure.tight_layout()
+    return figure
+
+
+def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
+    """Save ``figure`` as PNG (creating the folder) and return the path.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    path : str or path
+        The ``.png`` file.
+    dpi : int, default 110
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: int = 1):  # noqa: N802
+    """A Keras callback that redraws :func:`training_curves` in the notebook after each epoch.
+
+    Use: ``fer_lib.train.train(..., callbacks=[plots.LiveCurves()])``. Outside a
+    notebook it draws nothing.
+
+    Parameters
+    ----------
+    title : str, optional
+    every : int, default 1
+        Redraw every ``every`` epochs.
+
+    Returns
+    -------
+    keras.callbacks.Callback
+    """
+    import keras
+
+    class _LiveCurves(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[dict] = []
+            self.handle = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+            if (epoch + 1) % every:
+                return
+            try:
+                from IPython.display import display
+            except ImportError:
+                return
+            figure = training_curves(pd.DataFrame(self.rows), title=title)
+            if self.handle is None:
+                self.handle = display(figure, display_id=True)
+            else:
+                self.handle.update(figure)
+            plt.close(figure)
+
+    return _LiveCurves()
+
+
+def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
+                      title: str = "One face and random augmentations of it"):
+    """The original face followed by ``copies`` outputs of ``augment(batch, rng)``.
+
+    Parameters
+    ----------
+    image : ndarray of shape (48, 48), uint8
+    augment : callable
+        ``augment(batch, rng)`` -> augmented batch, e.g. :func:`fer_lib.train.augment_batch`.
+    copies : int, default 7
+    seed : int, default 0
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rng = np.random.default_rng(seed)
+    batch = np.repeat(np.asarray(image)[None], copies, axis=0)
+    variants = augment(batch, rng)
+    figure, axes = plt.subplots(1, copies + 1, figsize=(1.4 * (copies + 1), 1.8))
+    for index, (ax, face) in enumerate(zip(axes, [image, *variants])):
+        ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(tr("original") if index == 0 else f"#{index}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.suptitle(tr(title))
+    figure.tight_layout()
+    return figure
+
+
+def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (rows: true, normalised)"):
+    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`) with the values written in.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Square, true emotions as rows and predicted as columns (fractions or counts).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure, axes = plt.subplots(figsize=(6.4, 5.4))
+    shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
+    axes.set_xticks(range(len(table.columns)), [_shown(name) for name in table.columns], rotation=45, ha="right")
+    axes.set_yticks(range(len(table.index)), [_shown(name) for name in table.index])
+    axes.set_xlabel(tr("predicted emotion"))
+    axes.set_ylabel(tr("true emotion"))
+    axes.set_title(tr(title))
+    for (row, column), value in np.ndenumerate(table.to_numpy()):
+        text = f"{value:.2f}" if value < 1.5 else f"{int(value)}"
+        axes.text(column, row, text, ha="center", va="center", fontsize=8,
+                  color="white" if value > 0.5 * table.to_numpy().max() else "black")
+    figure.colorbar(shown, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    return figure
+
+
+def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for overfitting, on equal budgets"):
+    """Train, validation and PublicTest accuracy per variant of a claims table (:mod:`research.claims`).
+
+    The train-minus-validation gap, the overfitting the claims are about, is
+    written beside each group of bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A claims table (:func:`research.claims.load_claims`).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
+             ("validation_accuracy", "validation", "#1f77b4"),
+             ("test_accuracy", "PublicTest", "#ff7f0e")]
+    rows = np.arange(len(table))
+    height = 0.26
+    figure, axes = plt.subplots(figsize=(8.0, 0.75 * len(table) + 1.6))
+    for offset, (column, label, colour) in enumerate(parts):
+        axes.barh(rows + (offset - 1) * height, table[column], height=height, label=tr(label), color=colour)
+    for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
+        axes.text(train + 0.01, row - height, tr("gap {points:.0f} points", points=100 * gap), va="center", fontsize=9)
+    axes.set_yticks(rows, table["variant"])
+    axes.invert_yaxis()
+    axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
+    axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes.set_xlabel(tr("accuracy"))
+    axes.set_ylabel(tr("variant (one change from the baseline)"))
+    axes.set_title(tr(title))
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns: int = 6, maps=None):
+    """A grid of faces with a caption each; ``maps`` (same shape, 0..1) are overlaid as a heat map.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8
+    captions : list of str
+        One per face.
+    title : str
+    columns : int, default 6
+    maps : ndarray of shape (n, 48, 48), optional
+        Values 0..1 drawn over the faces (saliency maps, say).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)  # room for two-line captions
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for index, (image, caption) in enumerate(zip(images, captions)):
+        ax = axes.ravel()[index]
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        if maps is not None:
+            ax.imshow(maps[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(caption, fontsize=8)
+    figure.suptitle(tr(title))
+    figure.tight_layout()
+    return figure
+
+
+def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4):
+    """Images side by side, each with its title and a colour bar (for feature maps of any range).
+
+    Parameters
+    ----------
+    images : list of ndarray of shape (h, w)
+    titles : list of str
+        One per image.
+    title : str
+    cmap : str, default "gray"
+    width : float, default 2.4
+        Inches per image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
+    for ax, image, name in zip(axes[0], images, titles):
+        shown = ax.imshow(image, cmap=cmap)
+        ax.set_title(tr(name), fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        figure.colorbar(shown, ax=ax, fraction=0.046)
+    figure.suptitle(tr(title))
+    figure.tight_layout()
+    return figure
+
+
+def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
+    """Write a GIF of ``kernel`` sliding over ``image`` while the feature map fills in; returns the path.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w)
+        A grey face.
+    kernel : ndarray of shape (k, k)
+    path : str or path
+        The ``.gif`` file (its folder is created).
+    step : int, default 3
+        Window positions skipped between frames (see :func:`fer_lib.course.concepts.sliding_window_frames`).
+    fps : int, default 12
+
+    Returns
+    -------
+    Path
+    """
+    from matplotlib import animation
+
+    from fer_lib.course.concepts import sliding_window_frames
+
+    frames = list(sliding_window_frames(image, kernel, step=step))
+    size = np.asarray(kernel).shape[0]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
+    left.imshow(image, cmap="gray", vmin=0, vmax=255)
+    left.set_title(tr("input face (48x48)"))
+    window = plt.Rectangle((-0.5, -0.5), size, size, fill=False, color="red", linewidth=2)
+    left.add_patch(window)
+    final = frames[-1][2]
+    limit = float(np.nanmax(np.abs(final))) or 1.0
+    shown = right.imshow(frames[0][2], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    right.set_title(tr("feature map"))
+    for ax in (left, right):
+        ax.set_xlabel(tr("x (pixels)"))
+        ax.set_ylabel(tr("y (pixels)"))
+    figure.suptitle(tr("A 3x3 kernel sliding over a face"))
+    figure.tight_layout()
+
+    def draw(index):
+        row, column, partial = frames[index]
+        window.set_xy((column - 0.5, row - 0.5))
+        shown.set_data(partial)
+        return window, shown
+
+    movie = animation.FuncAnimation(figure, draw, frames=len(frames), interval=1000 / fps, blit=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    movie.save(path, writer=animation.PillowWriter(fps=fps))
+    plt.close(figure)
+    return path
+
+
+def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
+    """A convolution layer's kernels as small images (blue negative, red positive, white zero).
+
+    Parameters
+    ----------
+    kernels : ndarray of shape (k, k, 1, filters)
+        A first layer's weights (``layer.get_weights()[0]``) on grey input.
+    title : str
+    columns : int, default 8
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For weights that are not one-channel kernels.
+    """
+    kernels = np.asarray(kernels)
+    if kernels.ndim != 4 or kernels.shape[2] != 1:
+        raise ValueError(f"expected kernels of shape (k, k, 1, filters); got {kernels.shape}")
+    count = kernels.shape[-1]
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 0.9 + 0.5), squeeze=False)
+    for index, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if index < count:
+            kernel = kernels[:, :, 0, index]
+            limit = float(np.abs(kernel).max()) or 1.0
+            ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.suptitle(tr(title))
+    figure.tight_layout()
+    return figure
+
+
+def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: str = "Learning-rate schedule"):
+    """The learning rate at every step of training, against the epoch.
+
+    Parameters
+    ----------
+    schedule : float or keras.optimizers.schedules.LearningRateSchedule
+        What :func:`fer_lib.train.learning_rate_schedule` returns.
+    steps_per_epoch : int
+    epochs : int
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    steps = np.arange(steps_per_epoch * epochs)
+    rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]
+    figure, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set_xlabel(tr("epoch"))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel(tr("learning rate"))
+    ax.set_title(tr(title))
+    figure.tight_layout()
+    return figure

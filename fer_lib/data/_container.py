@@ -1,0 +1,137 @@
+"""The FER2013 container: faces, labels and usage as arrays, and the one path to model input.
+
+This room sits below every module that makes or consumes faces (the loader,
+the synthetic faces, the splits, training, evaluation and the live view), so
+none of them needs another to hold a data set. It never imports Keras.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fer_lib.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
+
+__all__ = ["FER2013", "to_model_input"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FER2013:
+    """FER2013 faces as arrays.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), dtype uint8
+        Grey faces, row-major, 0 black to 255 white.
+    labels : ndarray of shape (n,), dtype int64
+        Emotion labels 0..6 in the order of :data:`fer_lib.labels.EMOTIONS`.
+    usage : ndarray of shape (n,), dtype str
+        ``Training``, ``PublicTest``, ``PrivateTest`` or ``Unassigned`` (file without ``Usage``).
+    source : str
+        Path of the file the rows came from, or ``"synthetic"``.
+    sha256 : str
+        SHA-256 of the source file (empty for synthetic data).
+    skipped : int
+        Rows dropped by ``on_error="skip"``.
+    skip_reasons : dict of SkipReason to int
+        How many rows were dropped for each :class:`fer_lib.data.SkipReason`
+        (a ``str`` enum, so ``skip_reasons["label"]`` works too).
+    synthetic : bool
+        True when the faces were drawn by :func:`fer_lib.data.synthetic_fer2013`.
+
+    Examples
+    --------
+    >>> faces = FER2013(np.zeros((2, 48, 48), np.uint8), np.array([3, 3]), np.array(["Training"] * 2))
+    >>> len(faces), int(faces.class_counts()["Happy"])
+    (2, 2)
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    usage: np.ndarray
+    source: str = ""
+    sha256: str = ""
+    skipped: int = 0
+    skip_reasons: dict = dataclasses.field(default_factory=dict)
+    synthetic: bool = False
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __repr__(self) -> str:
+        kind = "synthetic" if self.synthetic else Path(self.source).name  # the file, not the machine's folders
+        return f"FER2013(n={len(self)}, source={kind!r}, skipped={self.skipped})"
+
+    def subset(self, index: np.ndarray | Sequence[int]) -> "FER2013":
+        """Return the rows selected by a boolean mask or an integer index.
+
+        Parameters
+        ----------
+        index : array of bool of shape (n,), or array of int
+            Which rows to keep.
+
+        Returns
+        -------
+        FER2013
+            The selected rows, with this data set's source, hash and flags.
+        """
+        index = np.asarray(index)
+        return dataclasses.replace(
+            self, images=self.images[index], labels=self.labels[index], usage=self.usage[index]
+        )
+
+    def class_counts(self) -> pd.Series:
+        """Number of faces per emotion, indexed by emotion name (all seven present).
+
+        Returns
+        -------
+        pandas.Series of int
+            Seven counts named ``faces``, indexed by :data:`fer_lib.labels.EMOTIONS`.
+        """
+        counts = np.bincount(self.labels, minlength=NUM_CLASSES)
+        return pd.Series(counts, index=list(EMOTIONS), name="faces")
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """Shape raw grey faces for a model: ``(n, 48, 48, 1)`` float32 holding 0..255.
+
+    This is the only preprocessing outside a model and it does not rescale:
+    every fer_lib model normalises inside itself (its first layer), so training,
+    evaluation and the live view feed the same raw grey levels.
+
+    Parameters
+    ----------
+    images : array of shape (48, 48), (n, 48, 48) or (n, 48, 48, 1)
+        Grey levels 0..255 (any numeric dtype).
+
+    Returns
+    -------
+    ndarray of shape (n, 48, 48, 1), dtype float32
+        The same grey levels, one channel.
+
+    Raises
+    ------
+    ValueError
+        ``images`` is not a face or a stack of 48x48 faces.
+
+    Examples
+    --------
+    >>> to_model_input(np.zeros((48, 48), np.uint8)).shape
+    (1, 48, 48, 1)
+    """
+    array = np.asarray(images)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(
+            f"expected grey faces of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}); got {np.shape(images)}. "
+            "Crop and resize faces with fer_lib.live.crop_face first."
+        )
+    return array.astype(np.float32, copy=False)[..., None]

@@ -1,0 +1,393 @@
+"""FER2013 files: reading archives, the parsed-array cache, discovery and :func:`load_fer2013`.
+
+The one entry point most readers need is :func:`load_fer2013`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import mmap
+import os
+import tarfile
+import warnings
+import zipfile
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable, Literal
+
+import numpy as np
+
+from fer_lib.data._container import FER2013
+from fer_lib.errors import DOWNLOAD_HELP, DataError, DataNotFoundError, FerError, FerWarning
+from fer_lib._fileio import atomic_target
+from fer_lib.data._parsing import SkipReason, parse_csv_bytes
+from fer_lib.data._synthetic import SYNTHETIC_BANNER, synthetic_fer2013
+
+__all__ = [
+    "FER2013_PATH_VARIABLE",
+    "load_fer2013",
+    "discover_fer2013",
+    "load_default_data",
+    "file_sha256",
+    "cache_dir",
+]
+
+#: Environment variable naming a FER2013 file; :func:`discover_fer2013` reads it.
+FER2013_PATH_VARIABLE = "FER2013_PATH"
+
+#: Bump when the cache layout or the parser's output changes.
+_CACHE_VERSION = 2
+
+#: Bytes read (and then hashed) at a time.
+_READ_BLOCK = 8 << 20
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------------------
+# Reading bytes: .csv, .csv.gz, .zip, .tar.gz
+# --------------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file's bytes (read in 1 MiB blocks).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits, as ``sha256sum`` prints them.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pick_csv_member(names: Iterable[str], path: Path) -> str:
+    csvs = [n for n in names if n.lower().endswith(".csv") and not Path(n).name.startswith("._")]
+    for preferred in ("fer2013.csv", "icml_face_data.csv"):
+        for name in csvs:
+            if Path(name).name.lower() == preferred:
+                return name
+    if len(csvs) == 1:
+        return csvs[0]
+    raise DataError(
+        f"{path}: the archive holds {len(csvs)} CSV files ({', '.join(csvs) or 'none'}); "
+        "expected fer2013.csv. Extract the right one and pass its path."
+    )
+
+
+def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, Future]:
+    """Read the whole file into memory, hashing each block in ``hasher`` while the next one is read."""
+    size = path.stat().st_size
+    buffer = mmap.mmap(-1, size)
+    view = memoryview(buffer)
+    digest = hashlib.sha256()
+    position = 0
+    try:
+        with open(path, "rb", buffering=0) as handle:
+            while position < size:
+                count = handle.readinto(view[position : position + _READ_BLOCK])
+                if not count:
+                    break
+                hasher.submit(digest.update, view[position : position + count])
+                position += count
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from exc
+    if position != size:
+        raise DataError(
+            f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again."
+        )
+    return buffer, hasher.submit(digest.hexdigest)
+
+
+def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
+    """The CSV inside ``file_bytes`` (the file itself when plain), with clear errors for bad archives."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(file_bytes)) as archive:
+                members = archive.namelist()
+                inner_tars = [m for m in members if m.lower().endswith((".tar.gz", ".tgz"))]
+                if not any(m.lower().endswith(".csv") for m in members) and inner_tars:
+                    with archive.open(inner_tars[0]) as inner:
+                        return _read_tar_bytes(io.BytesIO(inner.read()), path)
+                return archive.read(_pick_csv_member(members, path))
+        if name.endswith((".tar.gz", ".tgz")):
+            return _read_tar_bytes(io.BytesIO(file_bytes), path)
+        if name.endswith(".gz"):
+            return gzip.decompress(file_bytes)
+        return file_bytes
+    except DataError:
+        raise
+    except (EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
+        raise DataError(
+            f"{path}: the file is truncated or corrupt ({type(exc).__name__}: {exc}). "
+            "Download it again; " + DOWNLOAD_HELP
+        ) from exc
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from exc
+
+
+def _read_tar_bytes(fileobj, path: Path) -> bytes:
+    with tarfile.open(fileobj=fileobj, mode="r:*") as archive:
+        members = {m.name: m for m in archive.getmembers() if m.isfile()}
+        member = archive.extractfile(members[_pick_csv_member(members, path)])
+        if member is None:  # a regular file always has a payload: the archive is broken
+            raise tarfile.TarError("the CSV member has no data")
+        return member.read()
+
+
+# --------------------------------------------------------------------------------------
+# Cache
+# --------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Folder of parsed-array caches: ``$FER_LIB_CACHE_DIR`` or ``~/.cache/fer_lib/data``."""
+    root = os.environ.get("FER_LIB_CACHE_DIR")
+    return Path(root) if root else Path.home() / ".cache" / "fer_lib" / "data"
+
+
+def _cache_path(path: Path, sha256: str, on_error: str) -> Path:
+    stem = path.name.split(".")[0]
+    return cache_dir() / f"{stem}-{sha256[:20]}-{on_error}-v{_CACHE_VERSION}.npz"
+
+
+def _write_cache_atomically(target: Path, arrays: dict) -> None:
+    """Write an ``.npz`` beside ``target`` and rename it into place: never half-written."""
+    with atomic_target(target) as temporary:
+        np.savez(temporary, **arrays)
+
+
+def _read_cache(target: Path) -> dict | None:
+    try:
+        with np.load(target, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        arrays["skip_reasons"] = {
+            SkipReason(kind): int(count)
+            for kind, count in zip(arrays.pop("skip_kinds").tolist(), arrays.pop("skip_counts").tolist())
+        }
+        return arrays
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        warnings.warn(
+            f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning, stacklevel=3
+        )
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Public loader
+# --------------------------------------------------------------------------------------
+
+
+def load_fer2013(
+    path: str | os.PathLike,
+    *,
+    cache: bool = True,
+    on_error: Literal["raise", "skip"] = "raise",
+    progress: bool = False,
+) -> FER2013:
+    """Load FER2013 from a Kaggle-layout CSV file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``fer2013.csv``, ``fer2013.csv.gz``, Kaggle's ``.zip`` archive or ``fer2013.tar.gz``.
+        Columns ``emotion`` and ``pixels`` are required, ``Usage`` is optional.
+    cache : bool, default True
+        Reuse (and write) parsed arrays in :func:`cache_dir`, keyed by the file's SHA-256.
+    on_error : {"raise", "skip"}, default "raise"
+        ``"raise"`` stops at the first bad row with a message naming file and row;
+        ``"skip"`` drops bad rows, keeps every good one, warns, and records the
+        count in ``skipped`` and, per :class:`fer_lib.data.SkipReason`, in ``skip_reasons``.
+    progress : bool, default False
+        Show a progress bar while parsing.
+
+    Returns
+    -------
+    FER2013
+        ``images`` (n, 48, 48) uint8, ``labels`` (n,) int64, ``usage`` (n,) str.
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist (the message says where to get FER2013).
+    DataError
+        The file is empty, truncated, lacks columns or (with ``on_error="raise"``) has a bad row.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "tiny.csv"
+    >>> _ = csv.write_text("emotion,pixels,Usage\\n3," + " ".join(["128"] * 2304) + ",Training\\n")
+    >>> faces = load_fer2013(csv, cache=False)
+    >>> faces.images.shape, faces.labels.tolist(), faces.usage.tolist()
+    ((1, 48, 48), [3], ['Training'])
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise DataNotFoundError(f"FER2013 file {path} {what}. {DOWNLOAD_HELP}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")
+
+    # The hash runs in its own thread, block by block as the file is read, and on beside the
+    # parser when there is no cache to look up first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer_lib-sha256") as hasher:
+        file_bytes, digest = _read_and_hash(path, hasher)
+        stored, target = None, None
+        if cache:
+            target = _cache_path(path, digest.result(), on_error)
+            stored = _read_cache(target) if target.is_file() else None
+        if stored is None:
+            csv_bytes = _csv_bytes(file_bytes, path)
+            parsed = parse_csv_bytes(csv_bytes, source=path, on_error=on_error, progress=progress)
+            stored = {"images": parsed.images, "labels": parsed.labels, "usage": parsed.usage,
+                      "skip_reasons": parsed.skip_reasons}
+            if parsed.skipped:
+                _warn_skipped(path, parsed.skipped, parsed.skip_reasons, parsed.first_skipped)
+            if target is not None:
+                _try_write_cache(target, stored)
+        sha256 = digest.result()
+    return FER2013(
+        images=stored["images"],
+        labels=stored["labels"].astype(np.int64),
+        usage=stored["usage"].astype(str),
+        source=str(path),
+        sha256=sha256,
+        skipped=int(sum(stored["skip_reasons"].values())),
+        skip_reasons=stored["skip_reasons"],
+    )
+
+
+def _warn_skipped(path: Path, skipped: int, skip_reasons: dict, first_skipped: list) -> None:
+    reasons = ", ".join(f"{kind.description}: {count}" for kind, count in skip_reasons.items())
+    examples = "; ".join(f"row {row + 1}: {words}" for row, words in first_skipped)
+    message = f"{path}: skipped {skipped} bad row(s) ({reasons}); first: {examples}"
+    warnings.warn(message, FerWarning, stacklevel=3)
+
+
+def _try_write_cache(target: Path, stored: dict) -> None:
+    arrays = {
+        "images": stored["images"],
+        "labels": stored["labels"],
+        "usage": stored["usage"],
+        "skip_kinds": np.array([kind.value for kind in stored["skip_reasons"]], dtype=str),
+        "skip_counts": np.array(list(stored["skip_reasons"].values()), dtype=np.int64),
+    }
+    try:
+        _write_cache_atomically(target, arrays)
+    except (OSError, FerError) as exc:
+        message = f"could not write the cache {target} ({exc}); continuing without it"
+        warnings.warn(message, FerWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------------------
+# Discovery
+# --------------------------------------------------------------------------------------
+
+
+def _candidate_paths() -> list[Path]:
+    local = _REPO_ROOT / "data_input"
+    return [local / name for name in ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz")]
+
+
+def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
+    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``...).
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        An explicit file; it must exist.
+
+    Returns
+    -------
+    Path or None
+        The first file found; ``None`` when there is none.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``path``, or the file the ``FER2013_PATH`` environment variable names,
+        does not exist: an explicit choice never falls back silently.
+    """
+    if path not in (None, ""):
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise DataNotFoundError(f"FER2013 file {path} does not exist. {DOWNLOAD_HELP}")
+        return path
+    from_environment = os.environ.get(FER2013_PATH_VARIABLE, "")
+    if from_environment:
+        path = Path(from_environment).expanduser()
+        if not path.is_file():
+            raise DataNotFoundError(
+                f"the environment variable {FER2013_PATH_VARIABLE} names {path}, which does not exist; "
+                f"point it at a FER2013 file or unset it. {DOWNLOAD_HELP}"
+            )
+        return path
+    for candidate in _candidate_paths():
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_default_data(
+    path: str | os.PathLike | None = None,
+    *,
+    synthetic_size: int = 4000,
+    seed: int = 0,
+    verbose: bool = True,
+    **load_options,
+) -> FER2013:
+    """Load FER2013 from the first place :func:`discover_fer2013` finds, else synthetic faces.
+
+    The synthetic fallback prints :data:`fer_lib.data.SYNTHETIC_BANNER` so that
+    nobody mistakes its numbers for FER2013 results.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        An explicit file (see :func:`discover_fer2013`).
+    synthetic_size : int, default 4000
+        Number of synthetic faces when no file is found.
+    seed : int, default 0
+        Seed of the synthetic faces.
+    verbose : bool, default True
+        Print where the faces come from: the file's name and how it was found (never the
+        machine's folders, which notebooks would save in their outputs).
+    **load_options
+        Passed to :func:`load_fer2013` (``cache``, ``on_error``, ``progress``).
+
+    Returns
+    -------
+    FER2013
+    """
+    found = discover_fer2013(path)
+    if found is None:
+        if verbose:
+            print(SYNTHETIC_BANNER)
+        return synthetic_fer2013(synthetic_size, seed=seed)
+    if verbose:
+        print(f"FER2013 from {_where(found, path)}")
+    return load_fer2013(found, **load_options)
+
+
+def _where(found: Path, path) -> str:
+    """The file's name and how it was found, without the machine's folders (notebooks save this line)."""
+    if path not in (None, ""):
+        return f"{found.name} (the path given)"
+    if os.environ.get(FER2013_PATH_VARIABLE, ""):
+        return f"{found.name} (named by ${FER2013_PATH_VARIABLE})"
+    return f"{found.name} (found in {found.parent.name}/)"

@@ -1,0 +1,255 @@
+"""Train, validation and test parts of a data set: FER2013's own split and the tutorial's.
+
+``official`` keeps ``PublicTest`` as the test set and carves a stratified
+validation part out of ``Training``; ``tutorial`` reproduces the tutorial's
+random split over all rows. ``PrivateTest`` rows never enter any part.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from fer_lib.data._container import FER2013
+from fer_lib.errors import DataError, DataNotFoundError
+from fer_lib._fileio import atomic_target
+from fer_lib.labels import NUM_CLASSES, USAGE_UNASSIGNED
+
+__all__ = [
+    "Split",
+    "make_split",
+    "official_split",
+    "tutorial_split",
+    "validation_split",
+    "stratified_sample",
+    "save_split",
+    "load_split",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Train, validation and test parts of a data set, and how they were made.
+
+    Parameters
+    ----------
+    train, validation, test : FER2013
+        The three parts; no face is in two of them.
+    protocol : str
+        ``"official"`` or ``"tutorial"``.
+    seed : int or None
+        Seed of the validation draw (``None`` for the tutorial's fixed seeds).
+    """
+
+    train: FER2013
+    validation: FER2013
+    test: FER2013
+    protocol: str
+    seed: int | None = None
+
+    def sizes(self) -> dict[str, int]:
+        """Number of faces in each part, keyed ``train``, ``validation`` and ``test``."""
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+
+def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int = 0) -> Split:
+    """FER2013's own split: validation carved (stratified) from ``Training``, test = ``PublicTest``."""
+    usage = data.usage
+    if not np.any(usage == "Training"):
+        no_usage = np.all(usage == USAGE_UNASSIGNED)
+        raise DataError(
+            f"{data.source}: no 'Training' rows, so the official split is impossible"
+            + (" (the file has no Usage column; use protocol='tutorial')" if no_usage else "")
+            + "."
+        )
+    if not np.any(usage == "PublicTest"):
+        raise DataError(f"{data.source}: no 'PublicTest' rows to test on; use protocol='tutorial'.")
+    training = data.subset(usage == "Training")
+    train, validation = _stratified_halves(training, validation_fraction, seed)
+    return Split(train, validation, data.subset(usage == "PublicTest"), "official", seed)
+
+
+def tutorial_split(data: FER2013) -> Split:
+    """The tutorial's random split over all rows, regardless of ``Usage``."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(data))
+    if len(index) < 20:
+        raise DataError(f"{data.source}: {len(index)} rows are too few for the tutorial split (need 20).")
+    rest, test = train_test_split(index, test_size=0.1, random_state=42)
+    train, validation = train_test_split(rest, test_size=0.1, random_state=41)
+    return Split(data.subset(train), data.subset(validation), data.subset(test), "tutorial", None)
+
+
+def validation_split(data: FER2013, *, fraction: float = 0.1, seed: int = 0) -> tuple[FER2013, FER2013]:
+    """Carve a stratified validation part of ``fraction`` from ``data``."""
+    return _stratified_halves(data, fraction, seed)
+
+
+def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
+    """A random subset of exactly ``size`` faces with the classes in their original proportions.
+
+    Parameters
+    ----------
+    data : FER2013
+        Faces to sample from.
+    size : int
+        Number of faces wanted; ``data`` itself when it has no more than that.
+    seed : int, default 0
+        Seed of the draw.
+
+    Returns
+    -------
+    FER2013
+        The sample, in the original row order.
+
+    Raises
+    ------
+    ValueError
+        ``size`` is not positive.
+    """
+    if size >= len(data):
+        return data
+    if size < 1:
+        raise ValueError(f"sample size must be a positive number of faces; got {size}")
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(data.labels, minlength=NUM_CLASSES)
+    can_stratify = counts[counts > 0].min() >= 2 and size >= NUM_CLASSES and len(data) - size >= NUM_CLASSES
+    chosen, _ = train_test_split(np.arange(len(data)), train_size=size, random_state=seed,
+                                 stratify=data.labels if can_stratify else None)
+    return data.subset(np.sort(chosen))
+
+
+def _stratified_halves(data: FER2013, fraction: float, seed: int) -> tuple[FER2013, FER2013]:
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1; got {fraction}")
+    index = np.arange(len(data))
+    counts = np.bincount(data.labels, minlength=NUM_CLASSES)
+    stratify = data.labels if counts[counts > 0].min() >= 2 and len(index) * fraction >= NUM_CLASSES else None
+    train, validation = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
+    return data.subset(np.sort(train)), data.subset(np.sort(validation))
+
+
+def make_split(
+    data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1, seed: int = 0
+) -> Split:
+    """Split ``data`` by ``protocol``: ``"official"`` (Usage column) or ``"tutorial"`` (random).
+
+    ``"official"`` falls back to nothing: a file without ``Usage`` raises with advice.
+
+    Parameters
+    ----------
+    data : FER2013
+        Faces to split.
+    protocol : {"official", "tutorial"}, default "official"
+        See :func:`official_split` and :func:`tutorial_split`.
+    validation_fraction : float, default 0.1
+        Share of ``Training`` drawn as validation (official protocol only).
+    seed : int, default 0
+        Seed of the validation draw (official protocol only).
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    ValueError
+        ``protocol`` is neither ``"official"`` nor ``"tutorial"``.
+    DataError
+        ``data`` cannot be split that way (see the two split functions).
+
+    Examples
+    --------
+    >>> from fer_lib.data._synthetic import synthetic_fer2013
+    >>> make_split(synthetic_fer2013(200, seed=0), "tutorial").sizes()
+    {'train': 162, 'validation': 18, 'test': 20}
+    """
+    if protocol == "official":
+        return official_split(data, validation_fraction=validation_fraction, seed=seed)
+    if protocol == "tutorial":
+        return tutorial_split(data)
+    raise ValueError(f"unknown split protocol {protocol!r}; expected 'official' or 'tutorial'")
+
+
+def save_split(split: Split, path: str | os.PathLike) -> Path:
+    """Write a split's arrays to one ``.npz`` file, atomically (never half-written).
+
+    Parameters
+    ----------
+    split : Split
+        The split to store.
+    path : str or path-like
+        Target ``.npz`` file; missing folders are created.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    arrays = {}
+    for part in ("train", "validation", "test"):
+        data = getattr(split, part)
+        arrays[f"{part}_images"] = data.images
+        arrays[f"{part}_labels"] = data.labels
+        arrays[f"{part}_usage"] = data.usage.astype(str)
+    arrays["protocol"] = np.array(split.protocol)
+    arrays["seed"] = np.array(-1 if split.seed is None else split.seed)
+    arrays["source"] = np.array(split.train.source)
+    arrays["sha256"] = np.array(split.train.sha256)
+    arrays["synthetic"] = np.array(split.train.synthetic)
+    with atomic_target(path) as temporary:
+        np.savez(temporary, **arrays)
+    return path
+
+
+def load_split(path: str | os.PathLike) -> Split:
+    """Read a split written by :func:`save_split`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist (the message says which notebook writes it).
+    DataError
+        The file is not a split written by :func:`save_split`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"prepared split {path} does not exist; run notebooks/02_prepare_data.ipynb "
+            "(or fer_lib.data.save_split) first."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        common = {"source": str(arrays["source"]), "sha256": str(arrays["sha256"]),
+                  "synthetic": bool(arrays["synthetic"])}
+        parts = {
+            part: FER2013(arrays[f"{part}_images"], arrays[f"{part}_labels"].astype(np.int64),
+                          arrays[f"{part}_usage"].astype(str), **common)
+            for part in ("train", "validation", "test")
+        }
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(
+            f"{path}: not a split written by fer_lib.data.save_split ({exc}); write it again."
+        ) from exc
+    seed = int(arrays["seed"])
+    protocol = str(arrays["protocol"])
+    return Split(parts["train"], parts["validation"], parts["test"], protocol, None if seed < 0 else seed)

@@ -1,0 +1,183 @@
+"""Frames and faces: checks, colour conversions, box overlap and safe 48x48 crops.
+
+Every part of the live loop (sources, detectors, smoothing, drawing) starts from these.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from fer_lib.labels import IMAGE_SIZE
+
+__all__ = ["check_frame", "to_gray", "to_bgr", "box_iou", "crop_face", "crop_faces"]
+
+# Side of the grid a face is sampled on before the final area resize: caps the
+# memory a huge box can take while keeping 16 source pixels per output pixel.
+_MAX_SAMPLES = 16 * IMAGE_SIZE
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """Grey version of a frame, whatever its channels.
+
+    Parameters
+    ----------
+    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
+        Float frames are refused rather than guessed at (0..1 or 0..255?):
+        convert them first, e.g. ``(frame * 255).round().astype(np.uint8)``.
+
+    Returns
+    -------
+    ndarray of shape (H, W), dtype uint8
+        ``frame`` itself when it is already a 2-D uint8 array.
+
+    Raises
+    ------
+    ValueError
+        For another dtype, another number of channels, or an empty frame.
+
+    Examples
+    --------
+    >>> to_gray(np.zeros((4, 6, 3), np.uint8)).shape
+    (4, 6)
+    """
+    array = check_frame(frame)
+    if array.ndim == 2:
+        return array
+    channels = array.shape[2]
+    if channels == 1:
+        return np.ascontiguousarray(array[..., 0])
+    code = cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY
+    return cv2.cvtColor(np.ascontiguousarray(array), code)
+
+
+def check_frame(frame) -> np.ndarray:
+    """``frame`` as an array, after checking that it is a non-empty uint8 grey, BGR or BGRA frame."""
+    array = np.asarray(frame)
+    if array.dtype != np.uint8:
+        raise ValueError(
+            f"expected a uint8 frame (grey levels 0..255); got dtype {array.dtype}. "
+            "Convert it first, e.g. (frame * 255).round().astype(np.uint8) for 0..1 floats."
+        )
+    valid_shape = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))
+    if not valid_shape:
+        raise ValueError(
+            f"expected a frame of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; "
+            f"got shape {array.shape}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"expected a non-empty frame; got shape {array.shape}")
+    return array
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes: 0 (apart) to 1 (the same box).
+
+    Parameters
+    ----------
+    a, b : sequence of 4 numbers
+        ``(x, y, w, h)`` in the same pixels.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> box_iou((0, 0, 10, 10), (5, 0, 10, 10))
+    0.3333333333333333
+    >>> box_iou((0, 0, 10, 10), (20, 0, 10, 10))
+    0.0
+    """
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    overlap_w = min(ax + aw, bx + bw) - max(ax, bx)
+    overlap_h = min(ay + ah, by + bh) - max(ay, by)
+    if overlap_w <= 0 or overlap_h <= 0:
+        return 0.0
+    inter = overlap_w * overlap_h
+    return float(inter / (aw * ah + bw * bh - inter))
+
+
+def to_bgr(frame: np.ndarray) -> np.ndarray:
+    """A BGR uint8 copy of a grey, (H, W, 1), BGR or BGRA uint8 frame."""
+    array = check_frame(frame)
+    if array.ndim == 2 or array.shape[2] == 1:
+        return cv2.cvtColor(np.ascontiguousarray(array.reshape(array.shape[:2])), cv2.COLOR_GRAY2BGR)
+    if array.shape[2] == 4:
+        return cv2.cvtColor(np.ascontiguousarray(array), cv2.COLOR_BGRA2BGR)
+    return np.array(array, copy=True, order="C")
+
+
+def _box_ints(box: Sequence[float]) -> tuple[int, int, int, int]:
+    try:
+        values = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        values = np.zeros(0)
+    if values.shape != (4,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"expected a box (x, y, w, h) of 4 finite numbers; got {box!r}")
+    x, y, w, h = (int(round(v)) for v in values)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box {box!r} is empty: width and height must be positive")
+    return x, y, w, h
+
+
+def _sample_positions(start: int, size: int, pad_before: int, pad_after: int, limit: int) -> np.ndarray:
+    """Source indices along one axis: the box ``[start, start+size)``, padded by repeating its
+    own edge rows, then clipped to the frame ``[0, limit)`` (edge replication outside it)."""
+    total = size + pad_before + pad_after
+    count = min(total, _MAX_SAMPLES)
+    steps = np.floor((np.arange(count) + 0.5) * (total / count)).astype(np.int64)
+    positions = start - pad_before + steps
+    positions = np.clip(positions, start, start + size - 1)  # pad to square with the crop's edge
+    return np.clip(positions, 0, limit - 1)  # outside the frame: the frame's edge
+
+
+def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) -> np.ndarray:
+    """A ``(48, 48)`` grey face cut from a frame, safe at the frame's edges."""
+    gray = to_gray(gray)
+    height, width = gray.shape
+    x, y, w, h = _box_ints(box)
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a non-negative fraction of the box; got {margin!r}")
+    if margin:
+        dx, dy = int(round(margin * w)), int(round(margin * h))
+        x, y, w, h = x - dx, y - dy, w + 2 * dx, h + 2 * dy
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise ValueError(
+            f"box {tuple(box)!r} lies entirely outside the {width}x{height} frame; "
+            "boxes are (x, y, w, h) in frame pixels"
+        )
+    side = max(w, h)
+    rows = _sample_positions(y, h, (side - h) // 2, side - h - (side - h) // 2, height)
+    cols = _sample_positions(x, w, (side - w) // 2, side - w - (side - w) // 2, width)
+    square = gray[rows[:, None], cols[None, :]]
+    return cv2.resize(square, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
+    """:func:`crop_face` for every box: ``(n, 48, 48)`` uint8 (``(0, 48, 48)`` for no box).
+
+    Parameters
+    ----------
+    gray : ndarray of shape (H, W), dtype uint8
+        The frame (BGR, BGRA and (H, W, 1) frames are converted with :func:`to_gray`).
+    boxes : array-like of shape (n, 4)
+        ``(x, y, w, h)`` per face in frame pixels, as for :func:`crop_face`.
+    margin : float, default 0.0
+        Widen each box by this fraction of its width (height) on each side first.
+
+    Examples
+    --------
+    >>> crop_faces(np.zeros((30, 30), np.uint8), [(0, 0, 10, 10), (5, 5, 20, 10)]).shape
+    (2, 48, 48)
+    """
+    gray = to_gray(gray)
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.size == 0:
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"expected boxes of shape (n, 4) as (x, y, w, h); got shape {boxes.shape}")
+    return np.stack([crop_face(gray, box, margin=margin) for box in boxes])

@@ -1,0 +1,201 @@
+"""Frames in, emotion records out: detect, classify, smooth, over every frame of a source.
+
+One record per face (:func:`fer_lib.live.face_record`), the same everywhere
+(CLI, notebooks, widgets, CSV/JSON).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Callable, Iterator
+
+import cv2
+import numpy as np
+
+from fer_lib.model._classifier import DEFAULT_MODEL_PATH, EmotionClassifier
+from fer_lib.live._detectors import DETECTORS, FaceDetector, make_detector
+from fer_lib.live._frames import check_frame, crop_faces, to_gray
+from fer_lib.live._records import face_record
+from fer_lib.live._smoothing import ProbabilitySmoother
+from fer_lib.live._sources import open_source
+
+__all__ = [
+    "default_detector",
+    "default_classifier",
+    "analyze_frame",
+    "classify_boxes",
+    "iter_analyzed",
+    "run_loop",
+]
+
+
+#: A face detector, or the name of one (:data:`fer_lib.live.DETECTORS`).
+Detector = FaceDetector | str
+
+
+@functools.lru_cache(maxsize=len(DETECTORS))
+def default_detector(name: str = DETECTORS[0]) -> FaceDetector:
+    """The shared detector of that name with its measured defaults, created on first use."""
+    return make_detector(name)
+
+
+@functools.lru_cache(maxsize=1)
+def default_classifier() -> EmotionClassifier:
+    """The shared :class:`EmotionClassifier` of :data:`fer_lib.model.DEFAULT_MODEL_PATH`, loaded once."""
+    return EmotionClassifier(DEFAULT_MODEL_PATH)
+
+
+def _detector(detector: Detector | None) -> FaceDetector:
+    """The detector to use: the argument itself, or the shared one of that name (default BlazeFace)."""
+    if detector is None:
+        return default_detector()
+    if isinstance(detector, str):
+        return default_detector(detector)
+    return detector
+
+
+def analyze_frame(
+    frame: np.ndarray,
+    *,
+    detector: Detector | None = None,
+    classifier: EmotionClassifier | None = None,
+) -> list[dict]:
+    """Detect and classify every face of one frame.
+
+    Parameters
+    ----------
+    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
+    detector : FaceDetector or {"blazeface", "haar"}, optional
+        Default: :func:`default_detector` (BlazeFace, created once).
+    classifier : EmotionClassifier, optional
+        Default: :func:`default_classifier` (the shipped model through LiteRT, loaded once).
+
+    Returns
+    -------
+    list of dict
+        One ``{"box": (x, y, w, h), "probabilities": [7 floats], "emotion": str}``
+        per face, left to right; ``[]`` when there is no face.
+
+    Examples
+    --------
+    >>> import cv2
+    >>> records = analyze_frame(cv2.imread("tests/photos/obama.jpg"))
+    >>> len(records), sorted(records[0])
+    (1, ['box', 'emotion', 'probabilities'])
+    """
+    frame = check_frame(frame)
+    return classify_boxes(frame, _detector(detector).detect(frame), classifier=classifier)
+
+
+def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | None = None) -> list[dict]:
+    """Classify the faces at known ``boxes`` of a frame (no detection): one record per box."""
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    if len(boxes) == 0:
+        return []
+    gray = to_gray(frame)
+    classifier = classifier if classifier is not None else default_classifier()
+    probabilities = classifier.predict(crop_faces(gray, boxes))
+    return [face_record(box, row) for box, row in zip(boxes, probabilities)]
+
+
+def iter_analyzed(
+    source: Any,
+    *,
+    every: int = 1,
+    detect_every: int = 1,
+    smooth: bool | ProbabilitySmoother = True,
+    max_frames: int | None = None,
+    detector: Detector | None = None,
+    classifier: EmotionClassifier | None = None,
+    capture_factory: Callable[..., Any] = cv2.VideoCapture,
+    read_timeout: float = 2.0,
+) -> Iterator[tuple[np.ndarray, list[dict]]]:
+    """Yield ``(frame, faces)`` for every frame of a source.
+
+    Parameters
+    ----------
+    source
+        Anything :func:`fer_lib.live.open_source` accepts; frames of any size with 1, 3 or 4 channels.
+    every : int, default 1
+        Analyse every ``every``-th frame; frames in between reuse the last records.
+    detect_every : int, default 1
+        Run the face detector on every ``detect_every``-th analysed frame only; the
+        analysed frames in between classify the faces again, from the new frame, at
+        the boxes last detected (the detector is the costly step).
+    smooth : bool or ProbabilitySmoother, default True
+        Smooth probabilities over frames (a fresh ``ProbabilitySmoother()`` when True).
+    max_frames : int, optional
+        Stop after this many frames.
+    detector, classifier : optional
+        As for :func:`analyze_frame`.
+    capture_factory : callable, default cv2.VideoCapture
+        Builds the capture for cameras and videos (passed to :func:`fer_lib.live.open_source`).
+    read_timeout : float, default 2.0
+        Seconds a camera may fail to deliver a frame before :class:`fer_lib.errors.SourceError`.
+
+    Yields
+    ------
+    frame : ndarray of shape (H, W, 3), dtype uint8
+        BGR.
+    faces : list of dict
+        Records as :func:`analyze_frame` returns them.
+
+    The source is released when the loop ends, fails, or the generator is closed.
+    """
+    for name, value in (("every", every), ("detect_every", detect_every)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if max_frames is not None and max_frames < 0:
+        raise ValueError(f"max_frames must be None or >= 0; got {max_frames!r}")
+    smoother = ProbabilitySmoother() if smooth is True else (smooth or None)
+    detector = _detector(detector)
+    faces: list[dict] = []
+    with open_source(source, capture_factory=capture_factory, read_timeout=read_timeout) as frames:
+        wanted = frames if max_frames is None else itertools.islice(frames, max_frames)
+        for index, frame in enumerate(wanted):
+            if index % every == 0:
+                if (index // every) % detect_every == 0:
+                    faces = analyze_frame(frame, detector=detector, classifier=classifier)
+                else:
+                    faces = classify_boxes(frame, [face["box"] for face in faces], classifier=classifier)
+                if smoother is not None:
+                    faces = smoother.update(faces)
+            yield frame, faces
+
+
+def run_loop(
+    source: Any,
+    *,
+    every: int = 1,
+    smooth: bool | ProbabilitySmoother = True,
+    on_frame: Callable[[np.ndarray, list[dict]], Any] | None = None,
+    max_frames: int | None = None,
+    **options: Any,
+) -> int:
+    """Run :func:`iter_analyzed` to the end, calling ``on_frame(frame, faces)`` per frame.
+
+    Parameters
+    ----------
+    source
+        Anything :func:`fer_lib.live.open_source` accepts.
+    on_frame : callable, optional
+        Called with each BGR frame and its records; returning ``False`` stops the loop.
+    every, smooth, max_frames, **options
+        As for :func:`iter_analyzed`.
+
+    Returns
+    -------
+    int
+        The number of frames processed. The source is released in every case.
+    """
+    count = 0
+    frames = iter_analyzed(source, every=every, smooth=smooth, max_frames=max_frames, **options)
+    try:
+        for frame, faces in frames:
+            count += 1
+            if on_frame is not None and on_frame(frame, faces) is False:
+                break
+    finally:
+        frames.close()
+    return count

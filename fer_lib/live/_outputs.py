@@ -1,0 +1,237 @@
+"""What ``python -m fer_lib predict`` writes: annotated images and videos, CSV/JSON reports.
+
+Every file is written atomically (a temporary file in the same folder, then
+``os.replace``), so a failure or Ctrl+C never leaves a half-written file.
+Inputs are expanded with :mod:`fer_lib.live._sources`' own rules
+(:func:`~fer_lib.live.source_kind`, :func:`~fer_lib.live.image_files`),
+so a path means the same thing to ``predict`` as to :func:`~fer_lib.live.open_source`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+from typing import Iterator, Sequence, Union
+
+import cv2
+import numpy as np
+
+from fer_lib.errors import FerError, SourceError
+from fer_lib._fileio import atomic_target
+from fer_lib.labels import EMOTIONS
+from fer_lib.live._sources import IMAGE_EXTENSIONS, image_files, source_kind
+
+__all__ = [
+    "VIDEO_OUTPUT_SUFFIXES",
+    "REPORT_FORMATS",
+    "expand_inputs",
+    "output_targets",
+    "AnnotatedImageWriter",
+    "AnnotatedVideoWriter",
+    "annotated_writer",
+    "video_fps",
+    "report_rows",
+    "format_report",
+    "write_report",
+]
+
+#: Suffixes accepted for an annotated video (written with the ``mp4v`` codec).
+VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi")
+
+#: Report formats: one row per face, as CSV (flat columns) or JSON (a list of objects).
+REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
+
+
+# --------------------------------------------------------------------------------------
+# Inputs and where their annotated copies go
+# --------------------------------------------------------------------------------------
+
+
+def expand_inputs(paths: Sequence[str]) -> list[tuple[str, str]]:
+    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images."""
+    items: list[tuple[str, str]] = []
+    for text in paths:
+        kind = source_kind(text)
+        if kind in ("missing", "camera"):
+            raise SourceError(f"{text} does not exist (looked from {Path.cwd()}); check the path")
+        if kind == "folder":
+            images = image_files(text)
+            if not images:
+                raise SourceError(
+                    f"folder {text} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                    "pass image files, a folder of images or a video"
+                )
+            items.extend((str(image), "image") for image in images)
+        else:
+            items.append((text, "image" if kind == "image" else "video"))
+    return items
+
+
+def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike | None) -> list[Path | None]:
+    """Where each input's annotated copy goes: one file, or a folder of ``NAME_annotated.EXT``."""
+    if output is None:
+        return [None] * len(items)
+    target = Path(output)
+    if not target.is_dir() and len(items) == 1 and target.suffix:
+        source, kind = items[0]
+        allowed = VIDEO_OUTPUT_SUFFIXES if kind == "video" else tuple(sorted(IMAGE_EXTENSIONS))
+        if target.suffix.lower() not in allowed:
+            raise FerError(
+                f"--output {target}: an annotated {kind} needs one of the suffixes {', '.join(allowed)}; "
+                f"got {target.suffix!r} (or give a folder)"
+            )
+        if not target.parent.resolve().is_dir():
+            raise FerError(f"--output {target}: folder {target.parent} does not exist; create it first")
+        return [target]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FerError(f"--output {target}: cannot create this folder ({exc.strerror})") from exc
+    targets: list[Path | None] = []
+    used: set[str] = set()
+    for source, kind in items:
+        name = Path(source.split("://")[-1]).stem or "stream"
+        suffix = ".mp4" if kind == "video" else Path(source).suffix.lower()
+        candidate, number = f"{name}_annotated{suffix}", 1
+        while candidate in used:
+            number += 1
+            candidate = f"{name}_annotated_{number}{suffix}"
+        used.add(candidate)
+        targets.append(target / candidate)
+    return targets
+
+
+# --------------------------------------------------------------------------------------
+# Annotated images and videos
+# --------------------------------------------------------------------------------------
+
+
+class AnnotatedImageWriter:
+    """Writes the (last) annotated frame of an image input to ``path``, encoded by ``target``'s suffix."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        self.path, self.target = Path(path), Path(target)
+
+    def write(self, image: np.ndarray) -> None:
+        """Encode and write a BGR uint8 image (replacing an earlier one)."""
+        ok, encoded = cv2.imencode(self.target.suffix, image)
+        if not ok:
+            raise FerError(f"cannot encode the annotated image as {self.target.suffix} for {self.target}")
+        self.path.write_bytes(encoded.tobytes())
+
+    def close(self) -> None:
+        """Nothing to release (kept so both writers close alike)."""
+
+
+class AnnotatedVideoWriter:
+    """Writes annotated frames to an ``mp4v`` video at ``path``, opened on the first frame (its size)."""
+
+    def __init__(self, path: Path, target: Path, fps: float) -> None:
+        self.path, self.target, self.fps = Path(path), Path(target), float(fps)
+        self.writer = None
+        self.size: tuple[int, int] | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        """Append a BGR uint8 frame; a frame of another size is resized to the first frame's."""
+        if self.writer is None:
+            self.size = (image.shape[1], image.shape[0])
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+            if not self.writer.isOpened():
+                raise FerError(
+                    f"cannot write video {self.target}: OpenCV has no mp4v encoder for {self.target.suffix} "
+                    "here; try an .mp4 or .avi name"
+                )
+        if (image.shape[1], image.shape[0]) != self.size:  # a stream changed size: keep the first size
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(image)
+
+    def close(self) -> None:
+        """Finish the video file (safe to call twice)."""
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+
+
+_AnnotatedWriter = Union[AnnotatedImageWriter, AnnotatedVideoWriter]
+
+
+@contextlib.contextmanager
+def annotated_writer(target: str | os.PathLike, kind: str, *, fps: float = 25.0) -> Iterator[_AnnotatedWriter]:
+    """A writer of annotated frames for ``target``, which appears whole when the block succeeds."""
+    if kind not in ("image", "video"):
+        raise ValueError(f"kind must be 'image' or 'video'; got {kind!r}")
+    target = Path(target)
+    with atomic_target(target) as temporary:
+        writer: _AnnotatedWriter = (
+            AnnotatedVideoWriter(temporary, target, fps) if kind == "video" else AnnotatedImageWriter(temporary, target)
+        )
+        try:
+            yield writer
+        finally:
+            writer.close()
+
+
+def video_fps(source: str | os.PathLike, default: float = 25.0) -> float:
+    """Frames per second of a video file or stream (``default`` when OpenCV does not know)."""
+    capture = cv2.VideoCapture(os.fspath(source))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+    finally:
+        capture.release()
+    return float(fps) if math.isfinite(fps) and 0 < fps <= 240 else default
+
+
+# --------------------------------------------------------------------------------------
+# Reports
+# --------------------------------------------------------------------------------------
+
+
+def report_rows(source: str, frame_index: int, faces: Sequence[dict]) -> list[dict]:
+    """One report row per face of a frame."""
+    rows = []
+    for face_index, face in enumerate(faces):
+        probabilities = face["probabilities"]
+        rows.append({
+            "source": source,
+            "frame": frame_index,
+            "face": face_index,
+            "box": [int(v) for v in face["box"]],
+            "emotion": face["emotion"],
+            "confidence": round(float(probabilities[EMOTIONS.index(face["emotion"])]), 6),
+            "probabilities": {name: round(float(p), 6) for name, p in zip(EMOTIONS, probabilities)},
+        })
+    return rows
+
+
+def format_report(rows: Sequence[dict], report_format: str) -> str:
+    """Report rows as CSV (one column per box side and per emotion) or JSON (a list of rows) text."""
+    if report_format == "json":
+        return json.dumps(list(rows), indent=1) + "\n"
+    if report_format != "csv":
+        raise ValueError(f"report_format must be one of {', '.join(REPORT_FORMATS)}; got {report_format!r}")
+    buffer = io.StringIO()
+    columns = ["source", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        flat = {key: row[key] for key in ("source", "frame", "face", "emotion", "confidence")}
+        flat.update(zip("xywh", row["box"]))
+        flat.update(row["probabilities"])
+        writer.writerow(flat)
+    return buffer.getvalue()
+
+
+def write_report(rows: Sequence[dict], path: str | os.PathLike, *, report_format: str | None = None) -> Path:
+    """Write report rows to ``path`` atomically, as CSV or JSON."""
+    path = Path(path)
+    if report_format is None:
+        report_format = "json" if path.suffix.lower() == ".json" else "csv"
+    text = format_report(rows, report_format)
+    with atomic_target(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,125 @@
+"""Probabilities smoothed over frames, so that a face's label does not flicker.
+
+A face is followed from frame to frame by where its box is (:func:`fer_lib.live.box_iou`,
+then centre distance); its last few probability rows are averaged.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Sequence
+
+import numpy as np
+
+from fer_lib.live._frames import box_iou
+from fer_lib.live._records import face_record
+
+__all__ = ["ProbabilitySmoother"]
+
+
+def _centre_distance(a, b) -> float:
+    """Distance between box centres, in units of the larger box side."""
+    dx = (a[0] + a[2] / 2) - (b[0] + b[2] / 2)
+    dy = (a[1] + a[3] / 2) - (b[1] + b[3] / 2)
+    return float(np.hypot(dx, dy)) / max(a[2], a[3], b[2], b[3], 1)
+
+
+class ProbabilitySmoother:
+    """Average each face's probabilities over its last ``window`` frames, so labels don't flicker.
+
+    Faces are matched to the previous frames' faces by box overlap (IoU) or,
+    failing that, by centre distance; an unmatched face starts a fresh history,
+    and a face missing for more than ``max_missed`` frames is forgotten.
+
+    Parameters
+    ----------
+    window : int, default 5
+        Frames averaged per face (1 = no smoothing).
+    min_iou : float, default 0.3
+        Boxes overlapping at least this much are the same face.
+    max_centre_distance : float, default 0.5
+        Otherwise, centres closer than this many (larger) box sides are the same face.
+    max_missed : int, default 2
+        Frames a face may go undetected before its history is dropped.
+
+    Raises
+    ------
+    ValueError
+        If ``window`` is not a positive integer.
+
+    Examples
+    --------
+    >>> smoother = ProbabilitySmoother(window=2)
+    >>> face = {"box": (0, 0, 10, 10), "probabilities": [0, 0, 0, 1, 0, 0, 0], "emotion": "Happy"}
+    >>> sad = dict(face, probabilities=[0, 0, 0, 0.4, 0.6, 0, 0], emotion="Sad")
+    >>> _ = smoother.update([face]); smoother.update([sad])[0]["emotion"]
+    'Happy'
+    """
+
+    def __init__(
+        self,
+        window: int = 5,
+        *,
+        min_iou: float = 0.3,
+        max_centre_distance: float = 0.5,
+        max_missed: int = 2,
+    ) -> None:
+        if int(window) != window or window < 1:
+            raise ValueError(f"window must be a positive integer; got {window!r}")
+        self.window = int(window)
+        self.min_iou = float(min_iou)
+        self.max_centre_distance = float(max_centre_distance)
+        self.max_missed = int(max_missed)
+        self._tracks: list[dict] = []
+
+    def reset(self) -> None:
+        """Forget every face (e.g. at a scene cut or a new source)."""
+        self._tracks = []
+
+    def update(self, faces: Sequence[dict]) -> list[dict]:
+        """Smoothed copies of this frame's records (same order, same keys).
+
+        Parameters
+        ----------
+        faces : sequence of dict
+            This frame's records (see :mod:`fer_lib.live._records`).
+
+        Returns
+        -------
+        list of dict
+            One record per face, its probabilities averaged over its history.
+        """
+        candidates = []
+        for face_index, face in enumerate(faces):
+            for track_index, track in enumerate(self._tracks):
+                iou = box_iou(face["box"], track["box"])
+                distance = _centre_distance(face["box"], track["box"])
+                if iou >= self.min_iou or distance <= self.max_centre_distance:
+                    candidates.append((-iou, distance, face_index, track_index))
+        candidates.sort()
+        matched: dict[int, int] = {}
+        used_tracks: set[int] = set()
+        for _, _, face_index, track_index in candidates:
+            if face_index not in matched and track_index not in used_tracks:
+                matched[face_index] = track_index
+                used_tracks.add(track_index)
+        tracks = []
+        smoothed = []
+        for face_index, face in enumerate(faces):
+            if face_index in matched:
+                track = self._tracks[matched[face_index]]
+            else:
+                track = {"history": deque(maxlen=self.window)}
+            track["box"] = tuple(face["box"])
+            track["missed"] = 0
+            track["history"].append(np.asarray(face["probabilities"], np.float64))
+            tracks.append(track)
+            smoothed.append(face_record(face["box"], np.mean(track["history"], axis=0)))
+        for track_index, track in enumerate(self._tracks):
+            if track_index not in used_tracks and track["missed"] < self.max_missed:
+                track["missed"] += 1
+                tracks.append(track)
+        self._tracks = tracks
+        return smoothed
+
+    __call__ = update

@@ -1,0 +1,293 @@
+"""Frame sources: cameras, videos, streams, images, folders and arrays, as BGR frames that always release.
+
+:func:`open_source` turns any of them into a :class:`FrameSource`: an iterator of
+``(H, W, 3)`` uint8 BGR frames and a context manager. A camera or video file is
+released when the loop ends, stops early, fails or is interrupted
+(``KeyboardInterrupt``), and a source that delivers no frame raises
+:class:`~fer_lib.errors.SourceError` instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from fer_lib.live._frames import to_bgr
+from fer_lib.errors import SourceError
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "FrameSource",
+    "open_source",
+    "source_kind",
+    "image_files",
+]
+
+#: File suffixes read as still images (anything else is opened as a video).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".bmp", ".dib", ".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".webp", ".pbm", ".pgm", ".ppm",
+     ".pnm", ".tif", ".tiff", ".sr", ".ras"}
+)
+
+
+def source_kind(source: str | os.PathLike) -> str:
+    """What :func:`open_source` makes of a path, URL or digit string."""
+    text = os.fspath(source)
+    path = Path(text)
+    if "://" in text:
+        return "stream"
+    if path.is_dir():
+        return "folder"
+    if path.is_file():
+        return "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
+    if text.strip().isdigit():
+        return "camera"
+    return "missing"
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The images of a folder (suffix in :data:`IMAGE_EXTENSIONS`), sorted by name; not recursive."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+class FrameSource:
+    """BGR frames from a camera, video, image, folder of images or iterable of arrays."""
+
+    def __init__(self, frames: Iterator[np.ndarray], description: str, release: Callable[[], None] | None):
+        self.description = description
+        self._frames = frames
+        self._release_callback = release
+
+    def __repr__(self) -> str:
+        return f"FrameSource({self.description})"
+
+    def __iter__(self) -> FrameSource:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        return next(self._frames)
+
+    def close(self) -> None:
+        """Stop the frames and release the camera or video (safe to call twice)."""
+        close = getattr(self._frames, "close", None)
+        if close is not None:
+            close()
+        self._release()
+
+    def _release(self) -> None:
+        callback, self._release_callback = self._release_callback, None
+        if callback is not None:
+            callback()
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._release()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
+def open_source(
+    source: Any,
+    *,
+    capture_factory: Callable[..., Any] = cv2.VideoCapture,
+    read_timeout: float = 2.0,
+) -> FrameSource:
+    """Open a source of BGR frames.
+
+    Parameters
+    ----------
+    source : int, str, Path, ndarray, iterable of ndarray or FrameSource
+        * ``int`` (or a string of digits that is not a file): a camera index;
+        * a video file (anything OpenCV decodes) or stream URL (``rtsp://...``);
+        * an image file (one frame);
+        * a folder: its images, sorted by name;
+        * an ndarray: one frame ``(H, W[, C])`` or a stack ``(n, H, W, C)``;
+        * any other iterable of uint8 frames with 1, 3 or 4 channels.
+    capture_factory : callable, default cv2.VideoCapture
+        Builds the capture for cameras and videos (tests pass a fake one).
+    read_timeout : float, default 2.0
+        Seconds a camera may fail to deliver a frame before :class:`SourceError`.
+
+    Returns
+    -------
+    FrameSource
+        An iterator and context manager of ``(H, W, 3)`` uint8 BGR frames. A video
+        or folder ends after its last frame; a camera runs until closed.
+
+    Raises
+    ------
+    SourceError
+        If the source cannot be opened or, while iterating, yields no frame at all
+        (or a camera stops delivering frames for ``read_timeout`` seconds).
+    """
+    if isinstance(source, FrameSource):
+        return source
+    if isinstance(source, (bool, np.bool_)):
+        raise TypeError(f"expected a camera index, path or frames; got {source!r}")
+    if isinstance(source, (int, np.integer)):
+        return _open_camera(int(source), capture_factory, read_timeout)
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        path = Path(text)
+        kind = source_kind(text)
+        if kind == "stream":
+            return _open_video(text, f"stream {text}", capture_factory)
+        if kind == "folder":
+            return _open_folder(path)
+        if kind == "image":
+            return _open_image(path)
+        if kind == "video":
+            return _open_video(text, f"video {path}", capture_factory)
+        if kind == "camera":
+            return _open_camera(int(text), capture_factory, read_timeout)
+        raise SourceError(
+            f"{path} does not exist (looked for a video, image or folder from {Path.cwd()}); "
+            "check the path, or pass a camera index such as 0."
+        )
+    if isinstance(source, np.ndarray):
+        frames = [source] if source.ndim in (2, 3) else source
+        return FrameSource(_iter_arrays(frames, "array"), "array", None)
+    if isinstance(source, Iterable):
+        return FrameSource(_iter_arrays(source, type(source).__name__), type(source).__name__, None)
+    raise TypeError(
+        f"cannot read frames from {type(source).__name__}; pass a camera index, a video, image or "
+        "folder path, or an iterable of uint8 frames"
+    )
+
+
+def _releaser(capture) -> Callable[[], None]:
+    released = []
+
+    def release() -> None:
+        if not released:
+            released.append(True)
+            capture.release()
+
+    return release
+
+
+def _open_capture(argument, description: str, capture_factory, advice: str):
+    try:
+        capture = capture_factory(argument)
+    except Exception as exc:
+        raise SourceError(f"{description} cannot be opened ({type(exc).__name__}: {exc}); {advice}") from exc
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(f"{description} cannot be opened; {advice}")
+    return capture
+
+
+def _open_camera(index: int, capture_factory, read_timeout: float) -> FrameSource:
+    description = f"camera {index}"
+    capture = _open_capture(
+        index,
+        description,
+        capture_factory,
+        "check that a camera is connected, not used by another program and allowed for this "
+        "user, try another index, or pass a video file such as assets/white_house_clip.mp4",
+    )
+    release = _releaser(capture)
+    return FrameSource(_iter_camera(capture, release, description, read_timeout), description, release)
+
+
+def _iter_camera(capture, release, description: str, read_timeout: float) -> Iterator[np.ndarray]:
+    try:
+        delivered = 0
+        failing_since = None
+        while True:
+            ok, frame = capture.read()
+            if ok and frame is not None and np.size(frame):
+                failing_since = None
+                delivered += 1
+                yield to_bgr(frame)
+                continue
+            now = time.monotonic()
+            failing_since = now if failing_since is None else failing_since
+            if now - failing_since >= read_timeout:
+                what = "yielded no frame" if delivered == 0 else f"stopped after {delivered} frames: no frame"
+                raise SourceError(
+                    f"{description} opened but {what} for {read_timeout:g} s; check that no other "
+                    "program uses it and that it is plugged in, or pass a video file instead"
+                )
+            time.sleep(min(0.01, read_timeout / 10))
+    finally:
+        release()
+
+
+def _open_video(argument: str, description: str, capture_factory) -> FrameSource:
+    capture = _open_capture(
+        argument,
+        description,
+        capture_factory,
+        "OpenCV cannot decode it: check the file, or convert it to H.264 .mp4 (ffmpeg -i IN OUT.mp4)",
+    )
+    release = _releaser(capture)
+    return FrameSource(_iter_video(capture, release, description), description, release)
+
+
+def _iter_video(capture, release, description: str) -> Iterator[np.ndarray]:
+    try:
+        delivered = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok or frame is None or not np.size(frame):
+                break
+            delivered += 1
+            yield to_bgr(frame)
+        if delivered == 0:
+            raise SourceError(
+                f"{description} opened but yielded no frame; it is empty or damaged: "
+                "check it plays in a video player, or re-encode it to H.264 .mp4"
+            )
+    finally:
+        release()
+
+
+def _read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(
+            f"image {path} cannot be read: it is not an image OpenCV decodes or it is damaged; "
+            "check or replace the file"
+        )
+    return image
+
+
+def _open_image(path: Path) -> FrameSource:
+    image = _read_image(path)
+    return FrameSource(iter([image]), f"image {path}", None)
+
+
+def _open_folder(folder: Path) -> FrameSource:
+    files = image_files(folder)
+    if not files:
+        raise SourceError(
+            f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+            "put images there or pass a video file or camera index"
+        )
+    return FrameSource((_read_image(path) for path in files), f"folder {folder}", None)
+
+
+def _iter_arrays(frames: Iterable, description: str) -> Iterator[np.ndarray]:
+    delivered = 0
+    for index, frame in enumerate(frames):
+        try:
+            bgr = to_bgr(frame)
+        except ValueError as exc:
+            raise ValueError(f"frame {index} of the {description} source: {exc}") from None
+        delivered += 1
+        yield bgr
+    if delivered == 0:
+        raise SourceError(f"the {description} source yielded no frame; pass at least one uint8 frame")

@@ -1,0 +1,468 @@
+"""Model builders: the tutorial's CNN, our own lighter network, and the layers they share.
+
+Every model here takes raw grey faces, a float32 batch of shape ``(n, 48, 48, 1)``
+holding 0..255 (see :func:`fer_lib.data.to_model_input`), and normalises them in
+its own first layer. A saved ``.keras`` file therefore classifies raw faces with
+no outside knowledge of how it was trained.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import numpy as np
+from keras import layers, regularizers
+
+from fer_lib.errors import ModelError
+from fer_lib.labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+
+__all__ = [
+    "seed_cnn",
+    "fer_net",
+    "fer_resnet",
+    "with_flip_averaging",
+    "with_crop_averaging",
+    "build_model",
+    "MODEL_BUILDERS",
+    "HorizontalFlip",
+    "count_parameters",
+    "compile_model",
+]
+
+
+@keras.saving.register_keras_serializable(package="fer_lib")
+class HorizontalFlip(layers.Layer):
+    """Mirror images left to right (always, not at random): used for test-time flip averaging."""
+
+    def call(self, inputs):
+        return keras.ops.flip(inputs, axis=2)
+
+
+def seed_cnn(
+    *,
+    normalization_data: np.ndarray | None = None,
+    compile: bool = True,
+    width: int = 64,
+    conv_dropout: float = 0.5,
+    dense_dropout: tuple[float, float, float] = (0.4, 0.4, 0.5),
+    pool_strides: tuple[int, int, int, int] = (2, 2, 2, 2),
+) -> keras.Model:
+    """The tutorial's VGG-style CNN, layer for layer (about 5.9 M parameters).
+
+    Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5;
+    the same with 256 and 512; flatten; dense 512 / 256 / 128 with dropout 0.4,
+    0.4, 0.5; softmax over 7. Adam(1e-3, 0.9, 0.999, 1e-7), categorical
+    cross-entropy. The first convolution carries L2(0.01), as in the tutorial.
+
+    The tutorial standardised every pixel with the training set's per-pixel mean
+    and standard deviation outside the model (and then fed webcam faces divided
+    by 255, a mismatch). Here that standardisation is the model's first layer, a
+    per-pixel :class:`keras.layers.Normalization` adapted on ``normalization_data``.
+
+    Parameters
+    ----------
+    normalization_data : ndarray of shape (n, 48, 48, 1), optional
+        Training faces (raw 0..255) to adapt the per-pixel mean and variance on.
+        Without it the layer starts at mean 0, variance 1 until adapted.
+    compile : bool, default True
+        Compile with the tutorial's optimiser and loss.
+    width : int, default 64
+        Filters of the first block; the others have 2, 4 and 8 times as many. The
+        dense head stays the tutorial's 512-256-128 whatever the width. The tutorial's is 64;
+        :mod:`research.claims` tests the tutorial's claims on width 16, a sixteenth
+        of the computation, because the full network trains at tens of faces per
+        second on a 2-core CPU.
+    conv_dropout, dense_dropout, pool_strides : optional
+        The tutorial's values by default. Changed only to test the tutorial's own
+        cures for overfitting ("more dropout", "a smaller stride") in
+        :mod:`research.claims`; the convolutions already use stride 1, so the
+        stride that can shrink is the pooling layers' (2x2 windows at stride 1
+        overlap and keep more of the feature map).
+    """
+    if not 0.0 <= conv_dropout < 1.0 or len(dense_dropout) != 3 or not all(0.0 <= r < 1.0 for r in dense_dropout):
+        raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); got {conv_dropout}, {dense_dropout}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive integer; got {width!r}")
+    if len(pool_strides) != 4 or not all(s in (1, 2) for s in pool_strides):
+        raise ValueError(f"pool_strides needs four strides of 1 or 2, one per block; got {pool_strides}")
+    filters = width
+    normalize = layers.Normalization(axis=(1, 2, 3), name="per_pixel_standardize")
+    model = keras.Sequential(name="seed_cnn")
+    model.add(keras.Input(shape=IMAGE_SHAPE, name="face"))
+    model.add(normalize)
+    model.add(layers.Conv2D(filters, 3, activation="relu", kernel_regularizer=regularizers.l2(0.01)))
+    model.add(layers.Conv2D(filters, 3, activation="relu", padding="same"))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D(pool_size=2, strides=pool_strides[0]))
+    model.add(layers.Dropout(conv_dropout))
+    for multiplier, stride in zip((2, 4, 8), pool_strides[1:]):
+        for _ in range(2):
+            model.add(layers.Conv2D(multiplier * filters, 3, activation="relu", padding="same"))
+            model.add(layers.BatchNormalization())
+        model.add(layers.MaxPooling2D(pool_size=2, strides=stride))
+        model.add(layers.Dropout(conv_dropout))
+    model.add(layers.Flatten())
+    for units, rate in zip((512, 256, 128), dense_dropout):
+        model.add(layers.Dense(units, activation="relu"))
+        model.add(layers.Dropout(rate))
+    model.add(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    if normalization_data is not None:
+        normalize.adapt(np.asarray(normalization_data, dtype=np.float32))
+    else:
+        normalize.adapt(np.zeros((2,) + IMAGE_SHAPE, np.float32) + np.array([[[[-1.0]]], [[[1.0]]]], np.float32))
+    if compile:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def _conv_bn_relu(x, filters: int, name: str):
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def fer_net(
+    *,
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    dropout: float = 0.4,
+    block_dropout: float = 0.0,
+    pool_strides: tuple[int, ...] | None = None,
+    compile: bool = True,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    weight_decay: float = 1e-4,
+    label_smoothing: float = 0.1,
+    optimizer: str = "adamw",
+    input_size: int = IMAGE_SIZE,
+) -> keras.Model:
+    """Our network: a light VGG-style CNN built to fight the tutorial's overfitting.
+
+    Four blocks of two 3x3 convolutions (batch norm, ReLU) with ``widths``
+    filters, max pooling between blocks, global average pooling instead of the
+    tutorial's 1 M-weight flatten-dense head, one dropout, softmax. About 1.2 M
+    parameters with the default widths (a fifth of the tutorial's), trained with
+    AdamW weight decay and label smoothing; augmentation lives in the training
+    data pipeline (:mod:`fer_lib.train._loop`).
+
+    The first layer rescales raw 0..255 grey levels to -1..1.
+
+    Parameters
+    ----------
+    widths : tuple of int, default (32, 64, 128, 256)
+        Filters of each block (``fer_net_small`` halves them: 0.3 M parameters).
+    dropout : float, default 0.4
+        Dropout before the classifier.
+    block_dropout : float, default 0.0
+        Dropout after every pooling layer (none by default); exists for
+        :mod:`research.claims`, which tests "more dropout".
+    pool_strides : tuple of int, optional
+        One stride of 1 or 2 per pooling layer (default all 2); exists for
+        :mod:`research.claims`, which tests "a smaller stride".
+    compile : bool, default True
+        Compile with AdamW, label-smoothed cross-entropy and accuracy.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
+    weight_decay : float, default 1e-4
+        AdamW's decoupled weight decay.
+    label_smoothing : float, default 0.1
+    optimizer : {"adamw", "sgd"}, default "adamw"
+        ``"sgd"``: SGD with Nesterov momentum 0.9 and the same ``weight_decay``.
+
+    input_size : int, default 48
+        Side of the square faces it takes: smaller for a network trained on crops
+        (:func:`with_crop_averaging` then gives it whole faces).
+    Returns
+    -------
+    keras.Model
+        Raw faces of shape (n, 48, 48, 1) in, probabilities of shape (n, 7) out.
+
+    Raises
+    ------
+    ValueError
+        For strides other than 1 or 2 (or the wrong number of them), dropout rates outside [0, 1)
+        and an unknown optimizer.
+
+    Examples
+    --------
+    >>> count_parameters(fer_net(compile=False))["total"]
+    1176359
+    """
+    strides = tuple(pool_strides) if pool_strides is not None else (2,) * (len(widths) - 1)
+    if len(strides) != len(widths) - 1 or not all(s in (1, 2) for s in strides):
+        raise ValueError(f"pool_strides needs {len(widths) - 1} strides of 1 or 2; got {pool_strides}")
+    if not (0.0 <= dropout < 1.0 and 0.0 <= block_dropout < 1.0):
+        raise ValueError(f"dropout rates must lie in [0, 1); got {dropout}, {block_dropout}")
+    inputs = keras.Input(shape=(input_size, input_size, 1), name="face")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    for block, filters in enumerate(widths, start=1):
+        x = _conv_bn_relu(x, filters, f"block{block}a")
+        x = _conv_bn_relu(x, filters, f"block{block}b")
+        if block < len(widths):
+            x = layers.MaxPooling2D(2, strides=strides[block - 1], name=f"block{block}_pool")(x)
+            if block_dropout:
+                x = layers.Dropout(block_dropout, name=f"block{block}_dropout")(x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="fer_net")
+    if compile:
+        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
+                      label_smoothing=label_smoothing)
+    return model
+
+
+def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate=2e-3, weight_decay: float = 1e-4,
+                  label_smoothing: float = 0.1, ema_momentum: float | None = None) -> None:
+    """Compile ``model`` with the recipe of :func:`fer_net` and :func:`fer_resnet`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A network with seven softmax outputs.
+    optimizer : {"adamw", "sgd"}, default "adamw"
+        AdamW, or SGD with Nesterov momentum 0.9; both with decoupled ``weight_decay``.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 2e-3
+    weight_decay : float, default 1e-4
+    label_smoothing : float, default 0.1
+        Of the categorical cross-entropy.
+    ema_momentum : float, optional
+        Keep an exponential moving average of the weights with this momentum
+        (Keras's ``use_ema``); ``fit`` swaps the average in when it ends.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``optimizer``.
+    """
+    ema = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
+    if optimizer == "adamw":
+        chosen = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, **ema)
+    elif optimizer == "sgd":
+        chosen = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True,
+                                      weight_decay=weight_decay, **ema)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adamw' or 'sgd'")
+    model.compile(
+        optimizer=chosen,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+def _residual_block(x, filters: int, name: str):
+    shortcut = x
+    if x.shape[-1] != filters:  # a 1x1 projection where the width changes
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")(x)
+        shortcut = layers.BatchNormalization(momentum=0.9, name=f"{name}_project_bn")(shortcut)
+    x = _conv_bn_relu(x, filters, f"{name}a")
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}b_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}b_bn")(x)
+    x = layers.Add(name=f"{name}_add")([x, shortcut])
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def fer_resnet(
+    *,
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    blocks: int = 1,
+    dropout: float = 0.4,
+    compile: bool = True,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    weight_decay: float = 1e-4,
+    label_smoothing: float = 0.1,
+    optimizer: str = "adamw",
+) -> keras.Model:
+    """The residual variant of :func:`fer_net`: the same convolutions, each pair bridged by a shortcut.
+
+    Each stage holds ``blocks`` basic residual blocks (3x3 conv, batch norm, ReLU,
+    3x3 conv, batch norm, plus the input, ReLU; a 1x1 projection where the width
+    changes), max pooling between stages, then global average pooling, dropout
+    and softmax, trained like :func:`fer_net`. With ``blocks=1`` it has fer_net's
+    eight 3x3 convolutions and about 4% more parameters (1.22 M, the projections);
+    ``blocks=2`` doubles the depth.
+
+    Parameters
+    ----------
+    widths : tuple of int, default (32, 64, 128, 256)
+        Filters of each stage.
+    blocks : int, default 1
+        Residual blocks per stage (two convolutions each).
+    dropout : float, default 0.4
+        Dropout before the classifier.
+    compile : bool, default True
+        Compile with the optimiser, label-smoothed cross-entropy and accuracy.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
+    weight_decay : float, default 1e-4
+    label_smoothing : float, default 0.1
+    optimizer : {"adamw", "sgd"}, default "adamw"
+
+    Returns
+    -------
+    keras.Model
+        Raw faces of shape (n, 48, 48, 1) in, probabilities of shape (n, 7) out.
+
+    Raises
+    ------
+    ValueError
+        For fewer than one block or a dropout rate outside [0, 1).
+
+    Examples
+    --------
+    >>> count_parameters(fer_resnet(compile=False))["total"]
+    1221319
+    """
+    if not isinstance(blocks, int) or blocks < 1:
+        raise ValueError(f"blocks must be a positive integer; got {blocks!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1); got {dropout}")
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    for stage, filters in enumerate(widths, start=1):
+        for block in range(1, blocks + 1):
+            x = _residual_block(x, filters, f"stage{stage}_block{block}")
+        if stage < len(widths):
+            x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="fer_resnet")
+    if compile:
+        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
+                      label_smoothing=label_smoothing)
+    return model
+
+
+def with_flip_averaging(model: keras.Model) -> keras.Model:
+    """Wrap ``model`` so it averages its probabilities over the face and its mirror image.
+
+    Test-time augmentation: costs two forward passes, often buys a point of accuracy.
+    The wrapper loads back with ``keras.saving.load_model`` once ``fer_lib`` is imported.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib model (raw faces in, probabilities out); its weights are shared, not copied.
+
+    Returns
+    -------
+    keras.Model
+        The same input and output shapes, named ``<model.name>_flip_tta``, with no weights of its own.
+    """
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    flipped = HorizontalFlip(name="mirror")(inputs)
+    outputs = layers.Average(name="probabilities")([model(inputs), model(flipped)])
+    return keras.Model(inputs, outputs, name=f"{model.name}_flip_tta")
+
+
+def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
+    """Wrap a network trained on crops of the faces so that it takes whole 48x48 faces.
+
+    ``crops=1`` classifies the centre crop; ``crops=10`` averages the probabilities
+    over the four corner crops and the centre crop, each also mirrored (the
+    "ten-crop" test of AlexNet and of the FER2013 papers that train on 44x44 crops).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A fer_lib network built for square faces smaller than 48 pixels (``fer_net(input_size=44)``);
+        its weights are shared, not copied.
+    crops : {1, 10}, default 10
+
+    Returns
+    -------
+    keras.Model
+        Raw 48x48 faces in, probabilities out, named ``<model.name>_centre_crop`` or ``<model.name>_ten_crop``.
+
+    Raises
+    ------
+    ValueError
+        For another number of crops, or a network that takes whole faces already.
+    """
+    size = model.input_shape[1]
+    margin = IMAGE_SIZE - size
+    if crops not in (1, 10) or not 0 < margin < IMAGE_SIZE:
+        raise ValueError(f"crop averaging takes crops=1 or 10 and a network for faces under 48 pixels; "
+                         f"got crops={crops} and a {size}-pixel network")
+    half = margin // 2
+    centre = ((half, margin - half), (half, margin - half))
+    corners = [((0, margin), (0, margin)), ((0, margin), (margin, 0)), ((margin, 0), (0, margin)),
+               ((margin, 0), (margin, 0))]
+    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
+    outputs = []
+    for index, cropping in enumerate([centre] if crops == 1 else [*corners, centre]):
+        view = layers.Cropping2D(cropping, name=f"crop{index}")(inputs)
+        outputs.append(model(view))
+        if crops == 10:
+            outputs.append(model(HorizontalFlip(name=f"mirror{index}")(view)))
+    if crops == 1:
+        return keras.Model(inputs, outputs[0], name=f"{model.name}_centre_crop")
+    return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=f"{model.name}_ten_crop")
+
+
+
+
+#: Model name -> builder; :func:`build_model` and the training CLI look names up here.
+MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "seed_cnn": seed_cnn,
+    "fer_net": fer_net,
+    "fer_net_small": lambda **kw: fer_net(widths=(16, 32, 64, 128), **kw),
+    "fer_resnet": fer_resnet,
+}
+
+
+def build_model(name: str, **options) -> keras.Model:
+    """Build a registered model by name (see :data:`MODEL_BUILDERS`).
+
+    Parameters
+    ----------
+    name : str
+        ``"seed_cnn"``, ``"fer_net"``, ``"fer_net_small"`` or ``"fer_resnet"``.
+    **options
+        Keyword arguments for the builder (:func:`seed_cnn`, :func:`fer_net`).
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    ModelError
+        For a name that is not registered (the message lists the registered ones).
+
+    Examples
+    --------
+    >>> build_model("fer_net_small", compile=False).name
+    'fer_net'
+    """
+    try:
+        builder = MODEL_BUILDERS[name]
+    except KeyError:
+        raise ModelError(
+            f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}"
+        ) from None
+    return builder(**options)
+
+
+def count_parameters(model: keras.Model) -> dict[str, int]:
+    """Trainable, non-trainable and total parameter counts of ``model``.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    dict
+        ``trainable``, ``non_trainable`` and ``total`` as ints.
+
+    Examples
+    --------
+    >>> count_parameters(build_model("fer_net_small", compile=False))
+    {'trainable': 294615, 'non_trainable': 960, 'total': 295575}
+    """
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}

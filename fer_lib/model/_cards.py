@@ -1,0 +1,307 @@
+"""Model cards: what a trained model is, what it was trained on, how and how well.
+
+A card is a small JSON file beside every saved model (``models/default.json`` beside
+``models/default.keras``) and in every run folder. :class:`ModelCard` holds it with
+one field per top-level key; :meth:`ModelCard.from_run` assembles it from a training
+run and :meth:`ModelCard.write` / :meth:`ModelCard.read` move it to and from disk.
+The JSON keys and their order are the ones the committed cards in ``models/`` and
+``results/`` have, so old and new cards read the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from fer_lib.errors import ModelError
+from fer_lib._fileio import atomic_write_text
+from fer_lib.labels import EMOTIONS, NUM_CLASSES
+
+if TYPE_CHECKING:
+    from fer_lib.data._container import FER2013
+    from fer_lib.data._splits import Split
+
+__all__ = ["ModelCard", "machine_description", "INPUT_DESCRIPTION", "OUTPUT_DESCRIPTION"]
+
+#: What every fer_lib model takes.
+INPUT_DESCRIPTION = "float32 (n, 48, 48, 1), raw grey levels 0..255 (the model normalises itself)"
+
+#: What every fer_lib model returns.
+OUTPUT_DESCRIPTION = f"(n, {NUM_CLASSES}) probabilities, classes {list(EMOTIONS)}"
+
+# Keys of the run's configuration that the card keeps under "data" rather than "recipe".
+_DATA_KEYS = ("data_sha256", "synthetic")
+
+
+def machine_description() -> dict[str, Any]:
+    """Where a run happened: platform, processor, core count, Python, Keras and its backend."""
+    import keras
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelCard:
+    """A model card: one field per key of the card's JSON file, in the file's order.
+
+    Build one from a finished run with :meth:`from_run`, or read a saved one with
+    :meth:`read`; :meth:`to_dict` gives the JSON-ready mapping.
+
+    Parameters
+    ----------
+    name, architecture : str
+        The registered model name (:data:`fer_lib.model.MODEL_BUILDERS`).
+    parameters : dict
+        ``trainable``, ``non_trainable`` and ``total`` parameter counts.
+    flip_tta : bool
+        Whether the saved model averages each face with its mirror image.
+    data : dict
+        ``file``, ``sha256``, ``synthetic`` and ``skipped_rows`` of the training data.
+    split : dict
+        ``protocol``, ``validation_fraction``, ``seed``, ``sizes`` and ``test_part``.
+    recipe : dict
+        The run's configuration (model, protocol, epochs, batch size, optimiser settings).
+    epochs_trained, epochs_planned : int
+    weights : str
+        Which checkpoint the model holds (``"last epoch"``, ``"best validation epoch (15)"``).
+    best_epoch : int or None
+        The epoch with the highest validation accuracy.
+    seconds : float
+        Training time summed over the run's epochs (evaluation excluded).
+    machine : dict
+        :func:`machine_description` of the machine that trained it.
+    accuracy : dict
+        ``train``, ``validation``, ``validation_without_flip_tta`` and ``test`` accuracies (fractions).
+    per_class_test_accuracy : dict
+        Emotion name -> test accuracy of the faces with that label.
+    test_macro_f1 : float or None
+        F1 on the test part averaged over the seven classes
+        (:attr:`fer_lib.evaluation.Evaluation.macro_f1`); ``None`` on cards written before it was recorded.
+    history : str
+        The per-epoch history CSV (a file name beside the model, or a path in the run folder).
+    created : str, optional
+        ISO time stamp (UTC); default now.
+    input, output : str, optional
+        What the model takes and returns; default :data:`INPUT_DESCRIPTION`, :data:`OUTPUT_DESCRIPTION`.
+
+    Examples
+    --------
+    >>> card = ModelCard(name="m", architecture="m", parameters={"total": 3}, flip_tta=False, data={},
+    ...                  split={}, recipe={}, epochs_trained=1, epochs_planned=1, weights="last epoch",
+    ...                  best_epoch=1, seconds=2.0, machine={}, accuracy={"test": 0.5},
+    ...                  per_class_test_accuracy={}, history="m.history.csv", created="2026-01-01T00:00:00+00:00")
+    >>> list(card.to_dict())[:5]
+    ['name', 'created', 'architecture', 'parameters', 'flip_tta']
+    >>> ModelCard.from_dict(card.to_dict()) == card
+    True
+    """
+
+    name: str
+    created: str = dataclasses.field(default_factory=_now)
+    architecture: str
+    parameters: dict[str, int]
+    flip_tta: bool
+    input: str = INPUT_DESCRIPTION
+    output: str = OUTPUT_DESCRIPTION
+    data: dict[str, Any]
+    split: dict[str, Any]
+    recipe: dict[str, Any]
+    epochs_trained: int
+    epochs_planned: int
+    weights: str
+    best_epoch: int | None
+    seconds: float
+    machine: dict[str, Any]
+    accuracy: dict[str, float | None]
+    per_class_test_accuracy: dict[str, float] | None
+    test_macro_f1: float | None = None
+    history: str
+
+    @classmethod
+    def from_run(
+        cls,
+        *,
+        config: Mapping[str, Any],
+        state: Mapping[str, Any],
+        data: FER2013,
+        split: Split,
+        train_size: int,
+        parameters: dict[str, int],
+        flip_tta: bool,
+        accuracy: Mapping[str, float | None],
+        per_class_test_accuracy: Mapping[str, float],
+        test_macro_f1: float | None = None,
+        weights: str,
+        history: str | os.PathLike,
+    ) -> ModelCard:
+        """Assemble the card of a finished training run.
+
+        Parameters
+        ----------
+        config : mapping
+            The run's configuration as :func:`fer_lib.train.train` builds it
+            (``model_name``, ``protocol``, ``validation_fraction``, ``seed``, ``epochs``,
+            ``data_sha256``, ``synthetic`` and the recipe).
+        state : mapping
+            The run's saved state: ``epoch`` (epochs trained), ``seconds``, ``best_epoch``.
+        data : FER2013
+            The data set the run was trained on.
+        split : Split
+            The split the run used (its validation and test parts are counted).
+        train_size : int
+            Faces actually trained on (a subset when ``sample_size`` was given).
+        parameters : dict
+            :func:`fer_lib.model.count_parameters` of the network.
+        flip_tta : bool
+            Whether the saved model averages over mirror images.
+        accuracy : mapping
+            ``train``, ``validation``, ``validation_without_flip_tta``, ``test``.
+        per_class_test_accuracy : mapping
+            Emotion name -> test accuracy.
+        test_macro_f1 : float, optional
+            Test F1 averaged over the seven classes.
+        weights : str
+            Which checkpoint the model holds.
+        history : str or path
+            Where the history CSV is.
+
+        Returns
+        -------
+        ModelCard
+        """
+        return cls(
+            name=config["model_name"],
+            architecture=config["model_name"],
+            parameters=dict(parameters),
+            flip_tta=bool(flip_tta),
+            data={"file": "synthetic" if data.synthetic else Path(data.source).name,
+                  "sha256": data.sha256, "synthetic": data.synthetic, "skipped_rows": data.skipped},
+            split={"protocol": config["protocol"], "validation_fraction": config["validation_fraction"],
+                   "seed": config["seed"],
+                   "sizes": {"train": int(train_size), "validation": len(split.validation), "test": len(split.test)},
+                   "test_part": "PublicTest" if config["protocol"] == "official" else "random 10% (tutorial)"},
+            recipe={key: value for key, value in config.items() if key not in _DATA_KEYS},
+            epochs_trained=state["epoch"],
+            epochs_planned=config["epochs"],
+            weights=weights,
+            best_epoch=state.get("best_epoch"),
+            seconds=round(state["seconds"], 1),
+            machine=machine_description(),
+            accuracy=dict(accuracy),
+            per_class_test_accuracy=dict(per_class_test_accuracy),
+            test_macro_f1=None if test_macro_f1 is None else float(test_macro_f1),
+            history=str(history),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as a JSON-ready dict, keys in the file's order.
+
+        ``test_macro_f1`` is left out when it is ``None``, so a card written before it was
+        recorded reads back and writes out unchanged.
+
+        Returns
+        -------
+        dict
+        """
+        mapping = dataclasses.asdict(self)
+        if mapping["test_macro_f1"] is None:
+            del mapping["test_macro_f1"]
+        return mapping
+
+    def to_json(self) -> str:
+        """The card as indented JSON text (what :meth:`write` saves).
+
+        Returns
+        -------
+        str
+        """
+        return json.dumps(self.to_dict(), indent=2)
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Save the card as JSON, atomically (the file appears whole or not at all).
+
+        Parameters
+        ----------
+        path : str or path
+            Usually the model's path with the suffix ``.json``.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
+        return atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> ModelCard:
+        """A card from the mapping :meth:`to_dict` (or a card file) holds.
+
+        Parameters
+        ----------
+        mapping : mapping
+            Every key of the card; unknown keys are refused.
+
+        Returns
+        -------
+        ModelCard
+
+        Raises
+        ------
+        ModelError
+            When keys are missing or unknown.
+        """
+        fields = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(mapping) - fields)
+        if unknown:
+            raise ModelError(f"not a model card: unknown key(s) {', '.join(unknown)}; "
+                             f"expected the keys of fer_lib.model.ModelCard")
+        try:
+            return cls(**mapping)
+        except TypeError as exc:  # a required key is missing
+            raise ModelError(f"not a model card: {exc}") from None
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> ModelCard:
+        """Read a card file written by :meth:`write` (or by an older fer_lib: same keys).
+
+        Parameters
+        ----------
+        path : str or path
+
+        Returns
+        -------
+        ModelCard
+
+        Raises
+        ------
+        ModelError
+            When the file is missing, is not JSON or lacks a card's keys.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"model card {path} does not exist; a card is saved beside every trained model "
+                             "(`python -m fer_lib train --output MODEL.keras` writes MODEL.json)")
+        try:
+            mapping = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelError(f"model card {path} is not valid JSON ({exc}); restore it from git or retrain") from None
+        try:
+            return cls.from_dict(mapping)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None

@@ -1,0 +1,309 @@
+"""The one batched prediction path: a saved emotion model, grey 48x48 faces in, probabilities out.
+
+:class:`EmotionClassifier` runs either file the project saves: a LiteRT file (``.tflite``, the
+inference path: no TensorFlow, so ``predict`` starts in about a second) or a Keras file. Each chunk
+is padded to one of a few batch sizes (1, 2, 4, ... 64), so each size is compiled once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from fer_lib.data._container import to_model_input
+from fer_lib.errors import ModelError
+from fer_lib.labels import IMAGE_SHAPE, NUM_CLASSES
+from fer_lib.quiet import hidden_startup_lines
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+__all__ = [
+    "DEFAULT_KERAS_PATH",
+    "DEFAULT_MODEL_PATH",
+    "BATCH_BUCKETS",
+    "EmotionClassifier",
+    "load_saved_model",
+    "predict_probabilities",
+]
+
+_MODELS = Path(__file__).resolve().parents[2] / "models"
+#: The shipped Keras model (training, evaluation, notebooks 3-4).
+DEFAULT_KERAS_PATH: Path = _MODELS / "default.keras"
+#: Its quantised LiteRT export, loaded by ``EmotionClassifier()`` without a model (live, predict, widgets).
+DEFAULT_MODEL_PATH: Path = _MODELS / "default.quantized.tflite"
+#: Suffix of the files :class:`EmotionClassifier` runs with LiteRT.
+LITERT_SUFFIX = ".tflite"
+
+#: Batch sizes the compiled prediction is traced for; larger face counts go in chunks of the last.
+BATCH_BUCKETS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+
+
+def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.Model:
+    """Load a ``.keras`` model with a clear error when the file is missing or corrupt.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Keras 3 ``.keras`` file (fer_lib's custom layers are registered first).
+    compile : bool, default True
+        ``False`` skips the optimiser (inference only: faster, and quiet about
+        optimiser state it does not need).
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    ModelError
+        If the file does not exist or cannot be loaded; the message names the file.
+    """
+    with hidden_startup_lines():  # importing Keras starts TensorFlow, which writes to descriptor 2
+        import keras  # only when a model is loaded
+
+        from fer_lib.model import _architectures as models  # noqa: F401  (registers fer_lib's custom layers with Keras)
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(
+            f"model file {path} does not exist. Train one with `make train` "
+            "or use the shipped models/default.keras."
+        )
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as exc:  # keras raises many types for a damaged archive
+        raise ModelError(
+            f"model file {path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
+            "it is corrupt or not a Keras 3 .keras file. Re-train it or restore it from git."
+        ) from exc
+
+
+class EmotionClassifier:
+    """A saved emotion model, loaded once, predicting every face of a frame in one call.
+
+    Parameters
+    ----------
+    model : str, Path or keras.Model, optional
+        A LiteRT ``.tflite`` file (run without TensorFlow), a ``.keras`` file, or a
+        Keras model in memory; default :data:`DEFAULT_MODEL_PATH`. It takes raw grey
+        faces ``(n, 48, 48, 1)`` and ends with a softmax over 7 classes.
+    buckets : sequence of int, default :data:`BATCH_BUCKETS`
+        Batch sizes each call is padded to.
+    num_threads : int, default 2
+        CPU threads LiteRT may use (``.tflite`` only).
+
+    Raises
+    ------
+    ModelError
+        If the file is missing or corrupt, or the model's input or output shape is wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> classifier = EmotionClassifier()          # the shipped model, through LiteRT
+    >>> classifier.predict(np.full((2, 48, 48), 128, np.uint8)).shape
+    (2, 7)
+    """
+
+    def __init__(self, model: Any = None, *, buckets: Sequence[int] = BATCH_BUCKETS, num_threads: int = 2) -> None:
+        if model is None:
+            model = DEFAULT_MODEL_PATH
+        buckets = sorted({int(size) for size in buckets})
+        if not buckets or buckets[0] < 1:
+            raise ValueError(f"buckets must be positive batch sizes; got {buckets!r}")
+        self.buckets: tuple[int, ...] = tuple(buckets)
+        self.path: Path | None = Path(model) if isinstance(model, (str, os.PathLike)) else None
+        if self.path is not None and self.path.suffix == LITERT_SUFFIX:
+            self.model = None
+            self._predict: Callable[[np.ndarray], np.ndarray] = _LiteRTPredict(self.path, int(num_threads))
+            return
+        if self.path is not None:
+            model = load_saved_model(self.path, compile=False)
+        self.model = model
+        _check_model_shapes(model, self.path)
+        self._predict = _compiled_predict(model)
+
+    @property
+    def backend(self) -> str:
+        """``"litert"`` for a ``.tflite`` file, ``"keras"`` otherwise."""
+        return "keras" if self.model is not None else "litert"
+
+    def __repr__(self) -> str:
+        where = self.path if self.path is not None else "in memory"
+        name = getattr(self.model, "name", "model") if self.model is not None else self.path.name
+        return f"EmotionClassifier({name!r}, {where}, {self.backend})"
+
+    def _bucket(self, count: int) -> int:
+        return next((size for size in self.buckets if size >= count), self.buckets[-1])
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Class probabilities of grey faces, in one call per chunk of the largest bucket.
+
+        Parameters
+        ----------
+        faces : ndarray of shape (n, 48, 48) or (n, 48, 48, 1)
+            Raw grey levels 0..255, e.g. from :func:`fer_lib.live.crop_faces`.
+
+        Returns
+        -------
+        ndarray of shape (n, 7), dtype float32
+            Rows in :data:`fer_lib.labels.EMOTIONS` order; ``(0, 7)`` for no face.
+
+        Raises
+        ------
+        ValueError
+            If the faces are not 48x48.
+        """
+        batch = to_model_input(faces)
+        count = batch.shape[0]
+        if count == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        chunks = []
+        largest = self.buckets[-1]
+        for start in range(0, count, largest):
+            chunk = batch[start : start + largest]
+            size = self._bucket(chunk.shape[0])
+            if size > chunk.shape[0]:
+                padding = np.zeros((size - chunk.shape[0],) + chunk.shape[1:], np.float32)
+                chunk = np.concatenate([chunk, padding])
+            chunks.append(np.asarray(self._predict(chunk))[: min(largest, count - start)])
+        return np.concatenate(chunks).astype(np.float32, copy=False)
+
+    def warmup(self, sizes: Sequence[int] = (1,)) -> None:
+        """Prepare the calls for these batch sizes now rather than on the first frames.
+
+        Parameters
+        ----------
+        sizes : sequence of int, default (1,)
+            Batch sizes to prepare; each runs one all-black batch of its bucket's size.
+        """
+        for size in sizes:
+            self.predict(np.zeros((self._bucket(int(size)),) + IMAGE_SHAPE[:2], np.uint8))
+
+    __call__ = predict
+
+
+class _LiteRTPredict:
+    """A ``.tflite`` emotion model run by LiteRT: one interpreter per batch size, made on first use."""
+
+    def __init__(self, path: Path, num_threads: int) -> None:
+        if not path.is_file():
+            raise ModelError(
+                f"model file {path} does not exist. Export one with `python -m fer_lib export MODEL.keras` "
+                "(the shipped models/default.quantized.tflite is in the repository)."
+            )
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - ai-edge-litert is in requirements.txt
+            raise ModelError(f"LiteRT is not installed, so {path} cannot run: pip install ai-edge-litert") from exc
+        self.path, self.num_threads, self._interpreter_class = path, num_threads, Interpreter
+        self._calls: dict[int, Callable[[np.ndarray], np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self._call_for(1)  # load now: a bad file fails here, not on the first face
+
+    def _call_for(self, size: int) -> Callable[[np.ndarray], np.ndarray]:
+        call = self._calls.get(size)
+        if call is not None:
+            return call
+        try:
+            with hidden_startup_lines():
+                interpreter = self._interpreter_class(model_path=str(self.path), num_threads=self.num_threads)
+            source = interpreter.get_input_details()[0]
+            outputs = interpreter.get_output_details()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"model file {self.path} cannot be loaded by LiteRT ({str(exc)[:200]}); it is corrupt or not a "
+                "fer_lib export. Export it again with `python -m fer_lib export MODEL.keras`."
+            ) from exc
+        source_shape = tuple(int(side) for side in source["shape"][1:])
+        output_shapes = [tuple(int(side) for side in output["shape"][1:]) for output in outputs]
+        if source_shape != IMAGE_SHAPE or output_shapes != [(NUM_CLASSES,)]:
+            raise ModelError(
+                f"model file {self.path} takes {source_shape} and returns {output_shapes}; expected "
+                f"(48, 48, 1) grey faces in and ({NUM_CLASSES},) probabilities out. Export a model from "
+                "fer_lib.model._architectures."
+            )
+        interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])
+        with hidden_startup_lines():
+            interpreter.allocate_tensors()
+        source_index, output_index = source["index"], outputs[0]["index"]
+
+        def call(batch: np.ndarray) -> np.ndarray:
+            interpreter.set_tensor(source_index, batch)
+            interpreter.invoke()
+            return interpreter.get_tensor(output_index)
+
+        self._calls[size] = call
+        return call
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        with self._lock:  # an interpreter runs one call at a time; threads (LiveView, BrowserCamera) may share it
+            return self._call_for(batch.shape[0])(batch)
+
+
+def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities of raw grey faces, through :meth:`EmotionClassifier.predict`.
+
+    Parameters
+    ----------
+    model : keras.Model, EmotionClassifier, str or Path
+        A fer_lib model (it normalises its own input), or a ``.keras`` file.
+    images : array of shape (n, 48, 48) or (n, 48, 48, 1)
+        Raw grey levels 0..255.
+    batch_size : int, default 256
+        Faces per compiled call (the last chunk is padded to a power of two, or to ``batch_size``).
+
+    Returns
+    -------
+    ndarray of shape (n, 7), float32
+
+    Raises
+    ------
+    ModelError
+        If the model does not take (48, 48, 1) faces or does not return 7 probabilities.
+    """
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    if not isinstance(model, EmotionClassifier):
+        model = EmotionClassifier(model, buckets=_doubling(int(batch_size)))
+    return model.predict(images)
+
+
+def _doubling(largest: int) -> tuple[int, ...]:
+    """1, 2, 4, ... below ``largest``, then ``largest``: e.g. 256 -> (1, 2, ..., 128, 256)."""
+    sizes = [1 << power for power in range(largest.bit_length()) if 1 << power < largest]
+    return (*sizes, largest)
+
+
+def _check_model_shapes(model, path: Path | None) -> None:
+    where = f"model file {path}" if path is not None else f"model {getattr(model, 'name', '?')!r}"
+    try:
+        input_shape = tuple(model.input_shape)
+        output_shape = tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise ModelError(f"{where} is not a single-input, single-output Keras model ({exc})") from exc
+    if input_shape[1:] != IMAGE_SHAPE or output_shape[1:] != (NUM_CLASSES,):
+        raise ModelError(
+            f"{where} takes {input_shape} and returns {output_shape}; expected (None, 48, 48, 1) grey "
+            f"faces in and (None, {NUM_CLASSES}) probabilities out. Use a model from fer_lib.model._architectures."
+        )
+
+
+def _compiled_predict(model) -> Callable[[np.ndarray], Any]:
+    """One compiled forward pass: ``tf.function`` on TensorFlow, Keras' compiled predict step elsewhere."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # autograph=False: a plain forward pass has no Python control flow to convert (and autograph
+        # cannot read a lambda's source, which it reports as a warning)
+        function = tf.function(lambda batch: model(batch, training=False), jit_compile=False, autograph=False)
+        return lambda batch: function(tf.convert_to_tensor(batch)).numpy()
+    return model.predict_on_batch  # other backends: Keras' own compiled predict step

@@ -1,0 +1,233 @@
+"""The batches a run trains on: augmentation of 48x48 faces in NumPy and OpenCV, as a Keras PyDataset.
+
+A millisecond per batch of 64 on every Keras backend, where Keras' random layers cost up to 40% of a step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import keras
+import numpy as np
+
+from fer_lib.data import FER2013, to_model_input
+from fer_lib.labels import IMAGE_SIZE, NUM_CLASSES
+from fer_lib.train._config import TrainConfig
+
+__all__ = ["augment_batch", "erase_batch", "crop_batch", "centre_crop", "mix_batch", "balanced_class_weights",
+           "AugmentedFaces", "training_batches", "validation_arrays"]
+
+
+def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation: float = 10.0,
+                  max_shift: float = 0.1, max_zoom: float = 0.1, flip: bool = True) -> np.ndarray:
+    """Randomly mirror, rotate, shift and zoom a batch of 48x48 faces (uint8 or float).
+
+    Each face gets its own affine warp (OpenCV, reflecting borders), so a batch
+    of 64 costs about a millisecond.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, 48, 48), uint8 or float32
+    rng : numpy.random.Generator
+        Draws every face's warp (the same generator state gives the same batch).
+    max_rotation : float, default 10.0
+        Degrees, either way.
+    max_shift : float, default 0.1
+        Fraction of the side, in each direction.
+    max_zoom : float, default 0.1
+        Scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
+    flip : bool, default True
+        Mirror half of the faces left to right.
+
+    Returns
+    -------
+    ndarray
+        The same shape and dtype as ``images``.
+
+    Examples
+    --------
+    >>> faces = np.zeros((2, 48, 48), np.uint8)
+    >>> augment_batch(faces, np.random.default_rng(0)).shape
+    (2, 48, 48)
+    """
+    out = np.empty_like(images)
+    center = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
+    for i, image in enumerate(images):
+        angle = rng.uniform(-max_rotation, max_rotation)
+        scale = rng.uniform(1 - max_zoom, 1 + max_zoom)
+        matrix = cv2.getRotationMatrix2D(center, angle, scale)
+        matrix[:, 2] += rng.uniform(-max_shift, max_shift, size=2) * IMAGE_SIZE
+        warped = cv2.warpAffine(image, matrix, (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REFLECT_101)
+        out[i] = warped[:, ::-1] if flip and rng.random() < 0.5 else warped
+    return out
+
+
+def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: float = 0.5,
+                area: tuple[float, float] = (0.02, 0.25), aspect: tuple[float, float] = (0.3, 3.3)) -> np.ndarray:
+    """Random erasing: replace a random rectangle of some faces with uniform noise (Zhong et al., 2020)."""
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"random erasing probability must lie in [0, 1]; got {probability}")
+    out = images.copy()
+    side = images.shape[1]
+    for i in range(len(images)):
+        if rng.random() >= probability:
+            continue
+        share = rng.uniform(*area)
+        ratio = math.exp(rng.uniform(math.log(aspect[0]), math.log(aspect[1])))
+        height = min(side, max(1, round(math.sqrt(share * side * side * ratio))))
+        width = min(side, max(1, round(math.sqrt(share * side * side / ratio))))
+        top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
+        out[i, top:top + height, left:left + width] = rng.integers(0, 256, size=(height, width)).astype(images.dtype)
+    return out
+
+
+def crop_batch(images: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random ``size`` x ``size`` window of each face (training on crops, testing on ten of them)."""
+    side = images.shape[1]
+    if not 0 < size <= side:
+        raise ValueError(f"a crop must be 1 to {side} pixels; got {size}")
+    tops, lefts = rng.integers(0, side - size + 1, size=(2, len(images)))
+    return np.stack([face[top:top + size, left:left + size] for face, top, left in zip(images, tops, lefts)])
+
+
+def centre_crop(images: np.ndarray, size: int | None) -> np.ndarray:
+    """The centre ``size`` x ``size`` window of each face; ``None`` keeps the faces whole."""
+    if size is None:
+        return images
+    start = (images.shape[1] - size) // 2
+    return images[:, start:start + size, start:start + size]
+
+
+def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, *, mixup: float = 0.0,
+              cutmix: float = 0.0, weights: np.ndarray | None = None):
+    """Mixup or CutMix a batch with a shuffled copy of itself; the targets become soft labels."""
+    if mixup < 0 or cutmix < 0:
+        raise ValueError(f"mixup and cutmix are Beta alphas, 0 (off) or positive; got {mixup}, {cutmix}")
+    if not (mixup or cutmix):
+        return (images, targets) if weights is None else (images, targets, weights)
+    use_cutmix = bool(cutmix) and (not mixup or rng.random() < 0.5)
+    lam = float(rng.beta(cutmix, cutmix) if use_cutmix else rng.beta(mixup, mixup))
+    order = rng.permutation(len(images))
+    if use_cutmix:
+        side = images.shape[1]
+        cut = math.sqrt(1.0 - lam) * side
+        cy, cx = rng.uniform(0, side, size=2)
+        top, bottom = int(np.clip(round(cy - cut / 2), 0, side)), int(np.clip(round(cy + cut / 2), 0, side))
+        left, right = int(np.clip(round(cx - cut / 2), 0, side)), int(np.clip(round(cx + cut / 2), 0, side))
+        images = images.copy()
+        images[:, top:bottom, left:right] = images[order, top:bottom, left:right]
+        lam = 1.0 - (bottom - top) * (right - left) / (side * side)  # the area actually kept
+    else:
+        images = (lam * images + (1.0 - lam) * images[order]).astype(images.dtype)
+    targets = (lam * targets + (1.0 - lam) * targets[order]).astype(targets.dtype)
+    if weights is None:
+        return images, targets
+    return images, targets, (lam * weights + (1.0 - lam) * weights[order]).astype(weights.dtype)
+
+
+def balanced_class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-class loss weights inversely proportional to class frequency (scikit-learn's ``"balanced"``)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES).astype(np.float64)
+    weights = np.divide(len(labels), NUM_CLASSES * counts, out=np.zeros(NUM_CLASSES), where=counts > 0)
+    return weights.astype(np.float32)
+
+
+class AugmentedFaces(keras.utils.PyDataset):
+    """Batches of ``(faces, one-hot labels)`` for ``model.fit``, reshuffled each epoch."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
+                 augment: bool = True, seed: int = 0, shuffle: bool = True, random_erasing: float = 0.0,
+                 mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None,
+                 crop: int | None = None, targets: np.ndarray | None = None):
+        super().__init__()
+        self.images = images
+        if targets is None:
+            targets = keras.utils.to_categorical(labels, NUM_CLASSES)
+        elif np.shape(targets) != (len(images), NUM_CLASSES):
+            raise ValueError(f"targets need one row of {NUM_CLASSES} per face; got {np.shape(targets)} "
+                             f"for {len(images)} faces")
+        self.targets = np.asarray(targets, np.float32)
+        self.batch_size = batch_size
+        self.augment = augment
+        self.shuffle = shuffle
+        self.seed = seed
+        self.random_erasing = random_erasing
+        self.mixup = mixup
+        self.cutmix = cutmix
+        self.crop = crop
+        self.sample_weights = (None if class_weight is None
+                               else np.asarray(class_weight, np.float32)[np.asarray(labels, np.int64)])
+        self.epoch = 0
+        self._order = self._make_order()
+
+    def _make_order(self) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(len(self.images))
+        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Jump to ``epoch``'s order (used when a run resumes)."""
+        self.epoch = epoch
+        self._order = self._make_order()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        faces = self.images[rows]
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        if self.augment:
+            faces = augment_batch(faces, rng)
+        if self.random_erasing:
+            faces = erase_batch(faces, rng, probability=self.random_erasing)
+        weights = None if self.sample_weights is None else self.sample_weights[rows]
+        batch = mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup, cutmix=self.cutmix,
+                          weights=weights)
+        if self.crop:
+            batch = (crop_batch(batch[0], rng, self.crop), *batch[1:])
+        return batch
+
+    def on_epoch_end(self) -> None:
+        self.set_epoch(self.epoch + 1)
+
+
+def training_batches(faces: FER2013, config: TrainConfig, *, targets: np.ndarray | None = None) -> AugmentedFaces:
+    """The batches a run with ``config`` trains on.
+
+    Parameters
+    ----------
+    faces : FER2013
+        The faces to train on.
+    config : TrainConfig
+        Batch size, seed, augmentation and its options.
+    targets : ndarray of shape (n, 7), optional
+        Soft targets instead of the labels (a distilled run's).
+
+    Returns
+    -------
+    AugmentedFaces
+    """
+    return AugmentedFaces(faces.images, faces.labels, batch_size=config.batch_size,
+                          augment=bool(config.recipe()["augment"]), seed=config.seed,
+                          random_erasing=config.random_erasing, mixup=config.mixup, cutmix=config.cutmix,
+                          crop=config.crop, targets=targets,
+                          class_weight=balanced_class_weights(faces.labels) if config.class_weight else None)
+
+
+def validation_arrays(validation: FER2013, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(faces, one-hot labels)`` that ``fit`` validates on (centre crops for a run on crops).
+
+    Parameters
+    ----------
+    validation : FER2013
+    config : TrainConfig
+
+    Returns
+    -------
+    tuple of ndarray
+    """
+    return (centre_crop(to_model_input(validation.images), config.crop),
+            keras.utils.to_categorical(validation.labels, NUM_CLASSES))

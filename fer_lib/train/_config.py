@@ -1,0 +1,225 @@
+"""TrainConfig: every choice of a training run in one typed, validated object (no Keras import)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from fer_lib.errors import ModelError
+from fer_lib.labels import IMAGE_SIZE
+
+__all__ = ["TrainConfig", "PROFILES", "RECIPES", "OPTIMIZERS"]
+
+#: Per-model recipe when the config leaves it open. ``seed_cnn`` keeps the tutorial's: Adam 1e-3, no augmentation.
+RECIPES: dict[str, dict[str, Any]] = {
+    "seed_cnn": {"augment": False, "schedule": "constant", "learning_rate": 1e-3, "flip_tta": False},
+    "fer_net": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
+    "fer_net_small": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
+    "fer_resnet": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
+}
+
+#: ``optimizer`` choices -> the peak learning rate used when none is given (``None``: the recipe's).
+OPTIMIZERS: dict[str, float | None] = {"adamw": None, "sgd": 0.05}
+
+# Options recorded in a run's identity only when not at their default, so older runs keep their folders.
+_OPTIONAL = {"optimizer": "adamw", "mixup": 0.0, "cutmix": 0.0, "random_erasing": 0.0, "class_weight": None,
+             "crop": None, "max_minutes": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every choice of a training run; :data:`PROFILES` holds the named ones.
+
+    Parameters
+    ----------
+    model_name : str, default "fer_net"
+        A key of :data:`RECIPES`: ``"seed_cnn"`` (the tutorial's network), ``"fer_net"``,
+        ``"fer_net_small"`` or ``"fer_resnet"``.
+    epochs : int, default 24
+    batch_size : int, default 64
+    seed : int, default 0
+        Seeds the split, the sample, the batch order, augmentation and the weights.
+    protocol : {"official", "tutorial"}
+        ``official``: train and validation from Training, test = PublicTest.
+        ``tutorial``: the tutorial's random 81/9/10 split.
+    validation_fraction : float, default 0.1
+        Share of the training rows carved out (stratified) for validation.
+    sample_size : int, optional
+        Train on a stratified random subset of this many faces (quick runs).
+    learning_rate, schedule, augment, flip_tta : optional
+        Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps test-time
+        flip averaging only if it improves validation accuracy.
+    optimizer : {"adamw", "sgd"}
+        ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]``. Not for ``seed_cnn``.
+    mixup, cutmix : float, default 0.0
+        Beta alphas of :func:`fer_lib.train.mix_batch` (0: off).
+    random_erasing : float, default 0.0
+        Probability of erasing a random rectangle of each training face.
+    class_weight : {None, "balanced"}
+        ``"balanced"``: rare classes count as much as common ones in the loss.
+    crop : int, optional
+        Train on random ``crop`` x ``crop`` windows (24-47, fer_net models) and test on ten crops
+        if they beat the centre crop on validation.
+    model_options : dict
+        Extra keyword arguments for the model builder (part of the run's identity).
+    max_minutes : float, optional
+        Stop when this many minutes of training are spent (counted across resumed calls).
+    early_stopping, reduce_lr : int, optional
+        Patience in epochs for early stopping on validation accuracy and for halving a
+        constant learning rate on a plateau.
+
+    Raises
+    ------
+    ModelError
+        For any choice out of range, with the choices that exist.
+
+    Examples
+    --------
+    >>> config = TrainConfig("fer_net_small", epochs=4)
+    >>> config.recipe()["schedule"], config.recipe()["learning_rate"]
+    ('cosine', 0.002)
+    >>> TrainConfig("fer_net", epochs=0)
+    Traceback (most recent call last):
+    ...
+    fer_lib.errors.ModelError: epochs must be a positive whole number; got 0
+    """
+
+    model_name: str = "fer_net"
+    epochs: int = 24
+    batch_size: int = 64
+    seed: int = 0
+    protocol: str = "official"
+    validation_fraction: float = 0.1
+    sample_size: int | None = None
+    learning_rate: float | None = None
+    schedule: str | None = None
+    augment: bool | None = None
+    flip_tta: bool | str | None = None
+    optimizer: str = "adamw"
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    random_erasing: float = 0.0
+    class_weight: str | None = None
+    crop: int | None = None
+    model_options: dict = dataclasses.field(default_factory=dict)
+    max_minutes: float | None = None
+    early_stopping: int | None = None
+    reduce_lr: int | None = None
+
+    def __post_init__(self) -> None:
+        def fail(message: str):
+            raise ModelError(message)
+
+        if self.model_name not in RECIPES:
+            fail(f"unknown model {self.model_name!r}; choose one of {', '.join(sorted(RECIPES))}")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+                fail(f"{name} must be a positive whole number; got {value!r}")
+        if self.sample_size is not None and not (isinstance(self.sample_size, int) and self.sample_size > 0):
+            fail(f"sample_size must be a positive whole number or None; got {self.sample_size!r}")
+        if self.protocol not in ("official", "tutorial"):
+            fail(f"protocol must be 'official' or 'tutorial'; got {self.protocol!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            fail(f"validation_fraction must be between 0 and 1; got {self.validation_fraction}")
+        if self.optimizer not in OPTIMIZERS:
+            fail(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.optimizer != "adamw" and self.model_name == "seed_cnn":
+            fail("seed_cnn keeps the tutorial's Adam; optimizer= works with the fer_net models only")
+        if self.class_weight not in (None, "balanced"):
+            fail(f"class_weight must be None or 'balanced'; got {self.class_weight!r}")
+        if self.mixup < 0 or self.cutmix < 0 or not 0.0 <= self.random_erasing <= 1.0:
+            fail(f"mixup and cutmix are Beta alphas (0 or more) and random_erasing a probability in [0, 1]; "
+                 f"got mixup={self.mixup}, cutmix={self.cutmix}, random_erasing={self.random_erasing}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            fail(f"max_minutes must be positive (or None for no budget); got {self.max_minutes}")
+        if self.crop is not None and not (self.model_name in ("fer_net", "fer_net_small")
+                                          and 24 <= self.crop < IMAGE_SIZE):
+            fail(f"crop takes 24 to {IMAGE_SIZE - 1} pixels, for fer_net and fer_net_small; "
+                 f"got {self.crop!r} for {self.model_name}")
+        schedule = self.recipe()["schedule"]
+        if schedule not in ("constant", "cosine"):
+            fail(f"unknown schedule {schedule!r}; expected 'constant' or 'cosine'")
+        if self.reduce_lr and schedule != "constant":
+            fail(f"reduce_lr works with schedule='constant' only; this run uses {schedule!r}, "
+                 "which already sets the rate. Pass schedule='constant' or drop reduce_lr.")
+
+    @classmethod
+    def from_identity(cls, identity: dict) -> TrainConfig:
+        """The config of a saved run, from the identity its ``state.json`` or card records.
+
+        Parameters
+        ----------
+        identity : dict
+            :meth:`identity` as saved (keys that are not fields, such as ``data_sha256``, are ignored).
+
+        Returns
+        -------
+        TrainConfig
+        """
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in identity.items() if key in names})
+
+    def recipe(self) -> dict[str, Any]:
+        """The model's recipe (:data:`RECIPES`) with this config's overrides.
+
+        Returns
+        -------
+        dict
+            ``augment``, ``schedule``, ``learning_rate`` and ``flip_tta``.
+        """
+        recipe = dict(RECIPES[self.model_name])
+        if OPTIMIZERS[self.optimizer] is not None:
+            recipe["learning_rate"] = OPTIMIZERS[self.optimizer]
+        for key in ("learning_rate", "schedule", "augment", "flip_tta"):
+            if getattr(self, key) is not None:
+                recipe[key] = getattr(self, key)
+        return recipe
+
+    def identity(self, data) -> dict[str, Any]:
+        """What makes a run this run: recorded in its state and card, hashed into its folder name.
+
+        Parameters
+        ----------
+        data : FER2013
+            The data set (its SHA-256 is part of the identity).
+
+        Returns
+        -------
+        dict
+            The keys every run has, the recipe, and the options that are not at their default.
+        """
+        identity = {
+            "model_name": self.model_name, "protocol": self.protocol,
+            "validation_fraction": self.validation_fraction, "sample_size": self.sample_size,
+            "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
+            "data_sha256": data.sha256, "synthetic": data.synthetic, **self.recipe(),
+        }
+        if self.model_options:  # through JSON so tuples and lists compare equal when a run resumes
+            identity["model_options"] = json.loads(json.dumps(self.model_options))
+        identity.update({key: getattr(self, key) for key, default in _OPTIONAL.items()
+                         if getattr(self, key) != default})
+        return identity
+
+
+def fingerprint(identity: dict) -> str:
+    """16 hex digits of SHA-256 over a run's identity (a constant-rate run's length left out)."""
+    if identity.get("schedule") == "constant":  # a constant rate lets a finished run be extended
+        identity = {key: value for key, value in identity.items() if key != "epochs"}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+#: Named configs: ``python -m fer_lib train --profile NAME``, ``make train``, notebook 3.
+PROFILES: dict[str, TrainConfig] = {
+    # Seconds to a minute: that everything runs (tests, nbval).
+    "fast": TrainConfig("fer_net_small", epochs=2, sample_size=1500),
+    # What `make run-all` trains in notebook 3: a few minutes.
+    "default": TrainConfig("fer_net_small", epochs=4),
+    # What a student can run in minutes on 2 CPU cores (`make train`): 6 min on a quiet machine,
+    # 61.7% PublicTest (results/fer_net_small_default.json).
+    "student": TrainConfig("fer_net_small", epochs=12),
+    # The recipe of the shipped model (its card): random erasing on a long cosine schedule.
+    "full": TrainConfig("fer_net", epochs=72, random_erasing=0.5),
+}

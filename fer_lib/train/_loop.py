@@ -1,0 +1,450 @@
+"""The training loop: :func:`train` chains public steps a notebook can run one by one.
+
+``prepare_split`` -> ``training_batches`` / ``validation_arrays`` -> ``build_model_for`` ->
+``model.fit`` with a checkpoint after every epoch -> ``write_results`` (flip averaging chosen
+on validation, every part scored once, the model card). ``finalize`` runs the last step on a
+stopped run. Smoke runs: Keras honours ``KERAS_MAX_EPOCHS`` and ``KERAS_MAX_STEPS_PER_EPOCH``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import pandas as pd
+
+from fer_lib.data import FER2013, Split, load_default_data, make_split, stratified_sample, to_model_input
+from fer_lib.errors import ModelError
+from fer_lib.evaluation import evaluate_accuracy
+from fer_lib.labels import IMAGE_SIZE
+from fer_lib.model import _architectures as architectures
+from fer_lib.model._cards import ModelCard
+from fer_lib.model._classifier import load_saved_model
+from fer_lib.train._augment import centre_crop, training_batches, validation_arrays
+from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
+from fer_lib.train._runs import EpochCheckpoint, Run, TimeBudget, default_run_dir, open_run, save_model
+from fer_lib.train._seeding import set_seed
+
+__all__ = ["TrainingResult", "Targets", "learning_rate_schedule", "prepare_split", "build_model_for", "train",
+           "write_results", "finalize", "reopen_run", "reestimate_batch_norm"]
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What :func:`train` and :func:`finalize` return: the trained model, its history, card and files.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The final model, without optimiser state (wrapped in flip averaging when the card says so).
+    history : pandas.DataFrame
+        One row per epoch: ``epoch``, losses, accuracies, ``learning_rate``, ``seconds``.
+    card : dict
+        The model card (:meth:`fer_lib.model.ModelCard.to_dict`), as saved beside the model.
+    run_dir : Path
+        The run's checkpoint folder.
+    output : Path or None
+        The saved ``.keras`` file, if one was asked for.
+    """
+
+    model: keras.Model
+    history: pd.DataFrame
+    card: dict
+    run_dir: Path
+    output: Path | None
+
+
+class Targets(Protocol):
+    """A hook that gives :func:`train` the targets to fit instead of the labels (distillation uses one).
+
+    ``identity`` (a dict) joins the run's identity, so another hook trains in another folder;
+    calling it with the training faces and the run's folder returns ``(n, 7)`` probabilities.
+    """
+
+    identity: dict
+
+    def __call__(self, faces: FER2013, run_dir: Path) -> np.ndarray: ...
+
+
+def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
+    """The learning rate ``train`` gives the optimiser: a constant, or warm-up then cosine decay.
+
+    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base`` (large steps
+    on a freshly initialised network are unstable), then half a cosine down to zero at
+    the last step, so the final epochs take small steps and settle.
+
+    Parameters
+    ----------
+    schedule : {"constant", "cosine"}
+    base : float
+        The peak learning rate.
+    steps_per_epoch : int
+        Batches per epoch.
+    epochs : int
+        The schedule's length.
+
+    Returns
+    -------
+    float or keras.optimizers.schedules.LearningRateSchedule
+        A schedule is called with the step number: ``float(schedule(step))``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown schedule.
+
+    Examples
+    --------
+    >>> rate = learning_rate_schedule("cosine", 2e-3, steps_per_epoch=10, epochs=5)
+    >>> [round(float(rate(step)), 5) for step in (0, 10, 30, 50)]
+    [0.0002, 0.002, 0.001, 0.0]
+    """
+    if schedule == "constant":
+        return base
+    if schedule == "cosine":
+        warmup = steps_per_epoch  # one epoch of linear warm-up, then cosine to zero
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=base / 10, decay_steps=max(steps_per_epoch * epochs - warmup, 1),
+            warmup_target=base, warmup_steps=warmup, alpha=0.0,
+        )
+    raise ValueError(f"unknown schedule {schedule!r}; expected 'constant' or 'cosine'")
+
+
+def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None = None, *,
+                  verbose: bool = True) -> tuple[FER2013, Split, FER2013]:
+    """Load the data if needed, split it by ``config.protocol`` and sample the training faces.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    data : FER2013, path or None
+        ``None``: :func:`fer_lib.data.load_default_data` (``FER2013_PATH``, ``data_input/``).
+    verbose : bool, default True
+        Progress while a file is read.
+
+    Returns
+    -------
+    (FER2013, Split, FER2013)
+        The whole data set, its split, and the faces to train on.
+
+    Raises
+    ------
+    ModelError
+        When the split leaves less than one batch to train on or no validation face.
+    """
+    if not isinstance(data, FER2013):
+        data = load_default_data(data, verbose=verbose)
+    split = make_split(data, config.protocol, validation_fraction=config.validation_fraction, seed=config.seed)
+    faces = split.train
+    if config.sample_size is not None:
+        faces = stratified_sample(faces, config.sample_size, seed=config.seed)
+    if len(faces) < config.batch_size or len(split.validation) == 0:
+        raise ModelError(
+            f"{data.source}: the {config.protocol} split leaves {len(faces)} training and "
+            f"{len(split.validation)} validation faces; need at least one batch ({config.batch_size}) "
+            "and one validation face. Use a larger file or sample_size."
+        )
+    return data, split, faces
+
+
+def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -> keras.Model:
+    """The compiled network ``config`` names, its optimiser on the recipe's learning-rate schedule.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    faces : FER2013
+        The training faces (``seed_cnn`` adapts its per-pixel normalisation to them).
+    steps_per_epoch : int
+        Batches per epoch (the schedule's unit).
+
+    Returns
+    -------
+    keras.Model
+    """
+    options: dict[str, Any] = dict(config.model_options)
+    recipe = config.recipe()
+    if config.model_name == "seed_cnn":
+        options["normalization_data"] = to_model_input(faces.images)
+    else:
+        options["learning_rate"] = learning_rate_schedule(recipe["schedule"], recipe["learning_rate"],
+                                                          steps_per_epoch, config.epochs)
+        if config.optimizer != "adamw":
+            options["optimizer"] = config.optimizer
+        if config.crop is not None:
+            options["input_size"] = config.crop
+    return architectures.build_model(config.model_name, **options)
+
+
+def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = None, *,
+          model: keras.Model | None = None, targets: Targets | np.ndarray | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = (), run_dir: str | os.PathLike | None = None,
+          resume: bool = True, output: str | os.PathLike | None = None,
+          verbose: int | str = "auto") -> TrainingResult:
+    """Train the network ``config`` describes, with a checkpoint every epoch, a history and a model card.
+
+    Parameters
+    ----------
+    config : TrainConfig or str
+        The run's choices, or the name of one of :data:`fer_lib.train.PROFILES`.
+    data : FER2013, path or None
+        Data set or file; ``None`` finds one (:func:`fer_lib.data.load_default_data`).
+    model : keras.Model, optional
+        A network built by hand (compiled with ``config``'s recipe if it is not compiled yet)
+        instead of the one ``config.model_name`` names; its architecture joins the run's identity.
+    targets : Targets or ndarray of shape (n, 7), optional
+        What to fit instead of the one-hot labels of the training faces (soft targets).
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks, e.g. :class:`fer_lib.course.plots.LiveCurves` in a notebook.
+    run_dir : path, optional
+        Checkpoint folder; default ``~/.cache/fer_lib/runs/<model>-<fingerprint>``.
+    resume : bool, default True
+        Continue from the checkpoint in ``run_dir`` when there is one.
+    output : path, optional
+        Where to save the final ``.keras`` model; its card (``.json``) and history go beside it.
+    verbose : int or str, default "auto"
+        Keras' progress (0 silent, 1 bars, 2 a line per epoch); also our own lines.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ModelError
+        When the split is too small for one batch, or ``run_dir`` holds another run's checkpoint.
+    DataError
+        When the data cannot be split by ``config.protocol``.
+
+    Examples
+    --------
+    >>> from fer_lib.data import synthetic_fer2013
+    >>> from fer_lib.train import TrainConfig, train
+    >>> config = TrainConfig("fer_net_small", epochs=1, batch_size=32)
+    >>> result = train(config, synthetic_fer2013(400, seed=0), run_dir=getfixture("tmp_path"), verbose=0)
+    >>> result.card["epochs_trained"], len(result.history)
+    (1, 1)
+    """
+    config = PROFILES[config] if isinstance(config, str) else config
+    set_seed(config.seed)
+    data, split, faces = prepare_split(config, data, verbose=bool(verbose))
+    identity = config.identity(data)
+    if model is not None:
+        identity["architecture"] = hashlib.sha256(model.to_json().encode()).hexdigest()[:16]
+    if isinstance(targets, np.ndarray):
+        identity["targets_sha256"] = hashlib.sha256(np.ascontiguousarray(targets).tobytes()).hexdigest()[:16]
+    elif targets is not None:
+        identity.update(targets.identity)
+    key = fingerprint(identity)
+    run = open_run(run_dir if run_dir is not None else default_run_dir(f"{config.model_name}-{key}"),
+                   identity, key, resume=resume)
+    if verbose:
+        print(f"run folder: {run.folder}")
+
+    soft = targets(faces, run.folder) if callable(targets) else targets
+    batches = training_batches(faces, config, targets=soft)
+    validation = validation_arrays(split.validation, config)
+    if run.resuming:
+        model = load_saved_model(run.checkpoint)
+        if verbose:
+            print(f"resuming {config.model_name} from {run.checkpoint} after epoch {run.state['epoch']}")
+    elif model is None:
+        model = build_model_for(config, faces, len(batches))
+    elif getattr(model, "optimizer", None) is None:
+        recipe = config.recipe()
+        architectures.compile_model(model, optimizer=config.optimizer, learning_rate=learning_rate_schedule(
+            recipe["schedule"], recipe["learning_rate"], len(batches), config.epochs))
+
+    callbacks = [EpochCheckpoint(run.folder, run.state, batches), *callbacks]
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                       patience=config.early_stopping, restore_best_weights=True))
+    if config.reduce_lr:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
+                                                           patience=config.reduce_lr, min_lr=1e-5))
+    budget = None
+    if config.max_minutes is not None:
+        budget = TimeBudget(config.max_minutes, spent_seconds=run.state["seconds"])
+        callbacks.append(budget)
+    started = time.perf_counter()
+    if run.state["epoch"] < config.epochs and (budget is None or budget.remaining_seconds > 0):
+        batches.set_epoch(run.state["epoch"])
+        model.fit(batches, validation_data=validation, epochs=config.epochs, initial_epoch=run.state["epoch"],
+                  callbacks=callbacks, verbose=verbose)
+    if budget is not None and budget.stopped_at is not None:
+        epoch, batch = budget.stopped_at
+        run.state["stopped"] = (f"time budget ({config.max_minutes:g} min) spent after batch {batch} of "
+                                f"{len(batches)} of epoch {epoch}")
+        run.save_state()
+        if verbose:
+            print(run.state["stopped"])
+    if verbose:
+        print(f"trained {run.state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
+    return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
+                         weights="last epoch")
+
+
+def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | None = None,
+             output: str | os.PathLike | None = None, weights: str = "best", verbose: int | str = 1) -> TrainingResult:
+    """Turn a run's checkpoint into a model and card without training further (a run stopped early).
+
+    Parameters
+    ----------
+    run_dir : str or path
+        The run's checkpoint folder (with ``state.json``).
+    data : FER2013, path or None
+        The data the run was trained on (checked by SHA-256); ``None``: discovery.
+    output : str or path, optional
+        Where to save the ``.keras`` model; its card goes beside it as ``.json``.
+    weights : {"best", "last"}, default "best"
+        The best-validation checkpoint or the last epoch's.
+    verbose : int or str, default 1
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    ModelError
+        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``,
+        or ``data`` is not the file the run was trained on.
+    """
+    if weights not in ("best", "last"):
+        raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
+    run, data, split, faces = reopen_run(run_dir, data, verbose=verbose)
+    model = load_saved_model(run.folder / {"best": "best.keras", "last": "checkpoint.keras"}[weights])
+    label = f"best validation epoch ({run.state.get('best_epoch')})" if weights == "best" else "last epoch"
+    return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
+                         weights=label)
+
+
+def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | None = None, *,
+               verbose: int | str = 1) -> tuple[Run, FER2013, Split, FER2013]:
+    """A finished or stopped run, its data (checked by SHA-256), split and training faces."""
+    run_dir = Path(run_dir)
+    state_path = run_dir / "state.json"
+    if not state_path.is_file():
+        raise ModelError(f"{run_dir} holds no training run (no state.json); train one with "
+                         "`python -m fer_lib train`.")
+    state = json.loads(state_path.read_text())
+    identity = state["config"]
+    if not isinstance(data, FER2013):
+        data = load_default_data(data, verbose=bool(verbose))
+    if data.sha256 != identity["data_sha256"]:
+        raise ModelError(f"{run_dir} was trained on another data file (sha256 {identity['data_sha256'][:12]}...); "
+                         f"pass the same file as data=.")
+    _, split, faces = prepare_split(TrainConfig.from_identity(identity), data)
+    return Run(run_dir, state, True), data, split, faces
+
+
+def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, faces: FER2013,
+                  output: str | os.PathLike | None = None, verbose: int | str = 1,
+                  weights: str = "last epoch") -> TrainingResult:
+    """Choose test-time averaging on validation, score every part once, write the card and the model.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The trained network.
+    run : Run
+        Its run (the card is written in its folder; ``run.state["config"]`` is its identity).
+    data, split, faces : FER2013, Split, FER2013
+        As :func:`prepare_split` returns them.
+    output : path, optional
+        Where to save the ``.keras`` model, its card and history.
+    verbose : int or str, default 1
+    weights : str, default "last epoch"
+        Which weights these are, for the card.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    identity = run.state["config"]
+    model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
+    if identity.get("crop"):
+        plain = architectures.with_crop_averaging(model, crops=1)
+        averaged = architectures.with_crop_averaging(model, crops=10)
+    else:
+        plain, averaged = model, architectures.with_flip_averaging(model)
+    val_plain = evaluate_accuracy(plain, split.validation)
+    final_model, tta_used, val_tta = plain, False, None
+    if identity["flip_tta"]:
+        val_tta = evaluate_accuracy(averaged, split.validation)
+        if identity["flip_tta"] is True or val_tta["accuracy"] > val_plain["accuracy"]:
+            final_model, tta_used = averaged, True
+    test = evaluate_accuracy(final_model, split.test)
+    card = ModelCard.from_run(
+        config=identity, state=run.state, data=data, split=split, train_size=len(faces),
+        parameters=architectures.count_parameters(model), flip_tta=tta_used,
+        accuracy={
+            "train": evaluate_accuracy(final_model, faces)["accuracy"],
+            "validation": val_tta["accuracy"] if tta_used else val_plain["accuracy"],
+            "validation_without_flip_tta": val_plain["accuracy"],
+            "test": test["accuracy"],
+        },
+        per_class_test_accuracy=test["per_class"], test_macro_f1=test["macro_f1"], weights=weights,
+        history=run.folder / "history.csv",
+    )
+    card.write(run.folder / "card.json")
+    history = pd.DataFrame(run.state["history"])
+    if output is not None:
+        output = Path(output)
+        card = dataclasses.replace(card, history=output.with_suffix(".history.csv").name)
+        save_model(final_model, output)
+        card.write(output.with_suffix(".json"))
+        history.to_csv(output.with_suffix(".history.csv"), index=False)
+    if verbose:
+        print(f"run folder: {run.folder}" + (f"; model: {output} (card {output.with_suffix('.json')})"
+                                             if output is not None else "; no --output, so no model file saved"))
+    return TrainingResult(final_model, history, card.to_dict(), run.folder, output)
+
+
+def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:
+    """Measure every batch-normalisation layer's statistics again, for the weights ``model`` has now."""
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return
+    side = model.input_shape[1]  # a network trained on crops sees their centres
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for count, start in enumerate(range(0, len(images), batch_size)):
+            for layer in layers:  # batch k weighs 1/(k+1): a running plain average
+                layer.momentum = count / (count + 1)
+            faces = to_model_input(images[start:start + batch_size])
+            model(centre_crop(faces, None if side == IMAGE_SIZE else side), training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+
+
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The same network and weights, uncompiled: a few MB on disk instead of three times that."""
+    copy = model.__class__.from_config(model.get_config())  # clone_model would keep the optimiser
+    copy.set_weights(model.get_weights())
+    # set_weights bypasses load_own_variables, so a layer that derives constants from its
+    # variables (the adapted per-pixel Normalization of seed_cnn) must recompute them, as
+    # loading a saved file does.
+    for layer in _all_layers(copy):
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
+    return copy
+
+
+def _all_layers(model: keras.Model) -> list:
+    """Every layer of ``model``, those of nested models included."""
+    found, pending = [], list(model.layers)
+    while pending:
+        layer = pending.pop()
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    return found

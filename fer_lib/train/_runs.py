@@ -1,0 +1,166 @@
+"""A run's folder: checkpoints after every epoch, resume, the time budget.
+
+A checkpoint is written atomically after every epoch outside the work tree
+(``~/.cache/fer_lib/runs/<model>-<fingerprint>`` by default), so an interrupted run
+resumes where it stopped and loses no finished epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from fer_lib._fileio import atomic_target, atomic_write_text
+from fer_lib.errors import ModelError
+from fer_lib.train._augment import AugmentedFaces
+
+__all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget",
+           "estimate_epoch_seconds"]
+
+
+@dataclasses.dataclass
+class Run:
+    """A run's folder and saved state: ``epoch``, ``history``, ``seconds``, its identity as ``config``."""
+
+    folder: Path
+    state: dict
+    resuming: bool
+
+    @property
+    def checkpoint(self) -> Path:
+        """The last epoch's model, optimiser state included."""
+        return self.folder / "checkpoint.keras"
+
+    def save_state(self) -> None:
+        """Write ``state.json`` (atomically)."""
+        atomic_write_text(self.folder / "state.json", json.dumps(self.state, indent=2))
+
+
+def open_run(folder: str | os.PathLike, identity: dict, fingerprint: str, *, resume: bool = True) -> Run:
+    """Open (creating) a run's folder; refuse a checkpoint that belongs to another run."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state_path = folder / "state.json"
+    state = {"config": identity, "fingerprint": fingerprint, "epoch": 0, "history": [], "seconds": 0.0}
+    resuming = resume and state_path.is_file() and (folder / "checkpoint.keras").is_file()
+    if resuming:
+        saved = json.loads(state_path.read_text())
+        if saved.get("fingerprint") != fingerprint:
+            before = saved.get("config", {})
+            differing = sorted(k for k in set(identity) | set(before) if identity.get(k) != before.get(k))
+            raise ModelError(
+                f"checkpoint {folder / 'checkpoint.keras'} belongs to another run (differs in: {', '.join(differing)}; "
+                f"it was {before.get('model_name')!r}). Use another run_dir, or resume=False to start over."
+            )
+        state = saved
+    return Run(folder, state, resuming)
+
+
+def default_run_dir(name: str) -> Path:
+    """Checkpoint folder for run ``name``: ``$FER_LIB_RUNS_DIR`` or ``~/.cache/fer_lib/runs``."""
+    root = os.environ.get("FER_LIB_RUNS_DIR")
+    return (Path(root) if root else Path.home() / ".cache" / "fer_lib" / "runs") / name
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Save ``model`` to ``path`` atomically (a crash leaves the old file)."""
+    with atomic_target(path) as temporary:
+        model.save(temporary)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch: save the model (with optimiser state), the best model, the history."""
+
+    def __init__(self, run_dir: Path, state: dict, dataset: AugmentedFaces):
+        super().__init__()
+        self.run_dir = run_dir
+        self.state = state
+        self.dataset = dataset
+        self._started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.set_epoch(epoch)
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        seconds = time.perf_counter() - self._started
+        row = {"epoch": epoch + 1, **logs, "learning_rate": _current_learning_rate(self.model), "seconds": seconds}
+        self.state["history"] = [r for r in self.state["history"] if r["epoch"] <= epoch] + [row]
+        self.state["epoch"] = epoch + 1
+        self.state["seconds"] = self.state.get("seconds", 0.0) + seconds
+        val = logs.get("val_accuracy", -1.0)
+        if val > self.state.get("best_val_accuracy", -1.0):
+            self.state["best_val_accuracy"] = val
+            self.state["best_epoch"] = epoch + 1
+            save_model(self.model, self.run_dir / "best.keras")
+        save_model(self.model, self.run_dir / "checkpoint.keras")
+        atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
+        atomic_write_text(self.run_dir / "state.json", json.dumps(self.state, indent=2))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once a budget of minutes is spent (checked after every batch)."""
+
+    def __init__(self, minutes: float, *, spent_seconds: float = 0.0, clock=time.perf_counter):
+        super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"a time budget needs a positive number of minutes; got {minutes}")
+        self.minutes = float(minutes)
+        self.spent_seconds = float(spent_seconds)
+        self.clock = clock
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
+        self._epoch = 0
+        self._started = None
+
+    @property
+    def remaining_seconds(self) -> float:
+        """Seconds left of the budget (negative once it is overspent)."""
+        elapsed = 0.0 if self._started is None else self.clock() - self._started
+        return self.minutes * 60 - self.spent_seconds - elapsed
+
+    def on_train_begin(self, logs=None):
+        self._started = self.clock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.remaining_seconds <= 0 and not self.model.stop_training:
+            self.model.stop_training = True
+            self.stopped_at = (self._epoch + 1, batch + 1)
+
+
+def estimate_epoch_seconds(model: keras.Model, dataset: AugmentedFaces, *, validation=None, batches: int = 5,
+                           clock=time.perf_counter) -> float:
+    """Seconds one epoch of ``model.fit`` on ``dataset`` will take, from a few timed batches."""
+    if batches < 1:
+        raise ValueError(f"batches must be at least 1; got {batches}")
+    count = min(batches, len(dataset))
+    model.train_on_batch(*dataset[0])
+    started = clock()
+    for index in range(count):
+        model.train_on_batch(*dataset[index % len(dataset)])
+    seconds = (clock() - started) / count * len(dataset)
+    if validation is not None and len(validation[0]):
+        faces = validation[0][:512]
+        model.predict(faces[:64], verbose=0)  # compile the prediction step
+        started = clock()
+        model.evaluate(faces, validation[1][:512], batch_size=256, verbose=0)
+        seconds += (clock() - started) * len(validation[0]) / len(faces)
+    return float(seconds)
+
+
+def _current_learning_rate(model: keras.Model) -> float:
+    optimizer = model.optimizer
+    rate = optimizer.learning_rate
+    try:
+        return float(keras.ops.convert_to_numpy(rate))
+    except Exception:  # a schedule object: evaluate it at the current step
+        return float(keras.ops.convert_to_numpy(rate(optimizer.iterations)))

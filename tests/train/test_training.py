@@ -1,0 +1,391 @@
+"""Tests for fer_lib.train._loop: reproducibility, resume, model card, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fer_lib.train as training
+from fer_lib.data import FER2013, synthetic_fer2013
+from fer_lib.errors import DataError, ModelError
+from fer_lib.evaluation import evaluate_accuracy
+from fer_lib.model import ModelCard, load_saved_model
+from fer_lib.train import _loop
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return synthetic_fer2013(700, seed=0)
+
+
+_CALL = ("data", "run_dir", "resume", "output", "verbose", "callbacks", "model", "targets")
+
+
+def small_run(faces, tmp_path, **overrides):
+    """A two-epoch run of fer_net_small on 320 synthetic faces; ``overrides`` are config fields or train()'s."""
+    options = {"model_name": "fer_net_small", "epochs": 2, "batch_size": 32, "sample_size": 320, "seed": 0,
+               "data": faces, "run_dir": tmp_path / "run", "verbose": 0, **overrides}
+    call = {key: options.pop(key) for key in _CALL if key in options}
+    return training.train(training.TrainConfig(**options), call.pop("data"), **call)
+
+
+def test_augment_batch_keeps_shape_dtype_and_changes_pixels():
+    images = synthetic_fer2013(8, seed=1).images
+    out = training.augment_batch(images, np.random.default_rng(0))
+    assert out.shape == images.shape and out.dtype == images.dtype
+    assert not np.array_equal(out, images)
+    again = training.augment_batch(images, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, again)
+
+
+def test_dataset_batches_reshuffle_per_epoch():
+    faces = synthetic_fer2013(100, seed=1)
+    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, augment=False, seed=3)
+    assert len(batches) == 4
+    x, y = batches[0]
+    assert x.shape == (32, 48, 48, 1) and y.shape == (32, 7) and x.max() > 1  # raw grey levels
+    first = batches._order.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(first, batches._order)
+    batches.set_epoch(0)
+    np.testing.assert_array_equal(first, batches._order)
+
+
+@pytest.mark.slow
+def test_train_writes_model_card_history_and_output(faces, tmp_path):
+    output = tmp_path / "models" / "m.keras"
+    result = small_run(faces, tmp_path, output=output)
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert output.is_file() and card == result.card
+    assert ModelCard.read(output.with_suffix(".json")).to_dict() == card
+    assert card["history"] == "m.history.csv" and (output.parent / card["history"]).is_file()
+    run_card = json.loads((result.run_dir / "card.json").read_text())
+    assert run_card == {**card, "history": str(result.run_dir / "history.csv")}
+    assert card["architecture"] == "fer_net_small" and card["epochs_trained"] == 2
+    assert card["split"]["sizes"]["train"] == 320 and card["split"]["test_part"] == "PublicTest"
+    assert card["data"]["synthetic"] is True
+    assert set(card["accuracy"]) >= {"train", "validation", "test"}
+    assert set(card["per_class_test_accuracy"]) == {"Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"}
+    assert card["parameters"]["total"] > 0 and card["seconds"] > 0 and card["machine"]["cpu_count"]
+    history = pd.read_csv(result.run_dir / "history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    assert {"accuracy", "val_accuracy", "loss", "val_loss", "learning_rate"} <= set(history.columns)
+
+
+@pytest.mark.slow
+def test_same_seed_same_result(faces, tmp_path):
+    first = small_run(faces, tmp_path / "a")
+    second = small_run(faces, tmp_path / "b")
+    np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-3)
+    assert first.card["accuracy"]["validation"] == pytest.approx(second.card["accuracy"]["validation"], abs=0.01)
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_without_losing_epochs(faces, tmp_path, monkeypatch):
+    """Interrupt a run in the middle of its second epoch; the next call continues after the first."""
+
+    def interrupt_in_epoch_two(self, batch, logs=None):
+        if self.dataset.epoch == 1 and batch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.EpochCheckpoint, "on_train_batch_end", interrupt_in_epoch_two, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        small_run(faces, tmp_path, epochs=3)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epoch"] == 1 and [row["epoch"] for row in state["history"]] == [1]
+    monkeypatch.undo()
+    resumed = small_run(faces, tmp_path, epochs=3)
+    assert resumed.history["epoch"].tolist() == [1, 2, 3]
+    assert resumed.card["epochs_trained"] == 3
+    # Nothing half-written is left in the run folder.
+    assert not list((tmp_path / "run").glob("*.tmp*"))
+
+
+@pytest.mark.slow
+def test_checkpoint_of_another_architecture_is_refused(faces, tmp_path):
+    small_run(faces, tmp_path, epochs=1)
+    with pytest.raises(ModelError, match=r"belongs to another run \(differs in: .*model_name"):
+        small_run(faces, tmp_path, epochs=1, model_name="fer_net")
+
+
+@pytest.mark.slow
+def test_unknown_model_name(faces, tmp_path):
+    with pytest.raises(ModelError, match="unknown model 'vgg99'"):
+        small_run(faces, tmp_path, model_name="vgg99")
+
+
+@pytest.mark.slow
+def test_data_without_rows_for_the_split(tmp_path):
+    faces = synthetic_fer2013(60, seed=0)
+    only_test = FER2013(faces.images, faces.labels, np.full(60, "PublicTest"), source="tiny.csv")
+    with pytest.raises(DataError, match=r"tiny\.csv: no 'Training' rows, so the official split is impossible"):
+        training.train(training.TrainConfig("fer_net_small", epochs=1), only_test, run_dir=tmp_path / "r", verbose=0)
+
+
+@pytest.mark.slow
+def test_saved_model_carries_no_optimiser_state(faces, tmp_path):
+    output = tmp_path / "m.keras"
+    result = small_run(faces, tmp_path, output=output, epochs=1)
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(output) as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5") as weights:
+        assert "optimizer" not in weights or len(weights["optimizer"].keys()) == 0
+    assert result.card["parameters"]["total"] > 0
+
+
+def test_inference_copy_predicts_like_the_trained_model():
+    # The tutorial's network standardises per pixel with an adapted Normalization layer; its
+    # copy without optimiser state once kept the weights but not the statistics derived from
+    # them, so scores computed on the copy (train and test on the card) were wrong.
+    from fer_lib.model import _architectures as models
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, size=(32, 48, 48, 1)).astype(np.float32)
+    bright = np.clip(faces * 0.5 + 100, 0, 255)  # statistics far from mean 0, variance 1
+    model = models.seed_cnn(width=2, normalization_data=bright)
+    copy = _loop._inference_copy(model)
+    np.testing.assert_allclose(np.asarray(copy.predict_on_batch(faces)),
+                               np.asarray(model.predict_on_batch(faces)), atol=1e-5)
+
+
+def test_evaluate_accuracy_is_the_evaluation_modules():
+    from fer_lib import evaluation
+    from fer_lib.model import _architectures as models
+
+    faces = synthetic_fer2013(70, seed=3)
+    model = models.build_model("fer_net_small", compile=False)
+    scores = evaluate_accuracy(model, faces, batch_size=16)
+    reference = evaluation.evaluate(model, faces)
+    assert scores["n"] == 70 and scores["accuracy"] == reference.accuracy
+    assert scores["per_class"] == reference.per_class_accuracy
+    manual = (reference.probabilities.argmax(axis=1) == faces.labels).mean()
+    assert scores["accuracy"] == pytest.approx(manual)
+    empty = evaluate_accuracy(model, faces.subset(np.zeros(70, bool)))
+    assert empty["n"] == 0 and np.isnan(empty["accuracy"]) and empty["per_class"] == {}
+
+
+@pytest.mark.slow
+def test_reduce_lr_needs_a_constant_schedule(faces, tmp_path):
+    with pytest.raises(ModelError, match=r"reduce_lr works with schedule='constant' only; this run uses 'cosine'"):
+        small_run(faces, tmp_path, reduce_lr=2, schedule="cosine", epochs=1)
+
+
+@pytest.mark.slow
+def test_unknown_schedule(faces, tmp_path):
+    with pytest.raises(ModelError, match=r"unknown schedule 'step'; expected 'constant' or 'cosine'"):
+        small_run(faces, tmp_path, schedule="step")
+
+
+@pytest.mark.slow
+def test_finalize_refuses_a_folder_without_a_run(tmp_path):
+    with pytest.raises(ModelError, match=r"empty holds no training run \(no state\.json\)"):
+        training.finalize(tmp_path / "empty")
+    with pytest.raises(ModelError, match=r"weights must be 'best' or 'last'; got 'first'"):
+        training.finalize(tmp_path / "empty", weights="first")
+
+
+# --------------------------------------------------------------------------------------
+# recipe knobs: mixup / CutMix, random erasing, class weights, SGD, time budget
+# --------------------------------------------------------------------------------------
+
+
+def test_mix_batch_makes_soft_labels_that_match_the_mixed_pixels():
+    faces = np.stack([np.zeros((48, 48, 1)), np.full((48, 48, 1), 255.0)]).astype(np.float32)
+    targets = np.eye(7, dtype=np.float32)[[0, 1]]
+    for method in ({"mixup": 0.4}, {"cutmix": 1.0}):
+        mixed, soft, weights = training.mix_batch(faces, targets, np.random.default_rng(3),
+                                                  weights=np.array([1.0, 3.0], np.float32), **method)
+        np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-6)
+        # The share of face 1 in each mixed face (its mean grey level / 255) is its label weight.
+        np.testing.assert_allclose(mixed.mean(axis=(1, 2, 3)) / 255, soft[:, 1], atol=1e-5)
+        np.testing.assert_allclose(weights, soft[:, 0] * 1.0 + soft[:, 1] * 3.0, rtol=1e-5)
+    same, hard = training.mix_batch(faces, targets, np.random.default_rng(0))
+    assert same is faces and hard is targets
+    with pytest.raises(ValueError, match="Beta alphas, 0 \\(off\\) or positive; got -1"):
+        training.mix_batch(faces, targets, np.random.default_rng(0), mixup=-1)
+
+
+def test_erase_batch_erases_one_rectangle_per_chosen_face():
+    faces = np.zeros((200, 48, 48), np.uint8)
+    erased = training.erase_batch(faces, np.random.default_rng(0), probability=0.5)
+    assert erased.dtype == np.uint8 and not np.shares_memory(erased, faces) and not faces.any()
+    touched = (erased > 0).mean(axis=(1, 2))
+    assert 0.35 < (touched > 0).mean() < 0.65 and touched.max() < 0.3
+    np.testing.assert_array_equal(training.erase_batch(faces, np.random.default_rng(0), probability=0.0), faces)
+    with pytest.raises(ValueError, match="probability must lie in \\[0, 1\\]; got 2"):
+        training.erase_batch(faces, np.random.default_rng(0), probability=2)
+
+
+def test_balanced_weights_give_every_class_the_same_total():
+    labels = np.array([3] * 50 + [1] * 2 + [0, 2, 4, 5, 6] * 10)
+    weights = training.balanced_class_weights(labels)
+    totals = np.bincount(labels, weights=weights[labels], minlength=7)
+    np.testing.assert_allclose(totals, len(labels) / 7, rtol=1e-5)
+
+
+def test_dataset_with_every_knob_yields_soft_weighted_batches():
+    faces = synthetic_fer2013(64, seed=1)
+    weights = training.balanced_class_weights(faces.labels)
+    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, seed=0, random_erasing=0.5,
+                                      mixup=0.2, cutmix=1.0, class_weight=weights)
+    x, y, w = batches[0]
+    assert x.shape == (32, 48, 48, 1) and y.shape == (32, 7) and w.shape == (32,)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+    assert (y.max(axis=1) < 1).any()  # some labels were mixed
+    x2, y2, w2 = batches[0]
+    np.testing.assert_array_equal(x, x2)  # reproducible
+
+
+@pytest.mark.slow
+def test_train_with_knobs_records_them_and_default_runs_keep_their_fingerprint(faces, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_LIB_RUNS_DIR", str(tmp_path / "runs"))
+    plain = small_run(faces, tmp_path, epochs=1, run_dir=None, optimizer="adamw", mixup=0.0, class_weight=None)
+    # Knobs at their defaults stay out of the run's identity, so existing checkpoints still resume.
+    config = {k: v for k, v in plain.card["recipe"].items()}
+    assert not {"optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "max_minutes"} & set(config)
+    assert plain.run_dir.parent == tmp_path / "runs"
+    result = small_run(faces, tmp_path, epochs=1, optimizer="sgd", mixup=0.2, cutmix=1.0, random_erasing=0.5,
+                       class_weight="balanced")
+    recipe = result.card["recipe"]
+    assert recipe["optimizer"] == "sgd" and recipe["learning_rate"] == training.OPTIMIZERS["sgd"]
+    assert (recipe["mixup"], recipe["cutmix"], recipe["random_erasing"], recipe["class_weight"]) == (
+        0.2, 1.0, 0.5, "balanced")
+    assert np.isfinite(result.history["loss"]).all()
+    assert "max_minutes" not in recipe and "optimizer" not in plain.card["recipe"]
+
+
+def test_sgd_is_nesterov_momentum():
+    from fer_lib.model import _architectures as models
+
+    model = models.fer_net(widths=(4, 8), optimizer="sgd", learning_rate=0.05)
+    assert isinstance(model.optimizer, __import__("keras").optimizers.SGD)
+    assert model.optimizer.nesterov and model.optimizer.momentum == 0.9
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"optimizer": "adam"}, "unknown optimizer 'adam'; choose one of adamw, sgd"),
+    ({"optimizer": "sgd", "model_name": "seed_cnn"}, "seed_cnn keeps the tutorial's Adam"),
+    ({"class_weight": "inverse"}, "class_weight must be None or 'balanced'; got 'inverse'"),
+    ({"mixup": -0.2}, "got mixup=-0.2"),
+    ({"random_erasing": 1.5}, "random_erasing=1.5"),
+    ({"max_minutes": 0}, "max_minutes must be positive"),
+])
+def test_knob_errors_name_the_problem(faces, tmp_path, options, message):
+    with pytest.raises(ModelError, match=message):
+        small_run(faces, tmp_path, **options)
+
+
+@pytest.mark.slow
+def test_time_budget_stops_mid_epoch_and_a_spent_budget_trains_no_more(faces, tmp_path):
+    # 0.003 min = 0.18 s: the first epoch is cut short (the model's first batch alone takes longer).
+    result = small_run(faces, tmp_path, epochs=5, max_minutes=0.003)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["stopped"].startswith("time budget (0.003 min) spent after batch 1 of 10")
+    assert result.card["epochs_trained"] == 1 and result.card["epochs_planned"] == 5
+    again = small_run(faces, tmp_path, epochs=5, max_minutes=0.003)
+    assert again.card["epochs_trained"] == 1 and again.card["seconds"] == result.card["seconds"]
+
+
+def test_time_budget_counts_seconds_spent_before():
+    now = iter([0.0, 0.0, 20.0, 40.0])
+    budget = training.TimeBudget(1.0, spent_seconds=30.0, clock=lambda: next(now))
+
+    class Model:
+        stop_training = False
+
+    budget.set_model(Model())
+    budget.on_train_begin()
+    budget.on_train_batch_end(0)  # 0 s here + 30 before: go on
+    assert not budget.model.stop_training
+    budget.on_train_batch_end(1)  # 20 s here: go on
+    budget.on_train_batch_end(2)  # 40 s here + 30 before > 60: stop
+    assert budget.model.stop_training and budget.stopped_at == (1, 3)
+    with pytest.raises(ValueError, match="positive number of minutes; got 0"):
+        training.TimeBudget(0)
+
+
+def test_estimate_epoch_seconds_scales_timed_batches_to_the_epoch():
+    from fer_lib.model import _architectures as models
+
+    faces = synthetic_fer2013(256, seed=0)
+    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32)
+    ticks = iter(np.arange(0.0, 100.0, 1.0))  # every clock call one second later
+    model = models.fer_net(widths=(4, 8))
+    seconds = training.estimate_epoch_seconds(model, batches, batches=3, clock=lambda: float(next(ticks)))
+    assert seconds == pytest.approx(1.0 / 3 * len(batches))
+    real = training.estimate_epoch_seconds(model, batches, validation=(faces.images[:100, ..., None].astype("float32"),
+                                                                       batches.targets[:100]))
+    assert 0 < real < 60
+    with pytest.raises(ValueError, match="batches must be at least 1; got 0"):
+        training.estimate_epoch_seconds(model, batches, batches=0)
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_zero():
+    rate = training.learning_rate_schedule("cosine", 2e-3, steps_per_epoch=50, epochs=8)
+    values = np.array([float(rate(step)) for step in range(0, 401, 10)])
+    assert values[0] == pytest.approx(2e-4) and values.max() == pytest.approx(2e-3)
+    assert np.all(np.diff(values[:6]) > 0) and np.all(np.diff(values[5:]) <= 1e-12)
+    assert values[-1] == pytest.approx(0.0, abs=1e-9)
+    assert training.learning_rate_schedule("constant", 1e-3, 50, 8) == 1e-3
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        training.learning_rate_schedule("step", 1e-3, 50, 8)
+
+
+def test_reestimate_batch_norm_measures_the_statistics_of_the_faces():
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    outputs = keras.layers.BatchNormalization(momentum=0.99)(keras.layers.Rescaling(1.0)(inputs))
+    model = keras.Model(inputs, outputs)
+    images = synthetic_fer2013(300, seed=2).images
+    training.reestimate_batch_norm(model, images, batch_size=64)
+    norm = model.layers[-1]
+    pixels = images.astype(np.float64)
+    batch_means = [pixels[i:i + 64].mean() for i in range(0, 300, 64)]
+    assert float(norm.moving_mean.numpy()[0]) == pytest.approx(np.mean(batch_means), rel=1e-4)
+    assert norm.momentum == 0.99  # restored
+
+
+def _first_kernel(model) -> np.ndarray:
+    """The first convolution's kernel, also inside a flip-averaging wrapper."""
+    for layer in model.layers:
+        if layer.name == "block1a_conv":
+            return layer.get_weights()[0]
+        if hasattr(layer, "layers"):
+            return _first_kernel(layer)
+    raise AssertionError("no block1a_conv")
+
+
+def test_crop_batch_takes_a_window_of_each_face():
+    faces = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
+    crops = training.crop_batch(faces, np.random.default_rng(0), 44)
+    assert crops.shape == (3, 44, 44, 1)
+    for face, crop in zip(faces, crops):  # each crop is a contiguous window of its own face
+        top, left = np.argwhere(face[..., 0] == crop[0, 0, 0])[0]
+        np.testing.assert_array_equal(face[top:top + 44, left:left + 44], crop)
+    np.testing.assert_array_equal(training.centre_crop(faces, 44), faces[:, 2:46, 2:46])
+    assert training.centre_crop(faces, None) is faces
+    with pytest.raises(ValueError, match="a crop must be 1 to 48 pixels; got 50"):
+        training.crop_batch(faces, np.random.default_rng(0), 50)
+
+
+@pytest.mark.slow
+def test_training_on_crops_ships_a_whole_face_model_with_ten_crop_averaging(faces, tmp_path):
+    output = tmp_path / "cropped.keras"
+    result = small_run(faces, tmp_path, epochs=1, crop=44, flip_tta=True, output=output)
+    assert result.card["recipe"]["crop"] == 44 and result.card["flip_tta"] is True
+    assert result.model.input_shape == (None, 48, 48, 1) and result.model.name.endswith("_ten_crop")
+    loaded = load_saved_model(output)
+    batch = faces.images[:5].astype(np.float32)[..., None]
+    np.testing.assert_allclose(loaded.predict(batch, verbose=0), result.model.predict(batch, verbose=0), atol=1e-5)
+    batches = training.training_batches(faces, training.TrainConfig.from_identity(result.card["recipe"]))
+    assert batches[0][0].shape[1:] == (44, 44, 1)
+    with pytest.raises(ModelError, match="crop takes 24 to 47 pixels, for fer_net and fer_net_small; got 48"):
+        small_run(faces, tmp_path, crop=48)
