@@ -1,0 +1,331 @@
+"""The user-facing documents: README.md, docs/*.md and benchmarks/README.md.
+
+- The README stays short (at most 12,000 bytes); the rest lives in ``docs/``.
+- ``docs/results.md`` is exactly what ``scripts/make_results_doc.py`` writes from ``results/`` and
+  ``models/``, and the README's results table is the one the script renders.
+- The quick commands in the documents' ``bash``, ``sh`` and ``console`` code blocks run. The
+  convention: a line is run when, after an optional ``$ `` prompt and ``.venv/bin/``, it starts with
+  one of :data:`FAST_COMMANDS`; ``python`` is replaced by this interpreter, the command runs from a
+  folder that mirrors the repository root (so files it writes land in a temporary folder) and must
+  exit 0 within 60 s. ``make``, training, studies and anything needing a camera are never run.
+- No document points into the development machine's private folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+README_LIMIT = 12_000
+
+#: Commands quick enough to run in the tests, without a camera (see the module docstring).
+FAST_COMMANDS = (
+    "python -m fer_lib predict",
+    "python -m fer_lib info",
+    "python -m fer_lib --help",
+    "python -m research --help",
+    "python scripts/make_results_doc.py --check",
+)
+SHELL_BLOCK = re.compile(r"^```(?:bash|sh|console)[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location(
+        "make_results_doc", ROOT / "scripts" / "make_results_doc.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_results_doc", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return _generator()
+
+
+# --------------------------------------------------------------------------------------
+# Size and wording
+# --------------------------------------------------------------------------------------
+
+
+def test_readme_is_short():
+    size = README.stat().st_size
+    assert size <= README_LIMIT, (
+        f"README.md is {size:,} bytes; keep it under {README_LIMIT:,} (move detail to docs/)"
+    )
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_docs_do_not_point_at_the_development_machine(path):
+    text = path.read_text(encoding="utf-8")
+    assert "../shared" not in text
+    assert "this machine" not in text.lower()
+
+
+def test_readme_links_to_the_docs():
+    text = README.read_text(encoding="utf-8")
+    for target in ("docs/results.md", "docs/architecture.md", "docs/changelog.md", "benchmarks/README.md"):
+        assert f"]({target})" in text, target
+        assert (ROOT / target).is_file(), target
+
+
+# --------------------------------------------------------------------------------------
+# docs/results.md and its generator
+# --------------------------------------------------------------------------------------
+
+
+def test_results_page_is_up_to_date(generator, capsys):
+    assert generator.main(["--check"]) == 0, capsys.readouterr().err
+    assert generator.LEFT_OUT == [], f"sections left out of docs/results.md: {generator.LEFT_OUT}"
+
+
+def test_readme_carries_the_rendered_results_table(generator):
+    table = generator.readme_table(ROOT / "results", ROOT / "models")
+    assert table in README.read_text(encoding="utf-8"), (
+        "README.md's results table differs from make_results_doc.readme_table(); paste its output into "
+        "README.md"
+    )
+
+
+def test_every_card_command_trains_the_recipe_of_its_card(generator):
+    from fer_lib.cli import build_parser
+    from fer_lib.train import PROFILES, TrainConfig
+
+    cards = [ROOT / "models" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
+    checked = 0
+    for path in cards:
+        card = json.loads(path.read_text())
+        if "recipe" not in card or {"teachers", "weight_averaging"} & set(card["recipe"]):
+            continue
+        command = generator.train_command(card["recipe"])
+        words = shlex.split(command)
+        assert words[:4] == ["python", "-m", "fer_lib", "train"], command
+        args = build_parser().parse_args(words[3:])
+        chosen = {
+            key: getattr(args, key)
+            for key in (
+                "model_name",
+                "epochs",
+                "sample_size",
+                "batch_size",
+                "seed",
+                "optimizer",
+                "mixup",
+                "cutmix",
+                "random_erasing",
+                "class_weight",
+                "crop",
+                "max_minutes",
+            )
+            if getattr(args, key) is not None
+        }
+        config = dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
+        assert generator._effective(config) == generator._effective(
+            TrainConfig.from_identity(card["recipe"])
+        ), path
+        checked += 1
+    assert checked >= 3
+
+
+FAKE_CARD = {
+    "name": "fer_net_small",
+    "architecture": "fer_net_small",
+    "parameters": {"trainable": 294615, "non_trainable": 960, "total": 295575},
+    "flip_tta": True,
+    "data": {"file": "fer2013.csv", "sha256": "ab" * 32, "synthetic": False, "skipped_rows": 0},
+    "split": {
+        "protocol": "official",
+        "validation_fraction": 0.1,
+        "seed": 0,
+        "sizes": {"train": 1350, "validation": 150, "test": 3589},
+        "test_part": "PublicTest",
+    },
+    "recipe": {
+        "model_name": "fer_net_small",
+        "protocol": "official",
+        "validation_fraction": 0.1,
+        "sample_size": 1500,
+        "epochs": 2,
+        "batch_size": 64,
+        "seed": 0,
+        "augment": True,
+        "schedule": "cosine",
+        "learning_rate": 0.002,
+        "flip_tta": "auto",
+    },
+    "epochs_trained": 2,
+    "epochs_planned": 2,
+    "weights": "last epoch",
+    "best_epoch": 2,
+    "seconds": 95.0,
+    "machine": {"cpu_count": 2, "keras": "3.15.1", "backend": "tensorflow"},
+    "accuracy": {
+        "train": 0.4321,
+        "validation": 0.4012,
+        "validation_without_flip_tta": 0.3987,
+        "test": 0.4123,
+    },
+    "per_class_test_accuracy": {
+        "Angry": 0.3,
+        "Disgust": 0.01,
+        "Fear": 0.12,
+        "Happy": 0.71,
+        "Sad": 0.22,
+        "Surprise": 0.55,
+        "Neutral": 0.41,
+    },
+    "test_macro_f1": 0.3456,
+    "history": "default.history.csv",
+}
+
+
+def _fake_checkout(tmp_path: Path) -> tuple[Path, Path]:
+    results, models = tmp_path / "results", tmp_path / "models"
+    results.mkdir()
+    models.mkdir()
+    (models / "default.json").write_text(json.dumps(FAKE_CARD))
+    (models / "default.history.csv").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss,learning_rate,seconds\n"
+        "1,0.30,1.8,0.33,1.7,0.002,50.0\n2,0.40,1.6,0.3987,1.6,0.0001,45.0\n"
+    )
+    return results, models
+
+
+def test_generator_renders_a_card_with_its_command(generator, tmp_path):
+    results, models = _fake_checkout(tmp_path)
+    text = generator.render(results, models)
+    assert text.startswith("# Results\n")
+    assert "**41.2%** (`PublicTest`; macro-F1 0.346)" in text  # test accuracy and macro-F1, formatted
+    assert "| train accuracy | 90.6% | 43.2% |" in text  # the tutorial's quoted figure beside the card's
+    assert "python -m fer_lib train --profile fast --output models/default.keras" in text  # from the recipe
+    assert "Happy 71%, Surprise 55%" in text  # per-class accuracy, best first
+    assert "(median 48 s)" in text  # from the history
+    assert (
+        "The recipe study" not in text and "cures for overfitting, tested\n" not in text
+    )  # no tables: left out
+    assert "benchmarks/README.md" in text
+
+
+def test_generator_writes_atomically_and_checks(generator, tmp_path, capsys):
+    results, models = _fake_checkout(tmp_path)
+    page = tmp_path / "docs" / "results.md"
+    options = ["--results", str(results), "--models", str(models), "--output", str(page)]
+    assert generator.main([*options, "--check"]) == 1  # nothing written yet
+    assert generator.main(options) == 0
+    assert page.read_text() == generator.render(results, models)
+    assert [path.name for path in page.parent.iterdir()] == ["results.md"]  # no temporary file left
+    assert generator.main([*options, "--check"]) == 0
+    card = dict(FAKE_CARD, accuracy=dict(FAKE_CARD["accuracy"], test=0.5))
+    (models / "default.json").write_text(json.dumps(card))
+    assert generator.main([*options, "--check"]) == 1  # the data changed: the page is stale
+    assert "out of date" in capsys.readouterr().err
+
+
+def test_recorded_commands_get_their_new_names(generator):
+    assert (
+        generator.modern_command("python -m fer_lib recipes --minutes 18")
+        == "python -m research recipes --minutes 18"
+    )
+    assert generator.modern_command("python -m fer_lib ensemble a.keras b.keras").startswith(
+        "python -m research ensemble"
+    )
+    assert generator.modern_command("python -m fer_lib train --teacher a.keras").startswith(
+        "python -m research distil"
+    )
+    assert generator.modern_command("python -m fer_lib predict x.jpg") == "python -m fer_lib predict x.jpg"
+
+
+# --------------------------------------------------------------------------------------
+# The commands in the documents
+# --------------------------------------------------------------------------------------
+
+
+def shell_commands(text: str) -> list[str]:
+    """The command lines of a Markdown text's bash/sh/console code blocks (continuations joined)."""
+    commands = []
+    for block in SHELL_BLOCK.findall(text):
+        pending = ""
+        for line in block.splitlines():
+            line = line.strip()
+            if line.startswith("$ "):
+                line = line[2:]
+            if line.endswith("\\"):
+                pending += line[:-1] + " "
+                continue
+            line, pending = pending + line, ""
+            if line and not line.startswith("#"):
+                commands.append(line)
+    return commands
+
+
+def fast_command(line: str) -> str | None:
+    """``line`` with ``python`` made this interpreter when it is one of :data:`FAST_COMMANDS`, else None."""
+    bare = line.removeprefix(".venv/bin/")
+    if not any(bare == prefix or bare.startswith(prefix + " ") for prefix in FAST_COMMANDS):
+        return None
+    return shlex.quote(sys.executable) + bare.removeprefix("python")
+
+
+def test_command_extraction():
+    text = (
+        "```bash\n$ .venv/bin/python -m fer_lib predict a.jpg   # a comment\nmake test\n"
+        "python -m research \\\n  --help\n```\n```python\nprint(1)\n```\n"
+    )
+    lines = shell_commands(text)
+    assert lines == [
+        ".venv/bin/python -m fer_lib predict a.jpg   # a comment",
+        "make test",
+        "python -m research  --help",
+    ]
+    assert fast_command(lines[0]).endswith(" -m fer_lib predict a.jpg   # a comment")
+    assert fast_command(lines[1]) is None
+    assert fast_command(".venv/bin/python -m fer_lib train --profile fast") is None
+    assert fast_command("python -m fer_lib information") is None
+
+
+DOC_COMMANDS = [
+    (path.relative_to(ROOT), line)
+    for path in DOCS
+    for line in shell_commands(path.read_text(encoding="utf-8"))
+    if fast_command(line)
+]
+
+
+def test_the_documents_have_fast_commands():
+    assert len(DOC_COMMANDS) >= 5
+    assert any("predict" in line for _, line in DOC_COMMANDS)
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory) -> Path:
+    """A folder whose entries link to the repository root's: commands see the repository, write elsewhere."""
+    folder = tmp_path_factory.mktemp("repo")
+    for entry in ROOT.iterdir():
+        if entry.name not in (".git", ".venv"):
+            (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where,line", DOC_COMMANDS, ids=[f"{path}: {line}" for path, line in DOC_COMMANDS])
+def test_documented_command_runs(where, line, mirror):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
+    done = subprocess.run(
+        fast_command(line), shell=True, cwd=mirror, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, (
+        f"{where}: `{line}` exited {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    )
