@@ -183,12 +183,21 @@ class _Table:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from fer_lib.errors import FerError
     from fer_lib.live import _drawing as drawing
     from fer_lib.live import _loop as live
     from fer_lib.live import _outputs as outputs
     from fer_lib.model._classifier import EmotionClassifier
 
-    items = outputs.expand_inputs(args.paths)
+    keep_going = args.on_error == "continue"
+    failed: list[tuple[str, str]] = []  # (input, why), reported as they happen
+    if args.report is not None:
+        outputs.report_format_of(args.report, args.format)  # a bad --report fails before any work
+    items = outputs.expand_inputs(args.paths, problems=failed if keep_going else None)
+    for source, why in failed:
+        print(f"error: {why}", file=sys.stderr)
+    if not items:
+        return 1 if failed else 2
     targets = outputs.output_targets(items, args.output)
     classifier = EmotionClassifier(args.model)
     video_detector = live.default_detector(args.detector)
@@ -197,40 +206,53 @@ def _predict(args: argparse.Namespace) -> int:
         from fer_lib.live._detectors import make_detector
 
         image_detector = make_detector("blazeface", tiles=True)
-    table = None if (args.report is None and args.format) else _Table(sys.stdout, [s for s, _ in items])
+    # A table on the terminal only when nothing else is asked for: a report file gets a summary line.
+    table = None if (args.report is not None or args.format) else _Table(sys.stdout, [s for s, _ in items])
     rows: list[dict] = []
     frames_analysed = 0
     for (source, kind), target in zip(items, targets):
         smooth = kind == "video" and not args.no_smooth
-        with contextlib.ExitStack() as stack:
-            analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
-                source, every=args.every, smooth=smooth, classifier=classifier,
-                detector=video_detector if kind == "video" else image_detector,
-            )))
-            writer = None
-            if target is not None:
-                fps = outputs.video_fps(source) if kind == "video" else 25.0
-                writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps))
-            for frame_index, (frame, faces) in enumerate(analyzed):
-                if writer is not None:
-                    writer.write(drawing.annotate(frame, faces))
-                if frame_index % args.every == 0:
-                    frames_analysed += 1
-                    new_rows = outputs.report_rows(source, frame_index, faces)
-                    rows.extend(new_rows)
-                    if table is not None:
-                        table.add(source, frame_index, new_rows)
+        found: list[dict] = []
+        try:
+            with contextlib.ExitStack() as stack:
+                analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
+                    source, every=args.every, smooth=smooth, classifier=classifier,
+                    detector=video_detector if kind == "video" else image_detector,
+                )))
+                writer = None
+                if target is not None:
+                    fps = outputs.video_fps(source) if kind == "video" else 25.0
+                    writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps))
+                for frame_index, (frame, faces) in enumerate(analyzed):
+                    if writer is not None:
+                        writer.write(drawing.annotate(frame, faces))
+                    if frame_index % args.every == 0:
+                        frames_analysed += 1
+                        new_rows = outputs.report_rows(source, frame_index, faces)
+                        found.extend(new_rows)
+                        if table is not None:
+                            table.add(source, frame_index, new_rows)
+        except FerError as exc:  # the annotated copy of this input was never written (atomic)
+            if not keep_going:
+                raise
+            failed.append((source, str(exc)))
+            print(f"error: {source}: {exc}" if source not in str(exc) else f"error: {exc}", file=sys.stderr)
+            continue
+        rows.extend(found)
     if args.report is not None:
         outputs.write_report(rows, args.report, report_format=args.format)
     elif args.format is not None:  # without --report: that format on stdout instead of the table
         sys.stdout.write(outputs.format_report(rows, args.format))
-    summary = f"{len(items)} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
+    good = len(items) - sum(1 for source, _ in failed if source in dict(items))
+    summary = f"{good} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
     if args.report is not None:
         summary += f"; report: {args.report}"
     if args.output is not None:
         summary += f"; annotated: {args.output}"
-    print(summary, file=sys.stdout if table is not None else sys.stderr)
-    return 0
+    if failed:
+        summary += f"; {len(failed)} input(s) failed (listed above)"
+    print(summary, file=sys.stdout if args.format is None or args.report is not None else sys.stderr)
+    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------------------------
@@ -471,8 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", choices=["csv", "json"],
                          help="report format (default: from --report's suffix, else csv); "
                               "without --report, print this format instead of the table")
-    predict.add_argument("--report", help="write every face of every analysed frame to this CSV/JSON file")
-    predict.add_argument("--output", help="annotated image or .mp4 for one input; a folder for several")
+    predict.add_argument("--report", help="write every face of every analysed frame to this .csv or .json file "
+                              "(its folder is created if missing); prints a summary instead of the table")
+    predict.add_argument("--output", help="annotated image or .mp4 for one input; a folder for several "
+                              "(created if missing, as --report's folder is)")
+    predict.add_argument("--on-error", dest="on_error", choices=["continue", "stop"], default="continue",
+                         help="a bad input: report it on stderr and go on with the rest, exit status 1 at the end "
+                              "(continue, the default), or stop at once with status 2 (stop)")
     predict.add_argument("--every", type=positive_int, default=1,
                          help="analyse every N-th video frame (frames between reuse the last faces)")
     predict.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over video frames")

@@ -47,13 +47,15 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_predict_image_prints_table_and_writes_csv(photo, tiny_model_path, tmp_path, capsys):
-    report = tmp_path / "faces.csv"
-    status = cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--report", str(report)])
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path)]) == 0
     out = capsys.readouterr().out
-    assert status == 0
     header = out.splitlines()[0].split()
     assert header[:3] == ["source", "frame", "face"] and "emotion" in header and "confidence" in header
     assert "obama.jpg" in out
+    report = tmp_path / "faces.csv"
+    assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--report", str(report)]) == 0
+    out = capsys.readouterr().out  # a report file is asked for: one summary line instead of the table
+    assert out.splitlines() == [f"1 input(s), 1 frame(s) analysed, 1 face(s); report: {report}"]
     with report.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) >= 1
@@ -92,8 +94,7 @@ def test_predict_output_video_has_every_frame(short_video, short_video_frames, t
     output = tmp_path / "annotated.mp4"
     report = tmp_path / "faces.csv"
     status = cli.main([
-        "predict", str(short_video), "--model", str(tiny_model_path), "--every", "3",
-        "--output", str(output), "--report", str(report),
+        "predict", str(short_video), "--model", str(tiny_model_path), "--every", "3", "--output", str(output),
     ])
     assert status == 0
     assert _frame_count(output) == short_video_frames
@@ -102,6 +103,8 @@ def test_predict_output_video_has_every_frame(short_video, short_video_frames, t
     capture.release()
     table_frames = {int(line.split()[1]) for line in capsys.readouterr().out.splitlines()[1:-1]}
     assert table_frames == {0, 3, 6, 9}  # frames analysed, faces or not
+    assert cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--every", "3",
+                     "--report", str(report)]) == 0
     with report.open(newline="") as handle:
         assert {int(row["frame"]) for row in csv.DictReader(handle)} <= {0, 3, 6, 9}
     assert _leftovers(tmp_path) == []
@@ -124,9 +127,9 @@ def test_predict_several_inputs_into_a_folder(photo, short_video, short_video_fr
     assert _frame_count(folder / "short_annotated.mp4") == short_video_frames
 
 
-def test_missing_file_exits_2_naming_it(tiny_model_path, tmp_path, capsys):
+def test_missing_file_exits_1_naming_it(tiny_model_path, tmp_path, capsys):
     missing = tmp_path / "nowhere.jpg"
-    assert cli.main(["predict", str(missing), "--model", str(tiny_model_path)]) == 2
+    assert cli.main(["predict", str(missing), "--model", str(tiny_model_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nowhere.jpg" in err and "does not exist" in err
     assert len(err.strip().splitlines()) == 1
@@ -143,26 +146,64 @@ def test_missing_model_exits_2(photo, tmp_path, capsys):
      ("garbage.mp4", b"\x00garbage" * 100, "garbage.mp4"),
      ("empty.mp4", b"", "empty.mp4")],
 )
-def test_bad_inputs_exit_2(name, content, message, tiny_model_path, tmp_path, capsys):
+def test_bad_inputs_exit_1_naming_them(name, content, message, tiny_model_path, tmp_path, capsys):
     bad = tmp_path / name
     bad.write_bytes(content)
-    assert cli.main(["predict", str(bad), "--model", str(tiny_model_path)]) == 2
+    assert cli.main(["predict", str(bad), "--model", str(tiny_model_path)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert cli.main(["predict", str(bad), "--model", str(tiny_model_path), "--on-error", "stop"]) == 2
 
 
-def test_failure_leaves_no_half_written_file(photo, tiny_model_path, tmp_path, capsys):
-    folder = tmp_path / "out"
+def test_one_bad_file_does_not_lose_the_batch(media, tiny_model_path, tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("obama.jpg", "two_people.jpg", "obama-480p.jpg"):
+        (images / name).write_bytes((media / name).read_bytes())
+    (images / "broken.jpg").write_bytes(b"not a jpeg")
+    folder, report = tmp_path / "out", tmp_path / "reports" / "faces.csv"  # the report's folder is created
+    status = cli.main(["predict", str(images), "--model", str(tiny_model_path), "--output", str(folder),
+                       "--report", str(report)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert [line for line in captured.err.splitlines() if line.startswith("error: ")] == [
+        line for line in captured.err.splitlines() if "broken.jpg" in line]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "obama-480p_annotated.jpg", "obama_annotated.jpg", "two_people_annotated.jpg"]  # complete, nothing else
+    with report.open(newline="") as handle:
+        sources = {Path(row["source"]).name for row in csv.DictReader(handle)}
+    assert sources == {"obama.jpg", "two_people.jpg", "obama-480p.jpg"}
+    assert "3 input(s)" in captured.out and "1 input(s) failed" in captured.out
+    assert _leftovers(tmp_path) == [] and _leftovers(folder) == []
+
+
+def test_on_error_stop_writes_no_report(media, tiny_model_path, tmp_path, capsys):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
     report = tmp_path / "faces.csv"
-    status = cli.main([
-        "predict", str(photo), str(broken), "--model", str(tiny_model_path),
-        "--output", str(folder), "--report", str(report),
-    ])
-    assert status == 2 and "broken.jpg" in capsys.readouterr().err
-    assert sorted(p.name for p in folder.iterdir()) == ["obama_annotated.jpg"]  # complete, nothing else
-    assert not report.exists() and _leftovers(tmp_path) == []
+    status = cli.main(["predict", str(media / "obama.jpg"), str(broken), "--model", str(tiny_model_path),
+                       "--report", str(report), "--on-error", "stop"])
+    assert status == 2 and "broken.jpg" in capsys.readouterr().err and not report.exists()
+
+
+@pytest.mark.parametrize("name", ["faces.csv", "README.md"])
+def test_a_file_that_is_neither_image_nor_video_is_named_as_such(name, tiny_model_path, tmp_path, capsys):
+    path = tmp_path / name
+    path.write_text("emotion,pixels,Usage\n")
+    assert cli.main(["predict", str(path), "--model", str(tiny_model_path)]) == 1
+    err = capsys.readouterr().err
+    assert "is not an image or a video" in err and ".jpg" in err and ".mp4" in err and "ffmpeg" not in err.lower()
+
+
+def test_several_inputs_need_an_output_folder_and_reports_a_known_format(media, tiny_model_path, tmp_path, capsys):
+    photos = [str(media / "obama.jpg"), str(media / "two_people.jpg")]
+    assert cli.main(["predict", *photos, "--model", str(tiny_model_path), "--output", str(tmp_path / "two.jpg")]) == 2
+    assert "need a folder" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+    assert cli.main(["predict", *photos, "--model", str(tiny_model_path), "--report", str(tmp_path / "r.xlsx")]) == 2
+    assert "csv or json" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+    single = tmp_path / "new" / "annotated.jpg"  # --output's folder is created, as --report's is
+    assert cli.main(["predict", photos[0], "--model", str(tiny_model_path), "--output", str(single)]) == 0
+    assert single.is_file()
 
 
 @pytest.mark.parametrize("failure", [SourceError("camera unplugged"), KeyboardInterrupt()])
@@ -179,7 +220,7 @@ def test_failure_during_a_video_leaves_no_file(failure, short_video, tiny_model_
     monkeypatch.setattr(drawing, "annotate", failing_annotate)
     output = tmp_path / "annotated.mp4"
     status = cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--output", str(output)])
-    assert status == (130 if isinstance(failure, KeyboardInterrupt) else 2)
+    assert status == (130 if isinstance(failure, KeyboardInterrupt) else 1)
     assert list(tmp_path.iterdir()) == []
 
 

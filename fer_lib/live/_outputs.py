@@ -28,6 +28,8 @@ from fer_lib.live._sources import IMAGE_EXTENSIONS, image_files, source_kind
 
 __all__ = [
     "VIDEO_OUTPUT_SUFFIXES",
+    "VIDEO_INPUT_SUFFIXES",
+    "report_format_of",
     "REPORT_FORMATS",
     "expand_inputs",
     "output_targets",
@@ -42,6 +44,11 @@ __all__ = [
 
 #: Suffixes accepted for an annotated video (written with the ``mp4v`` codec).
 VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi")
+#: Suffixes ``predict`` reads as videos (OpenCV's FFmpeg backend reads many more; these are the common ones).
+VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mjpeg",
+     ".mjpg", ".y4m", ".gif"}
+)
 
 #: Report formats: one row per face, as CSV (flat columns) or JSON (a list of objects).
 REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
@@ -52,24 +59,37 @@ REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 # --------------------------------------------------------------------------------------
 
 
-def expand_inputs(paths: Sequence[str]) -> list[tuple[str, str]]:
-    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images."""
+def expand_inputs(paths: Sequence[str], *, problems: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images.
+
+    An input that is missing, an empty folder or neither an image nor a video raises
+    :class:`SourceError`; with a ``problems`` list it is recorded there as ``(input, why)`` instead.
+    """
     items: list[tuple[str, str]] = []
     for text in paths:
-        kind = source_kind(text)
-        if kind in ("missing", "camera"):
-            raise SourceError(f"{text} does not exist (looked from {Path.cwd()}); check the path")
-        if kind == "folder":
-            images = image_files(text)
-            if not images:
-                raise SourceError(
-                    f"folder {text} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                    "pass image files, a folder of images or a video"
-                )
-            items.extend((str(image), "image") for image in images)
-        else:
-            items.append((text, "image" if kind == "image" else "video"))
+        try:
+            items.extend(_expand(text))
+        except SourceError as exc:
+            if problems is None:
+                raise
+            problems.append((text, str(exc)))
     return items
+
+
+def _expand(text: str) -> list[tuple[str, str]]:
+    kind = source_kind(text)
+    if kind in ("missing", "camera"):
+        raise SourceError(f"{text} does not exist (looked from {Path.cwd()}); check the path")
+    if kind == "folder":
+        images = image_files(text)
+        if not images:
+            raise SourceError(f"folder {text} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                              "pass image files, a folder of images or a video")
+        return [(str(image), "image") for image in images]
+    if kind == "video" and "://" not in text and Path(text).suffix.lower() not in VIDEO_INPUT_SUFFIXES:
+        raise SourceError(f"{text} is not an image or a video: images are {', '.join(sorted(IMAGE_EXTENSIONS))}; "
+                          f"videos are {', '.join(sorted(VIDEO_INPUT_SUFFIXES))}")
+    return [(text, "image" if kind == "image" else "video")]
 
 
 def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike | None) -> list[Path | None]:
@@ -77,6 +97,9 @@ def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike |
     if output is None:
         return [None] * len(items)
     target = Path(output)
+    if not target.is_dir() and len(items) > 1 and target.suffix:
+        raise FerError(f"--output {target}: {len(items)} inputs need a folder for their annotated copies; "
+                       "give a folder name (without a suffix), or one input")
     if not target.is_dir() and len(items) == 1 and target.suffix:
         source, kind = items[0]
         allowed = VIDEO_OUTPUT_SUFFIXES if kind == "video" else tuple(sorted(IMAGE_EXTENSIONS))
@@ -85,9 +108,7 @@ def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike |
                 f"--output {target}: an annotated {kind} needs one of the suffixes {', '.join(allowed)}; "
                 f"got {target.suffix!r} (or give a folder)"
             )
-        if not target.parent.resolve().is_dir():
-            raise FerError(f"--output {target}: folder {target.parent} does not exist; create it first")
-        return [target]
+        return [target]  # its folder is created when the file is written, as --report's is
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -226,12 +247,26 @@ def format_report(rows: Sequence[dict], report_format: str) -> str:
     return buffer.getvalue()
 
 
+def report_format_of(path: str | os.PathLike, report_format: str | None = None) -> str:
+    """The format a report file is written in: ``report_format``, or from the suffix (``.csv``, ``.json``).
+
+    Raises :class:`FerError` for a suffix that names another format (``.xlsx``), or none with no format given.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".json") and report_format not in (None, suffix[1:]):
+        raise FerError(f"--report {path}: the suffix says {suffix[1:]} but --format says {report_format}")
+    if suffix in (".csv", ".json"):
+        return suffix[1:]
+    if report_format is not None and suffix in ("", ".txt"):
+        return report_format
+    raise FerError(f"--report {path}: reports are written as {' or '.join(REPORT_FORMATS)}; "
+                   f"name the file .csv or .json")
+
+
 def write_report(rows: Sequence[dict], path: str | os.PathLike, *, report_format: str | None = None) -> Path:
-    """Write report rows to ``path`` atomically, as CSV or JSON."""
+    """Write report rows to ``path`` atomically, as CSV or JSON (its folder is created if missing)."""
     path = Path(path)
-    if report_format is None:
-        report_format = "json" if path.suffix.lower() == ".json" else "csv"
-    text = format_report(rows, report_format)
+    text = format_report(rows, report_format_of(path, report_format))
     with atomic_target(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path

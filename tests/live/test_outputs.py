@@ -80,8 +80,7 @@ def test_output_targets_one_file_or_a_folder(tmp_path):
 @pytest.mark.parametrize(
     "item, name, message",
     [(("clip.mp4", "video"), "x.png", r"an annotated video needs one of the suffixes \.mp4"),
-     (("photo.jpg", "image"), "x.mp4", r"an annotated image needs one of the suffixes"),
-     (("photo.jpg", "image"), "missing/x.png", r"folder .*missing does not exist; create it first")],
+     (("photo.jpg", "image"), "x.mp4", r"an annotated image needs one of the suffixes")],
 )
 def test_output_targets_refuses_wrong_suffix_or_folder(item, name, message, tmp_path):
     with pytest.raises(FerError, match=message):
@@ -158,11 +157,18 @@ def test_csv_and_json_reports_hold_the_same_rows():
 def test_write_report_picks_the_format_from_the_suffix(tmp_path):
     rows = report_rows("a.jpg", 0, [FACE])
     assert json.loads(write_report(rows, tmp_path / "faces.json").read_text()) == rows
-    assert write_report(rows, tmp_path / "faces.txt").read_text().startswith("source,frame,face")
-    assert write_report(rows, tmp_path / "faces.out", report_format="json").read_text().startswith("[")
+    assert write_report(rows, tmp_path / "faces.txt", report_format="csv").read_text().startswith("source,frame,face")
+    assert write_report(rows, tmp_path / "new" / "faces", report_format="json").read_text().startswith("[")
+    for name, report_format in (("faces.xlsx", None), ("faces.txt", None), ("faces.csv", "json")):
+        with pytest.raises(FerError, match="csv|json"):
+            write_report(rows, tmp_path / name, report_format=report_format)
     assert _leftovers(tmp_path) == []
 
 
 def test_module_exports():
     for name in outputs.__all__:
         assert hasattr(outputs, name)
+
+
+def test_output_folder_of_a_single_file_is_created_when_written(tmp_path):
+    assert output_targets([("photo.jpg", "image")], tmp_path / "missing" / "x.png") == [tmp_path / "missing" / "x.png"]
