@@ -16,7 +16,7 @@ import numpy as np
 
 from fer_lib.data._container import to_model_input
 from fer_lib.errors import ModelError
-from fer_lib.labels import IMAGE_SHAPE, NUM_CLASSES
+from fer_lib.labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 from fer_lib.quiet import hidden_startup_lines
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -118,15 +118,32 @@ class EmotionClassifier:
             raise ValueError(f"buckets must be positive batch sizes; got {buckets!r}")
         self.buckets: tuple[int, ...] = tuple(buckets)
         self.path: Path | None = Path(model) if isinstance(model, (str, os.PathLike)) else None
+        if self.path is not None and self.path.is_dir():  # before TensorFlow is imported for a .keras file
+            raise ModelError(f"model {self.path} is a folder; pass a model file (.tflite or .keras) inside it")
         if self.path is not None and self.path.suffix == LITERT_SUFFIX:
             self.model = None
             self._predict: Callable[[np.ndarray], np.ndarray] = _LiteRTPredict(self.path, int(num_threads))
-            return
-        if self.path is not None:
-            model = load_saved_model(self.path, compile=False)
-        self.model = model
-        _check_model_shapes(model, self.path)
-        self._predict = _compiled_predict(model)
+        else:
+            if self.path is not None:
+                model = load_saved_model(self.path, compile=False)
+            self.model = model
+            _check_model_shapes(model, self.path)
+            self._predict = _compiled_predict(model)
+        self._check_probabilities()
+
+    def _check_probabilities(self) -> None:
+        """Refuse a model whose outputs on two probe faces are not probabilities (no softmax at the end)."""
+        ramp = np.linspace(0, 255, IMAGE_SIZE).astype(np.uint8)
+        probe = np.stack([np.full((IMAGE_SIZE, IMAGE_SIZE), 128, np.uint8), np.tile(ramp, (IMAGE_SIZE, 1))])
+        out = np.asarray(self._predict_all(probe), dtype=np.float64)
+        sums = out.sum(axis=1)
+        if not (np.isfinite(out).all() and out.min() >= -1e-6 and np.allclose(sums, 1.0, atol=1e-3)):
+            where = f"model file {self.path}" if self.path is not None else "this model"
+            raise ModelError(
+                f"{where} does not return probabilities (on a probe face its outputs run from {out.min():.3g} "
+                f"to {out.max():.3g} and sum to {sums[0]:.3g}): end the network with a softmax "
+                "(keras.layers.Softmax(), or Dense(7, activation=\"softmax\")) and save it again"
+            )
 
     @property
     def backend(self) -> str:
@@ -159,6 +176,9 @@ class EmotionClassifier:
         ValueError
             If the faces are not 48x48.
         """
+        return self._predict_all(faces)
+
+    def _predict_all(self, faces: np.ndarray) -> np.ndarray:
         batch = to_model_input(faces)
         count = batch.shape[0]
         if count == 0:

@@ -62,10 +62,11 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
     """
     import tensorflow as tf
 
-    from fer_lib.model._classifier import load_saved_model
+    from fer_lib.model._classifier import EmotionClassifier, load_saved_model
 
     model_path = Path(model_path)
     model = load_saved_model(model_path, compile=False)
+    EmotionClassifier(model)  # the live loop's checks: shapes, and probabilities out (a softmax last)
     paths = litert_paths(model_path)
     try:
         with atomic_target(paths["float32"]) as temporary:

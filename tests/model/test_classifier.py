@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +178,27 @@ def test_litert_classifier_and_detector_can_be_shared_between_threads(tiny_liter
     for index, (probabilities, boxes) in enumerate(results):
         np.testing.assert_allclose(probabilities, expected_probabilities[index % 3:], atol=1e-6)
         np.testing.assert_array_equal(boxes, expected_boxes)
+
+
+def test_a_model_without_softmax_is_refused_with_what_to_add(tmp_path):
+    import keras
+
+    from fer_lib.model import export_litert
+
+    inputs = keras.Input((48, 48, 1))
+    logits = keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ModelError, match=r"does not return probabilities .* end the network with a softmax"):
+        EmotionClassifier(logits)
+    path = tmp_path / "logits.keras"
+    logits.save(path)
+    with pytest.raises(ModelError, match="does not return probabilities"):
+        export_litert(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logits.keras"]  # nothing exported
+
+
+def test_a_folder_as_model_is_named_a_folder_before_tensorflow_loads(tmp_path):
+    code = ("import sys\nfrom fer_lib.model import EmotionClassifier\nfrom fer_lib.errors import ModelError\n"
+            f"try:\n    EmotionClassifier({str(tmp_path)!r})\nexcept ModelError as error:\n    print(error)\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "is a folder" in out and out.strip().endswith("[]")
