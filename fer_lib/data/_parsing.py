@@ -332,8 +332,13 @@ def _careful_parse(raw: bytes, path: Path, on_error: str, progress: bool) -> Par
     usage_col = _find_column(frame.columns, "Usage")
     missing = [name for name, col in (("emotion", emotion_col), ("pixels", pixels_col)) if col is None]
     if missing:
+        found = ",".join(map(str, frame.columns))
+        shown = found if len(found) <= 60 else found[:57] + "..."
+        if str(frame.columns[0]).strip().isdigit():  # the first row is data: there is no header row
+            raise DataError(f"{path}: no header row; expected emotion,pixels,Usage as the first line, "
+                            f"found {shown!r}. Add the header line and load it again.")
         raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {list(map(str, frame.columns))}. "
+            f"{path}: missing column(s) {', '.join(missing)}; found {shown!r}. "
             "A FER2013 file has the header 'emotion,pixels,Usage' (Usage is optional)."
         )
 

@@ -160,7 +160,7 @@ def test_header_only():
 
 
 def test_missing_columns():
-    with pytest.raises(DataError, match=r"f\.csv: missing column\(s\) pixels; found \['emotion', 'Usage'\]"):
+    with pytest.raises(DataError, match=r"f\.csv: missing column\(s\) pixels; found 'emotion,Usage'"):
         parse_csv_bytes(csv_bytes(["3,Training"], header="emotion,Usage"), source="f.csv")
 
 
@@ -286,3 +286,26 @@ def test_fast_and_careful_paths_agree(small_chunks, n_rows, seed, newline, final
         np.testing.assert_array_equal(parsed.images, images)
         np.testing.assert_array_equal(parsed.labels, labels)
         assert parsed.usage.tolist() == ["Training"] * n_rows
+
+
+def test_a_file_without_header_row_says_so_briefly(tmp_path):
+    from fer_lib.data import load_fer2013
+
+    pixels = " ".join(["128"] * 2304)
+    path = tmp_path / "nohdr.csv"
+    path.write_text(f"3,{pixels},Training\n4,{pixels},PublicTest\n")
+    for on_error in ("raise", "skip"):
+        with pytest.raises(DataError, match="no header row; expected emotion,pixels,Usage") as caught:
+            load_fer2013(path, cache=False, on_error=on_error)
+        assert len(str(caught.value)) < len(str(path)) + 200  # not the pixels of the first row
+
+
+def test_column_names_match_whatever_their_case(tmp_path):
+    from fer_lib.data import load_fer2013
+
+    pixels = " ".join(["128"] * 2304)
+    path = tmp_path / "lower.csv"
+    path.write_text(f"Emotion,PIXELS,usage\n3,{pixels},Training\n4,{pixels},PublicTest\n")
+    for on_error in ("raise", "skip"):
+        faces = load_fer2013(path, cache=False, on_error=on_error)
+        assert faces.usage.tolist() == ["Training", "PublicTest"] and faces.labels.tolist() == [3, 4]
