@@ -16,7 +16,8 @@ __all__ = [
 DOWNLOAD_HELP = (
     "Download FER2013 from Kaggle (https://www.kaggle.com/datasets/deadskull7/fer2013, "
     "the file fer2013.csv, or the challenge archive) and put it at data_input/fer2013.csv "
-    "(.csv.gz and .zip work too), or pass its path explicitly."
+    "(.csv.gz and .zip work too) in the folder you work in or one above it, or name it with "
+    "the FER2013_PATH environment variable or pass its path explicitly."
 )
 
 

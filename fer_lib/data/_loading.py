@@ -44,7 +44,8 @@ _CACHE_VERSION = 2
 #: Bytes read (and then hashed) at a time.
 _READ_BLOCK = 8 << 20
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+#: FER2013's usual file names in a ``data_input/`` folder, in the order discovery tries them.
+_DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz")
 
 
 # --------------------------------------------------------------------------------------
@@ -300,8 +301,13 @@ def _try_write_cache(target: Path, stored: dict) -> None:
 
 
 def _candidate_paths() -> list[Path]:
-    local = _REPO_ROOT / "data_input"
-    return [local / name for name in ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz")]
+    """``data_input/fer2013.csv`` (and the other names) in the working folder, then in each parent folder.
+
+    So a notebook run from ``notebooks/`` finds the repository's ``data_input/``, and an installed user's
+    is found where they work; never the installed package's own folder.
+    """
+    here = Path.cwd()
+    return [folder / "data_input" / name for folder in (here, *here.parents) for name in _DATA_NAMES]
 
 
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:

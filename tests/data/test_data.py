@@ -227,8 +227,9 @@ def test_no_cache_writes_nothing(tmp_path, private_cache):
 
 @pytest.fixture
 def no_data_anywhere(tmp_path, monkeypatch):
-    """A repository without data_input/ files and no FER2013_PATH: discovery finds nothing."""
-    monkeypatch.setattr(fdata, "_REPO_ROOT", tmp_path / "repo")
+    """Working in a sub-folder of a project without data_input/ files and no FER2013_PATH: nothing found."""
+    (tmp_path / "repo" / "notebooks").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "repo" / "notebooks")  # data_input/ is looked for here, then in the parents
     monkeypatch.delenv("FER2013_PATH", raising=False)
     return tmp_path / "repo"
 
