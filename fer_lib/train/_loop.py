@@ -233,12 +233,16 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     >>> result.card["epochs_trained"], len(result.history)
     (1, 1)
     """
-    config = PROFILES[config] if isinstance(config, str) else config
+    if isinstance(config, str):
+        if config not in PROFILES:
+            raise ModelError(f"unknown profile {config!r}; choose one of {', '.join(PROFILES)} or pass a TrainConfig")
+        config = PROFILES[config]
     set_seed(config.seed)
     data, split, faces = prepare_split(config, data, verbose=bool(verbose))
     identity = config.identity(data)
-    if model is not None:
-        identity["architecture"] = hashlib.sha256(model.to_json().encode()).hexdigest()[:16]
+    if model is not None:  # its layers' kinds and sizes: the same network built again resumes its run
+        layers = [(type(layer).__name__, int(layer.count_params())) for layer in _all_layers(model)]
+        identity["architecture"] = hashlib.sha256(json.dumps(layers).encode()).hexdigest()[:16]
     if isinstance(targets, np.ndarray):
         identity["targets_sha256"] = hashlib.sha256(np.ascontiguousarray(targets).tobytes()).hexdigest()[:16]
     elif targets is not None:
@@ -248,6 +252,10 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
                    identity, key, resume=resume)
     if verbose:
         print(f"run folder: {run.folder}")
+    if run.resuming and _finished(run, config):  # before the heavy work: the card is already written
+        if verbose:
+            print(f"already trained ({run.state['epoch']} epochs); nothing to do")
+        return _finished_result(run, output, verbose)
 
     soft = targets(faces, run.folder) if callable(targets) else targets
     batches = training_batches(faces, config, targets=soft)
@@ -329,7 +337,26 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
 
 def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | None = None, *,
                verbose: int | str = 1) -> tuple[Run, FER2013, Split, FER2013]:
-    """A finished or stopped run, its data (checked by SHA-256), split and training faces."""
+    """A finished or stopped run, its data (checked by SHA-256), split and training faces.
+
+    Parameters
+    ----------
+    run_dir : str or path
+        The run's folder (with ``state.json``).
+    data : FER2013, path or None
+        The data the run was trained on; ``None``: discovery.
+    verbose : int or str, default 1
+        Progress while a file is read.
+
+    Returns
+    -------
+    (Run, FER2013, Split, FER2013)
+
+    Raises
+    ------
+    ModelError
+        When ``run_dir`` holds no run or ``data`` is another file than the run's.
+    """
     run_dir = Path(run_dir)
     state_path = run_dir / "state.json"
     if not state_path.is_file():
@@ -407,6 +434,33 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
         print(f"run folder: {run.folder}" + (f"; model: {output} (card {output.with_suffix('.json')})"
                                              if output is not None else "; no --output, so no model file saved"))
     return TrainingResult(final_model, history, card.to_dict(), run.folder, output)
+
+
+def _finished(run: Run, config: TrainConfig) -> bool:
+    """Whether a resumed run has nothing left to train and its card is the last epoch's."""
+    card = run.folder / "card.json"
+    done = run.state["epoch"] >= config.epochs or "stopped" in run.state
+    return done and card.is_file() and json.loads(card.read_text()).get("weights") == "last epoch"
+
+
+def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str) -> TrainingResult:
+    """A finished run's result from its folder: its card as written, its last weights with the card's averaging."""
+    card = ModelCard.read(run.folder / "card.json")
+    model = _inference_copy(load_saved_model(run.checkpoint))
+    if run.state["config"].get("crop"):
+        model = architectures.with_crop_averaging(model, crops=10 if card.flip_tta else 1)
+    elif card.flip_tta:
+        model = architectures.with_flip_averaging(model)
+    history = pd.DataFrame(run.state["history"])
+    if output is not None:
+        output = Path(output)
+        card = dataclasses.replace(card, history=output.with_suffix(".history.csv").name)
+        save_model(model, output)
+        card.write(output.with_suffix(".json"))
+        history.to_csv(output.with_suffix(".history.csv"), index=False)
+        if verbose:
+            print(f"model: {output} (card {output.with_suffix('.json')})")
+    return TrainingResult(model, history, card.to_dict(), run.folder, None if output is None else Path(output))
 
 
 def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:

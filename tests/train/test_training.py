@@ -389,3 +389,44 @@ def test_training_on_crops_ships_a_whole_face_model_with_ten_crop_averaging(face
     assert batches[0][0].shape[1:] == (44, 44, 1)
     with pytest.raises(ModelError, match="crop takes 24 to 47 pixels, for fer_net and fer_net_small; got 48"):
         small_run(faces, tmp_path, crop=48)
+
+
+@pytest.mark.slow
+def test_a_network_built_by_hand_trains_and_resumes_when_built_again(faces, tmp_path):
+    from fer_lib.model import fer_net
+
+    first = training.train(training.TrainConfig("fer_net_small", epochs=1, batch_size=32, sample_size=320),
+                           faces, model=fer_net(widths=(4, 8), compile=False), run_dir=tmp_path / "run", verbose=0)
+    again = training.train(training.TrainConfig("fer_net_small", epochs=2, batch_size=32, sample_size=320),
+                           faces, model=fer_net(widths=(4, 8), compile=False), run_dir=tmp_path / "run2", verbose=0)
+    assert first.card["recipe"]["architecture"] == again.card["recipe"]["architecture"]
+    resumed = training.train(training.TrainConfig("fer_net_small", epochs=2, batch_size=32, sample_size=320),
+                             faces, model=fer_net(widths=(4, 8), compile=False), run_dir=tmp_path / "run2",
+                             verbose=0)
+    assert resumed.history["epoch"].tolist() == [1, 2]
+    with pytest.raises(ModelError, match="differs in: architecture"):
+        training.train(training.TrainConfig("fer_net_small", epochs=2, batch_size=32, sample_size=320), faces,
+                       model=fer_net(widths=(8, 16), compile=False), run_dir=tmp_path / "run2", verbose=0)
+
+
+def test_an_unknown_profile_name_is_a_model_error(faces):
+    with pytest.raises(ModelError, match="unknown profile 'nosuch'"):
+        training.train("nosuch", faces)
+
+
+@pytest.mark.slow
+def test_a_finished_run_says_so_and_does_no_work(faces, tmp_path, monkeypatch, capsys):
+    first = small_run(faces, tmp_path, epochs=1, verbose=1)
+    capsys.readouterr()
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("a finished run must not be scored again")
+
+    monkeypatch.setattr(_loop, "evaluate_accuracy", no_scoring)
+    output = tmp_path / "again.keras"
+    again = small_run(faces, tmp_path, epochs=1, verbose=1, output=output)
+    assert "already trained (1 epochs); nothing to do" in capsys.readouterr().out
+    assert again.card == {**first.card, "history": "again.history.csv"}
+    assert json.loads(output.with_suffix(".json").read_text()) == again.card
+    batch = faces.images[:4].astype(np.float32)[..., None]
+    np.testing.assert_allclose(again.model.predict(batch, verbose=0), first.model.predict(batch, verbose=0), atol=1e-5)
