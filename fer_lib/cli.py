@@ -13,9 +13,9 @@ machine report of ``info``.
 Examples::
 
     python -m fer_lib predict photo.jpg --output annotated.jpg
-    python -m fer_lib predict assets/white_house_clip.mp4 --every 5 --report faces.csv --output out.mp4
+    python -m fer_lib predict assets/white_house_clip.mp4 --every 5 --report faces.csv --output out.webm
     python -m fer_lib live --source 0 --detector haar
-    python -m fer_lib export models/default.keras
+    python -m fer_lib export models/mine.keras
     python -m fer_lib info
 
 ``predict``, ``live`` and ``info`` never import Keras or TensorFlow: they run the
@@ -32,12 +32,12 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "export_files", "positive_float", "positive_int", "print_scores"]
+__all__ = ["main", "build_parser", "add_train_options", "config_from_arguments", "export_files", "positive_float", "positive_int", "print_scores"]
 
 _WINDOW_ADVICE = (
     "for a window install OpenCV with GUI support (pip uninstall opencv-python-headless && "
     "pip install 'opencv-python>=4.9,<5'); without one, write an annotated video with "
-    "`python -m fer_lib predict VIDEO --output annotated.mp4` or use the live notebook's ipywidgets view"
+    "`python -m fer_lib predict VIDEO --output annotated.webm` or use the live notebook's ipywidgets view"
 )
 
 
@@ -69,18 +69,34 @@ def _default_model(*, keras: bool = False) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import dataclasses
+    from fer_lib.train import train
 
-    from fer_lib.train import PROFILES, train
-
-    chosen = {key: getattr(args, key) for key in _TRAIN_OPTIONS if getattr(args, key) is not None}
-    config = dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
-    result = train(config, args.data, run_dir=args.run_dir, resume=not args.restart, output=args.output,
-                   verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
+    result = train(config_from_arguments(args), args.data, run_dir=args.run_dir, resume=not args.restart,
+                   output=args.output, verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
     print_scores(result.card)
     if args.output:
         export_files(args.output)
     return 0
+
+
+def config_from_arguments(args: argparse.Namespace):
+    """The :class:`fer_lib.train.TrainConfig` that ``train``'s options name: the profile, then each option given.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser with :func:`add_train_options`.
+
+    Returns
+    -------
+    fer_lib.train.TrainConfig
+    """
+    import dataclasses
+
+    from fer_lib.train import PROFILES
+
+    chosen = {key: getattr(args, key) for key in _TRAIN_OPTIONS if getattr(args, key) is not None}
+    return dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
 
 
 #: Options of ``train`` that are fields of :class:`fer_lib.train.TrainConfig` (same names).
@@ -439,6 +455,44 @@ def _info(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "student") -> None:
+    """The options of ``train`` (a profile, then :class:`fer_lib.train.TrainConfig` fields and the run's folder).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command to add them to (``python -m research distil`` adds them too).
+    profile : str, default "student"
+        The default profile.
+    """
+    parser.add_argument("--profile", choices=["fast", "default", "student", "full"], default=profile,
+                       help="a named TrainConfig (fer_lib.train.PROFILES): fast (a minute), default (notebook 3's "
+                            "4 epochs), student (12 epochs, 6 min on 2 quiet cores), full (the "
+                            "shipped model's recipe, about 105 min there)")
+    parser.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
+    parser.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
+    parser.add_argument("--protocol", choices=["official", "tutorial"], default="official")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", dest="batch_size", type=int)
+    parser.add_argument("--sample-size", dest="sample_size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with Nesterov momentum")
+    parser.add_argument("--mixup", type=float, help="mixup's Beta alpha, e.g. 0.2 (default 0: off)")
+    parser.add_argument("--cutmix", type=float, help="CutMix's Beta alpha, e.g. 1.0 (default 0: off)")
+    parser.add_argument("--random-erasing", dest="random_erasing", type=float,
+                       help="probability of erasing a random rectangle of each training face (default 0)")
+    parser.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
+                       help="weight each face's loss so that every emotion counts alike")
+    parser.add_argument("--crop", type=int,
+                       help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
+    parser.add_argument("--max-minutes", dest="max_minutes", type=positive_float,
+                       help="stop after this many minutes of training (counted across resumed calls)")
+    parser.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
+    parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--output", help="where to save the .keras model (card saved beside it)")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m fer_lib``."""
     parser = argparse.ArgumentParser(prog="python -m fer_lib", description=__doc__.splitlines()[0])
@@ -447,36 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
-    train.add_argument("--profile", choices=["fast", "default", "student", "full"], default="student",
-                       help="a named TrainConfig (fer_lib.train.PROFILES): fast (a minute), default (notebook 3's "
-                            "4 epochs), student (default here: 12 epochs, 6 min on 2 quiet cores), full (the "
-                            "shipped model's recipe, about 105 min there)")
-    train.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
-    train.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
-    train.add_argument("--protocol", choices=["official", "tutorial"], default="official")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", dest="batch_size", type=int)
-    train.add_argument("--sample-size", dest="sample_size", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with Nesterov momentum")
-    train.add_argument("--mixup", type=float, help="mixup's Beta alpha, e.g. 0.2 (default 0: off)")
-    train.add_argument("--cutmix", type=float, help="CutMix's Beta alpha, e.g. 1.0 (default 0: off)")
-    train.add_argument("--random-erasing", dest="random_erasing", type=float,
-                       help="probability of erasing a random rectangle of each training face (default 0)")
-    train.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
-                       help="weight each face's loss so that every emotion counts alike")
-    train.add_argument("--crop", type=int,
-                       help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
-    train.add_argument("--max-minutes", dest="max_minutes", type=positive_float,
-                       help="stop after this many minutes of training (counted across resumed calls)")
-    train.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
-    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    train.add_argument("--output", help="where to save the .keras model (card saved beside it)")
-    train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    add_train_options(train)
     train.set_defaults(handler=_train)
 
     export = commands.add_parser("export", help="write the LiteRT files (float32, quantised) of a .keras model")
-    export.add_argument("model", nargs="?", default=None, help="a .keras model (default models/default.keras)")
+    export.add_argument("model", nargs="?", default=None, help="a .keras model (default: the shipped model, fer_lib/model/shipped/default.keras)")
     export.set_defaults(handler=_export, keras_model=True)
 
     predict = commands.add_parser(
@@ -484,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image, folder of images, or video")
     predict.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
-                              "(default models/default.quantized.tflite)")
+                              "(default: the shipped model's quantised export)")
     predict.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
                          help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
     predict.add_argument("--no-tiles", dest="no_tiles", action="store_true",
@@ -495,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "without --report, print this format instead of the table")
     predict.add_argument("--report", help="write every face of every analysed frame to this .csv or .json file "
                               "(its folder is created if missing); prints a summary instead of the table")
-    predict.add_argument("--output", help="annotated image or .mp4 for one input; a folder for several "
+    predict.add_argument("--output", help="annotated image or video for one input (.webm plays in browsers and "
+                              "notebooks; .mp4 is written as mp4v); a folder for several, videos as .webm there "
                               "(created if missing, as --report's folder is)")
     predict.add_argument("--on-error", dest="on_error", choices=["continue", "stop"], default="continue",
                          help="a bad input: report it on stderr and go on with the rest, exit status 1 at the end "
@@ -508,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     live = commands.add_parser("live", help="OpenCV window of a camera or video, annotated, with fps")
     live.add_argument("--source", default="0", help="camera index or video file (default 0)")
     live.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
-                           "(default models/default.quantized.tflite)")
+                           "(default: the shipped model's quantised export)")
     live.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
                       help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
@@ -519,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.set_defaults(handler=_live)
 
     info = commands.add_parser("info", help="versions, model, data and camera found on this machine")
-    info.add_argument("--model", default=None, help="model file to check (default models/default.quantized.tflite)")
+    info.add_argument("--model", default=None, help="model file to check (default: the shipped model's quantised export)")
     info.add_argument("--camera", type=int, default=0, help="camera index to try (default 0)")
     info.set_defaults(handler=_info)
     for command in commands.choices.values():  # --verbose after the command as well as before it

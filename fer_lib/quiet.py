@@ -51,6 +51,8 @@ STARTUP_PATTERNS: tuple[str, ...] = (
     r"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.",
     # the second line of the CPU-instructions notice
     r"To enable the following instructions: .*, in other operations, rebuild TensorFlow",
+    # OpenCV's FFmpeg notice when a WebM writer opens (it writes VP8 all the same)
+    r"OpenCV: FFMPEG: tag 0x[0-9a-f]+/'\w+' is not supported with codec id \d+ and format 'webm",
 )
 
 _STARTUP = re.compile("|".join(f"(?:{pattern})" for pattern in STARTUP_PATTERNS))

@@ -11,7 +11,7 @@ import os
 import sys
 
 from fer_lib.cli import export_files as _export_files
-from fer_lib.cli import positive_float, positive_int, print_scores
+from fer_lib.cli import add_train_options, config_from_arguments, positive_float, positive_int, print_scores
 
 __all__ = ["main", "build_parser"]
 
@@ -58,16 +58,16 @@ def _ensemble(args: argparse.Namespace) -> int:
 
 
 def _distil(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from fer_lib.train import PROFILES, train
+    from fer_lib.errors import ModelError
+    from fer_lib.train import train
     from research.distillation import DistillationTargets
 
-    config = dataclasses.replace(PROFILES[args.profile], **{key: getattr(args, key) for key in
-                                 ("model_name", "epochs", "max_minutes", "random_erasing") if getattr(args, key) is not None})
+    config = config_from_arguments(args)
+    if config.model_name == "seed_cnn":
+        raise ModelError("seed_cnn keeps the tutorial's recipe; distil into the fer_net models")
     targets = DistillationTargets(args.teachers, share=args.distillation, temperature=args.temperature)
-    result = train(config, args.data, targets=targets, run_dir=args.run_dir, output=args.output,
-                   verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
+    result = train(config, args.data, targets=targets, run_dir=args.run_dir, resume=not args.restart,
+                   output=args.output, verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
     print_scores(result.card)
     if args.output:
         _export_files(args.output)
@@ -144,16 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the teachers' share of the targets, 0 to 1 (default 0.5)")
     distil.add_argument("--temperature", type=positive_float, default=2.0,
                         help="temperature softening the teachers' probabilities (default 2)")
-    distil.add_argument("--profile", choices=["fast", "default", "student", "full"], default="full",
-                        help="the TrainConfig to start from (default full: the shipped recipe)")
-    distil.add_argument("--model", dest="model_name", help="the student network (default: the profile's)")
-    distil.add_argument("--epochs", type=positive_int)
-    distil.add_argument("--random-erasing", dest="random_erasing", type=float)
-    distil.add_argument("--max-minutes", dest="max_minutes", type=positive_float)
-    distil.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
-    distil.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
-    distil.add_argument("--output", help="where to save the .keras model (card saved beside it)")
-    distil.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    add_train_options(distil)  # the student profile unless --profile says otherwise, as `train` before
     distil.set_defaults(handler=_distil)
 
     average = commands.add_parser(
@@ -207,3 +198,6 @@ def main(argv: list[str] | None = None) -> int:
     except FerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # checkpoints are written after every epoch: the same command resumes
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130

@@ -24,6 +24,7 @@ import numpy as np
 from fer_lib.errors import FerError, SourceError
 from fer_lib._fileio import atomic_target
 from fer_lib.labels import EMOTIONS
+from fer_lib.quiet import hidden_startup_lines
 from fer_lib.live._sources import IMAGE_EXTENSIONS, image_files, source_kind
 
 __all__ = [
@@ -42,8 +43,9 @@ __all__ = [
     "write_report",
 ]
 
-#: Suffixes accepted for an annotated video (written with the ``mp4v`` codec).
-VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".avi")
+#: Suffixes accepted for an annotated video: WebM (VP8, which browsers and notebooks play; the default), or the
+#: ``mp4v`` codec in the others (OpenCV's wheels carry no H.264 encoder).
+VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".webm", ".mp4", ".m4v", ".mov", ".avi")
 #: Suffixes ``predict`` reads as videos (OpenCV's FFmpeg backend reads many more; these are the common ones).
 VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mjpeg",
@@ -117,7 +119,7 @@ def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike |
     used: set[str] = set()
     for source, kind in items:
         name = Path(source.split("://")[-1]).stem or "stream"
-        suffix = ".mp4" if kind == "video" else Path(source).suffix.lower()
+        suffix = ".webm" if kind == "video" else Path(source).suffix.lower()
         candidate, number = f"{name}_annotated{suffix}", 1
         while candidate in used:
             number += 1
@@ -150,7 +152,7 @@ class AnnotatedImageWriter:
 
 
 class AnnotatedVideoWriter:
-    """Writes annotated frames to an ``mp4v`` video at ``path``, opened on the first frame (its size)."""
+    """Writes annotated frames to a video at ``path`` (VP8 for ``.webm``, else ``mp4v``), opened on the first frame."""
 
     def __init__(self, path: Path, target: Path, fps: float) -> None:
         self.path, self.target, self.fps = Path(path), Path(target), float(fps)
@@ -161,11 +163,13 @@ class AnnotatedVideoWriter:
         """Append a BGR uint8 frame; a frame of another size is resized to the first frame's."""
         if self.writer is None:
             self.size = (image.shape[1], image.shape[0])
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+            codec = "VP80" if self.target.suffix.lower() == ".webm" else "mp4v"
+            with hidden_startup_lines():  # FFmpeg's notice about the WebM tag
+                self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, self.size)
             if not self.writer.isOpened():
                 raise FerError(
-                    f"cannot write video {self.target}: OpenCV has no mp4v encoder for {self.target.suffix} "
-                    "here; try an .mp4 or .avi name"
+                    f"cannot write video {self.target}: OpenCV has no {codec} encoder for {self.target.suffix} "
+                    "here; try a .webm or .mp4 name"
                 )
         if (image.shape[1], image.shape[0]) != self.size:  # a stream changed size: keep the first size
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)

@@ -71,7 +71,7 @@ def test_output_targets_one_file_or_a_folder(tmp_path):
     assert output_targets(items, None) == [None] * 4
     folder = tmp_path / "out"
     assert [p.name for p in output_targets(items, folder)] == [
-        "photo_annotated.jpg", "photo_annotated_2.jpg", "clip_annotated.mp4", "host_annotated.mp4"
+        "photo_annotated.jpg", "photo_annotated_2.jpg", "clip_annotated.webm", "host_annotated.webm"
     ]
     assert folder.is_dir()
     assert output_targets(items[:1], tmp_path / "one.png") == [tmp_path / "one.png"]
@@ -79,7 +79,7 @@ def test_output_targets_one_file_or_a_folder(tmp_path):
 
 @pytest.mark.parametrize(
     "item, name, message",
-    [(("clip.mp4", "video"), "x.png", r"an annotated video needs one of the suffixes \.mp4"),
+    [(("clip.mp4", "video"), "x.png", r"an annotated video needs one of the suffixes \.webm, \.mp4"),
      (("photo.jpg", "image"), "x.mp4", r"an annotated image needs one of the suffixes")],
 )
 def test_output_targets_refuses_wrong_suffix_or_folder(item, name, message, tmp_path):
@@ -101,15 +101,23 @@ def test_annotated_image_writer(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
-def test_annotated_video_writer_keeps_the_first_size(tmp_path):
-    target = tmp_path / "shown.mp4"
+@pytest.mark.parametrize("suffix, codec", [(".webm", "VP80"), (".mp4", "mp4v")])
+def test_annotated_video_writer_keeps_the_first_size(suffix, codec, tmp_path, capfd):
+    target = tmp_path / f"shown{suffix}"
     with annotated_writer(target, "video", fps=12.0) as writer:
         for size in ((64, 48), (64, 48), (32, 40)):  # a stream changed size: resized
             writer.write(np.zeros(size[::-1] + (3,), np.uint8))
     capture = cv2.VideoCapture(str(target))
     assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 64 and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(12)
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    fourcc = int(capture.get(cv2.CAP_PROP_FOURCC))
     capture.release()
-    assert video_fps(target) == pytest.approx(12.0)
+    assert frames == 3 and video_fps(target) == pytest.approx(12.0)
+    if suffix == ".webm":  # VP8 in WebM: what browsers and notebooks play
+        assert fourcc.to_bytes(4, "little").decode(errors="replace").upper() in ("VP80", "VP08", "VP8\x00")
+    assert capfd.readouterr().err == ""  # FFmpeg's notice about the WebM tag kept off the terminal
     assert _leftovers(tmp_path) == []
 
 

@@ -73,9 +73,14 @@ def test_distil_passes_the_teachers_as_a_targets_hook(monkeypatch):
     assert cli.main(["distil", "--teacher", "a.keras", "b.keras", "--distillation", "0.6", "--temperature", "3",
                      "--epochs", "5"]) == 0
     ((config, options),) = calls
-    assert config.model_name == "fer_net" and config.epochs == 5 and config.random_erasing == 0.5  # the full profile
+    assert config.model_name == "fer_net_small" and config.epochs == 5  # the student profile, as `train`
     assert options["targets"].identity == {"teachers": ["sha-a.keras", "sha-b.keras"], "distillation": 0.6,
                                            "temperature": 3.0}
+    calls.clear()
+    assert cli.main(["distil", "--teacher", "a.keras", "--profile", "full", "--seed", "3", "--restart"]) == 0
+    ((config, options),) = calls
+    assert (config.model_name, config.random_erasing, config.seed, options["resume"]) == ("fer_net", 0.5, 3, False)
+    assert cli.main(["distil", "--teacher", "a.keras", "--model", "seed_cnn"]) == 2  # distil into the fer_net models
 
 
 def test_python_dash_m_research_lists_its_commands():
