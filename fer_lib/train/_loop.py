@@ -423,17 +423,23 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
         history=run.folder / "history.csv",
     )
     card.write(run.folder / "card.json")
+    return _result(final_model, card, run, output, verbose)
+
+
+def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.PathLike | None,
+            verbose: int | str) -> TrainingResult:
+    """Save the model, its card and history at ``output`` (if given), say where, and return the result."""
     history = pd.DataFrame(run.state["history"])
     if output is not None:
         output = Path(output)
         card = dataclasses.replace(card, history=output.with_suffix(".history.csv").name)
-        save_model(final_model, output)
+        save_model(model, output)
         card.write(output.with_suffix(".json"))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
     if verbose:
         print(f"run folder: {run.folder}" + (f"; model: {output} (card {output.with_suffix('.json')})"
                                              if output is not None else "; no --output, so no model file saved"))
-    return TrainingResult(final_model, history, card.to_dict(), run.folder, output)
+    return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
 def _finished(run: Run, config: TrainConfig) -> bool:
@@ -451,16 +457,7 @@ def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | 
         model = architectures.with_crop_averaging(model, crops=10 if card.flip_tta else 1)
     elif card.flip_tta:
         model = architectures.with_flip_averaging(model)
-    history = pd.DataFrame(run.state["history"])
-    if output is not None:
-        output = Path(output)
-        card = dataclasses.replace(card, history=output.with_suffix(".history.csv").name)
-        save_model(model, output)
-        card.write(output.with_suffix(".json"))
-        history.to_csv(output.with_suffix(".history.csv"), index=False)
-        if verbose:
-            print(f"model: {output} (card {output.with_suffix('.json')})")
-    return TrainingResult(model, history, card.to_dict(), run.folder, None if output is None else Path(output))
+    return _result(model, card, run, output, verbose)
 
 
 def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:

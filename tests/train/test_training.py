@@ -353,16 +353,6 @@ def test_reestimate_batch_norm_measures_the_statistics_of_the_faces():
     assert norm.momentum == 0.99  # restored
 
 
-def _first_kernel(model) -> np.ndarray:
-    """The first convolution's kernel, also inside a flip-averaging wrapper."""
-    for layer in model.layers:
-        if layer.name == "block1a_conv":
-            return layer.get_weights()[0]
-        if hasattr(layer, "layers"):
-            return _first_kernel(layer)
-    raise AssertionError("no block1a_conv")
-
-
 def test_crop_batch_takes_a_window_of_each_face():
     faces = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
     crops = training.crop_batch(faces, np.random.default_rng(0), 44)
