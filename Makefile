@@ -13,7 +13,7 @@ PROFILE ?= default
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: help env browser run-all test test-unit test-notebooks train train-full bench clean refresh-notebooks notebooks-id
+.PHONY: help env system-libraries browser run-all test test-unit test-notebooks train train-full bench clean refresh-notebooks notebooks-id
 
 help:
 	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
@@ -26,21 +26,35 @@ env: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(MAKE) --no-print-directory system-libraries
 	$(PY) -m pip install --quiet --upgrade pip
+	@# OpenCV's GUI build replaces a headless one: both would share cv2/, and removing either breaks the other.
+	@if $(PY) -m pip show opencv-python-headless >/dev/null 2>&1; then \
+	    $(PY) -m pip uninstall --quiet -y opencv-python-headless opencv-python; fi
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# The browser test drives Debian's chromium. Installed here, where we run as root with apt-get (the same
-# rule as .venv/); elsewhere the test skips and names this command.
+# System packages, installed where we run as root with apt-get (the same rule as .venv/); elsewhere the
+# tests that need them skip and name the command. APT_INSTALL installs its arguments, refreshing the lists once.
+APT_INSTALL = export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1 || \
+	{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1; }
+CAN_APT = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+
+# OpenCV's GUI build needs libGL and GLib on Linux.
+system-libraries:
+	@if command -v ldconfig >/dev/null 2>&1 && ! ldconfig -p | grep -q 'libGL.so.1' && $(CAN_APT); then \
+	    echo "installing libGL for OpenCV (apt-get)"; $(call APT_INSTALL,libgl1 libglib2.0-0) || \
+	    echo "could not install libgl1: import cv2 will fail; install it with your package manager"; fi
+
+# The browser test drives Debian's chromium; the window test of `live` runs under Xvfb.
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser test (apt-get)"; \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } || \
-	    echo "could not install chromium: the browser test will skip"; \
-	fi
+	@if [ ! -x /usr/bin/chromium ] && $(CAN_APT); then \
+	    echo "installing Debian's chromium for the browser test (apt-get)"; $(call APT_INSTALL,chromium) || \
+	    echo "could not install chromium: the browser test will skip"; fi
+	@if ! command -v xvfb-run >/dev/null 2>&1 && $(CAN_APT); then \
+	    echo "installing Xvfb for the live window test (apt-get)"; $(call APT_INSTALL,xvfb xauth) || \
+	    echo "could not install xvfb: the live window test will skip"; fi
 
 run-all: $(STAMP)
 	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --output $(OUT)
@@ -48,13 +62,13 @@ run-all: $(STAMP)
 test: test-unit test-notebooks
 
 test-unit: $(STAMP) browser
-	$(PY) -m pytest tests fer_lib --doctest-modules -q
+	$(PY) -m pytest tests fer_lib research --doctest-modules -q
 
 test-notebooks: $(STAMP)
 	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 train: $(STAMP)
-	$(PY) -m fer_lib train --profile $(if $(filter full,$(PROFILE)),full,student) --output models/$(if $(filter full,$(PROFILE)),default,student).keras
+	$(PY) -m fer_lib train --profile $(if $(filter full,$(PROFILE)),full,student) --output $(if $(filter full,$(PROFILE)),fer_lib/model/shipped/default,models/student).keras
 
 train-full:
 	$(MAKE) train PROFILE=full

@@ -14,13 +14,13 @@ The loops, side by side:
   full frame, and per face the swapped crop ``gray[y:y+w, x:x+h]``, ``cv2.resize`` to 48x48,
   ``/255``, one Keras ``model.predict`` per face (``verbose=0``: its progress bar is left out,
   which only flatters the tutorial), ``cv2.rectangle`` and ``cv2.putText``; the shipped Keras
-  model (``--keras-model``, default ``models/default.keras``).
+  model (``--keras-model``, default ``fer_lib/model/shipped/default.keras``).
 * **haar**: :func:`fer_lib.analyze_frame` with ``detector="haar"`` (the cascade at the
   measured defaults) and :func:`fer_lib.annotate`;
 * **blazeface**: the same with the default BlazeFace detector.
 
 Both fer_lib loops classify all faces of a frame in one call of the shipped model's
-LiteRT export (``--model``, default ``models/default.quantized.tflite``). The loops
+LiteRT export (``--model``, default ``fer_lib/model/shipped/default.quantized.tflite``). The loops
 alternate (A B C A B C ...) for ``--repeats`` rounds and the medians are printed: frames
 per second, the ratio to the tutorial, classification time per face (the tutorial's
 ``model.predict`` per face against our batched call), and the faces found against

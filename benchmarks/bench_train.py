@@ -13,8 +13,8 @@ NAME=PATH``; by default the committed ones: the shipped model's and those in
 validation accuracy reaches 65%. Their timings come from the runs themselves,
 so compare them only where the machine was equally busy.
 
-    python benchmarks/bench_train.py [--steps 15] [--rounds 3] [--history fer_net=models/default.history.csv]
-    python benchmarks/bench_train.py --histories-only --history fer_net=models/default.history.csv
+    python benchmarks/bench_train.py [--steps 15] [--rounds 3] [--history fer_net=fer_lib/model/shipped/default.history.csv]
+    python benchmarks/bench_train.py --histories-only --history fer_net=fer_lib/model/shipped/default.history.csv
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ MODELS = ("seed_cnn", "fer_net", "fer_net_small")
 #: The committed training histories, one per recipe the README reports.
 DEFAULT_HISTORIES = {
     "seed_cnn (tutorial protocol)": str(ROOT / "results" / "seed_cnn_tutorial.history.csv"),
-    "fer_net (shipped, --profile full)": str(ROOT / "models" / "default.history.csv"),
+    "fer_net (shipped, --profile full)": str(ROOT / "fer_lib" / "model" / "shipped" / "default.history.csv"),
     "fer_net (first edition, 16 epochs)": str(ROOT / "results" / "fer_net_16_epochs.history.csv"),
     "fer_net_small (--profile student)": str(ROOT / "results" / "fer_net_small_default.history.csv"),
 }

@@ -19,9 +19,9 @@ This script measures it on FER2013 faces whose true crop is known:
 
 The best grid point is the calibration for :class:`fer_lib.live._detectors.BlazeFaceDetector`
 (``DEFAULT_CROP_SCALE``, ``DEFAULT_CROP_SHIFT``); the module docstring of
-``fer_lib/detection.py`` quotes this script's output.
+``fer_lib/live/_detectors.py`` quotes this script's output.
 
-    python benchmarks/calibrate_crop.py [--csv fer2013.csv] [--faces 3589] [--model models/default.tflite]
+    python benchmarks/calibrate_crop.py [--csv fer2013.csv] [--faces 3589] [--model fer_lib/model/shipped/default.tflite]
 """
 
 from __future__ import annotations

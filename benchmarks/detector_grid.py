@@ -1,6 +1,6 @@
 """Grid search of the face detector's parameters on real photos and video frames.
 
-Generated table, not tuned by hand: the defaults in ``fer_lib/detection.py`` quote it.
+Generated table, not tuned by hand: the defaults in ``fer_lib/live/_detectors.py`` quote it.
 
 For each setting (scale factor x min neighbours x max width, min size 30 px, and
 the tutorial's ``detectMultiScale(gray, 1.32, 5)`` on full-size frames) it runs the
@@ -57,7 +57,7 @@ REFERENCE_BOXES: dict[str, list[tuple[int, int, int, int]]] = {
     "alex-lacamoire.png": [(173, 116, 182, 182)],
 }
 
-# Frontal faces only, as the Haar cascade's tuning was scored (the table in fer_lib/detection.py);
+# Frontal faces only, as the Haar cascade's tuning was scored (the table in fer_lib/live/_detectors.py);
 # assets/white_house_clip.faces.csv also has the profiles, for comparing detectors in notebook 5.
 #: The video frames scored (evenly spaced over the 275 frames) and their faces.
 VIDEO_FRAMES = (0, 39, 78, 117, 156, 196, 235, 274)

@@ -68,6 +68,9 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
         raise ModelError(f"average_weights needs epochs > 0, learning_rate > 0 and 0 < ema_momentum < 1; "
                          f"got {epochs}, {learning_rate}, {ema_momentum}")
     main, data, split, faces = reopen_run(run_dir, data, verbose=verbose)
+    if "targets_sha256" in main.state["config"]:
+        raise ModelError(f"{run_dir} was trained on targets passed as an array, which it does not keep; "
+                         "average it from Python with the same targets, or train with a targets hook")
     if main.state["config"]["model_name"] == "seed_cnn":
         raise ModelError("average_weights works with the fer_net models; seed_cnn keeps the tutorial's recipe")
     averaging = {"epochs": epochs, "learning_rate": learning_rate, "ema_momentum": ema_momentum,

@@ -467,3 +467,18 @@ def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
 def test_train_rejects_a_bad_erasing_probability(capsys):
     assert cli.main(["train", "--profile", "fast", "--random-erasing", "1.5"]) == 2
     assert "random_erasing a probability in [0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_live_opens_a_real_window_under_xvfb(short_video, tmp_path):
+    """After the set-up (OpenCV's GUI build), `live` opens its window on a display: here Xvfb's."""
+    import shutil
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is missing: `make browser` installs Xvfb (as root, with apt-get)")
+    result = subprocess.run(
+        ["xvfb-run", "-a", sys.executable, "-m", "fer_lib", "live", "--source", str(short_video), "--max-frames", "5"],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"5 frames from {short_video}" in result.stdout

@@ -93,7 +93,7 @@ def test_results_page_is_up_to_date(generator, capsys):
 
 
 def test_readme_carries_the_rendered_results_table(generator):
-    table = generator.readme_table(ROOT / "results", ROOT / "models")
+    table = generator.readme_table(ROOT / "results", ROOT / "fer_lib" / "model" / "shipped")
     assert table in README.read_text(encoding="utf-8"), (
         "README.md's results table differs from make_results_doc.readme_table(); paste its output into "
         "README.md"
@@ -104,7 +104,7 @@ def test_every_card_command_trains_the_recipe_of_its_card(generator):
     from fer_lib.cli import build_parser
     from fer_lib.train import PROFILES, TrainConfig
 
-    cards = [ROOT / "models" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
+    cards = [ROOT / "fer_lib" / "model" / "shipped" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
     checked = 0
     for path in cards:
         card = json.loads(path.read_text())
@@ -210,7 +210,7 @@ def test_generator_renders_a_card_with_its_command(generator, tmp_path):
     assert text.startswith("# Results\n")
     assert "**41.2%** (`PublicTest`; macro-F1 0.346)" in text  # test accuracy and macro-F1, formatted
     assert "| train accuracy | 90.6% | 43.2% |" in text  # the tutorial's quoted figure beside the card's
-    assert "python -m fer_lib train --profile fast --output models/default.keras" in text  # from the recipe
+    assert "python -m fer_lib train --profile fast --output fer_lib/model/shipped/default.keras" in text  # from the recipe
     assert "Happy 71%, Surprise 55%" in text  # per-class accuracy, best first
     assert "(median 48 s)" in text  # from the history
     assert (

@@ -66,6 +66,16 @@ def test_saved_outputs_name_no_path_of_the_machine_that_ran_them(path):
             assert text.strip() not in {"True", "False", "None"}, f"{path.name} cell {index} shows a stray {text!r}"
 
 
+@pytest.mark.parametrize("path", BOTH, ids=lambda path: path.name)
+def test_saved_outputs_show_no_tensorflow_start_up_lines(path):
+    from fer_lib.quiet import is_startup_line
+
+    for index, cell in enumerate(_cells(path)):
+        for text in _output_texts(cell):
+            shown = [line for line in text.splitlines() if is_startup_line(line)]
+            assert not shown, f"{path.name} cell {index} shows TensorFlow's start-up line {shown[0][:80]!r}"
+
+
 @pytest.mark.parametrize("edition", [NOTEBOOKS, ID_NOTEBOOKS], ids=["en", "id"])
 @pytest.mark.parametrize("position", range(5))
 def test_each_notebook_links_to_the_previous_and_the_next(position, edition):

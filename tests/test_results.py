@@ -1,6 +1,6 @@
 """The committed training results agree with themselves.
 
-Each model card (``models/default.json``, ``results/*.json`` with an ``accuracy`` entry) sits
+Each model card (``fer_lib/model/shipped/default.json``, ``results/*.json`` with an ``accuracy`` entry) sits
 beside the history of the run that made it; retraining without updating the other file fails
 here. The documents that quote the cards are generated from them (``tests/test_docs.py``).
 """
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cards() -> list[Path]:
-    candidates = [ROOT / "models" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
+    candidates = [ROOT / "fer_lib" / "model" / "shipped" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
     return [path for path in candidates if "accuracy" in json.loads(path.read_text())]
 
 

@@ -24,5 +24,9 @@ def _module_or_name(name: str):
     return _getattr(name)
 
 
-_getattr, __dir__ = lazy_attributes(__name__, {k: v for k, v in _WHERE.items() if k not in ("concepts", "plots")})
+_getattr, _ = lazy_attributes(__name__, {k: v for k, v in _WHERE.items() if k not in ("concepts", "plots")})
+
+
+def __dir__() -> list[str]:
+    return sorted(set(_WHERE) | set(globals()))
 __getattr__ = _module_or_name

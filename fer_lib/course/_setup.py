@@ -61,11 +61,6 @@ class NotebookSettings:
         full : any, optional
             The value in the full profile; ``None`` uses ``default``.
 
-        Returns
-        -------
-        any
-            The value for this profile.
-
         Examples
         --------
         >>> NotebookSettings("full", Path("build"), 0).pick(fast=200, default=None, full=5000)
@@ -78,19 +73,12 @@ class NotebookSettings:
         return default
 
     def output_of(self, notebook: str) -> Path:
-        """The output folder of another notebook of the same run and edition (``"03_train"``, say).
-
-        It lies beside this notebook's own folder, as :func:`notebook_setup` makes them
-        (``$FER_LIB_OUTPUT/<notebook>`` or the notebook's ``output_dir`` parameter).
+        """The output folder of another notebook of the same run and edition, beside this notebook's own.
 
         Parameters
         ----------
         notebook : str
-            The other notebook's name without ``.ipynb``.
-
-        Returns
-        -------
-        Path
+            The other notebook's name without ``.ipynb`` (``"03_train"``, say).
 
         Examples
         --------
@@ -102,17 +90,12 @@ class NotebookSettings:
         return self.output_dir.parent / _edition_folder(notebook, self.language)
 
     def write_metrics(self, **metrics) -> Path:
-        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (collected by ``make run-all``).
+        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (for ``make run-all``) and return its path.
 
         Parameters
         ----------
         **metrics
             Names and JSON-ready values (numpy floats are written as floats).
-
-        Returns
-        -------
-        Path
-            The ``metrics.json`` file.
         """
         path = self.output_dir / "metrics.json"
         current = json.loads(path.read_text()) if path.is_file() else {}
@@ -124,11 +107,7 @@ class NotebookSettings:
 def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "build", seed: int = 0,
                    notebook: str = "", figure_format: str | None = None, language: str = "en",
                    quiet_logs: bool = True) -> NotebookSettings:
-    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed everything, set the language.
-
-    In a Jupyter kernel it also keeps TensorFlow's informational start-up lines out of the
-    cells' outputs from now on (``quiet_logs``): importing fer_lib changes nothing in the
-    process; this call is where a notebook opts in.
+    """Resolve the profile (``$FER_LIB_PROFILE`` wins), create the output folder, seed, set the language.
 
     Parameters
     ----------
@@ -145,17 +124,13 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
         Format of the figures shown inline (in IPython only): ``"jpeg"`` (at 85 dpi, quality
         60) keeps notebooks light for a web viewer.
     language : {"en", "id"}, default "en"
-        The language of the words in figures and widgets (the notebook's ``language``
-        parameter). Another edition than English writes to ``<folder>.<language>`` so that
-        the two editions of a notebook never share, or resume, each other's runs.
+        The language of the words in figures and widgets. Other editions write to ``<folder>.<language>``,
+        so the two editions of a notebook never share, or resume, each other's runs.
     quiet_logs : bool, default True
-        In a Jupyter kernel: set ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set, and filter the
-        kernel's descriptor 2 (:func:`fer_lib.quiet.hide_startup_lines_from_now_on`).
-        ``$FER_LIB_VERBOSE=1`` keeps everything.
-
-    Returns
-    -------
-    NotebookSettings
+        In a Jupyter kernel, keep TensorFlow's informational start-up lines out of the cells from now on:
+        set ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set and filter descriptor 2
+        (:func:`fer_lib.quiet.hide_startup_lines_from_now_on`; ``$FER_LIB_VERBOSE=1`` keeps everything).
+        Importing fer_lib changes nothing; this is where a notebook opts in.
 
     Raises
     ------
@@ -166,6 +141,9 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}")
+    if quiet_logs and _in_jupyter_kernel():  # first: seeding below imports Keras, and TensorFlow with it
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        hide_startup_lines_from_now_on()
     set_language(language)
     root = os.environ.get("FER_LIB_OUTPUT")
     folder = Path(root) / notebook if root and notebook else Path(output_dir)
@@ -175,9 +153,6 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     set_seed(seed)
     if figure_format is not None:
         _set_inline_format(figure_format)
-    if quiet_logs and _in_jupyter_kernel():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        hide_startup_lines_from_now_on()
     # Not resolved: a relative folder stays relative, so saved outputs never name the machine's folders.
     return NotebookSettings(profile=profile, output_dir=folder, seed=seed, language=language)
 
@@ -204,7 +179,7 @@ def _set_inline_format(figure_format: str) -> None:
     except ImportError:  # pragma: no cover - IPython comes with the notebook dependencies
         return
     if get_ipython() is not None:
-        if figure_format in ("jpeg", "jpg"):  # light enough for a web viewer (tests/test_notebooks.py: at most 300 KB a notebook)
+        if figure_format in ("jpeg", "jpg"):  # tests/test_notebooks.py: at most 300 KB a notebook
             set_matplotlib_formats(figure_format, dpi=85, pil_kwargs={"quality": 60})
         else:
             set_matplotlib_formats(figure_format)

@@ -54,17 +54,12 @@ _DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's bytes (read in 1 MiB blocks).
+    """SHA-256 of a file's bytes as ``sha256sum`` prints it: 64 hex digits (read in 1 MiB blocks).
 
     Parameters
     ----------
     path : str or path-like
         Any file.
-
-    Returns
-    -------
-    str
-        64 hexadecimal digits, as ``sha256sum`` prints them.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -208,9 +203,8 @@ def load_fer2013(
     cache : bool, default True
         Reuse (and write) parsed arrays in :func:`cache_dir`, keyed by the file's SHA-256.
     on_error : {"raise", "skip"}, default "raise"
-        ``"raise"`` stops at the first bad row with a message naming file and row;
-        ``"skip"`` drops bad rows, keeps every good one, warns, and records the
-        count in ``skipped`` and, per :class:`fer_lib.data.SkipReason`, in ``skip_reasons``.
+        ``"raise"``: stop at the first bad row, naming file and row. ``"skip"``: drop bad rows, warn, and
+        count them in ``skipped`` and (per :class:`fer_lib.data.SkipReason`) in ``skip_reasons``.
     progress : bool, default False
         Show a progress bar while parsing.
 
@@ -301,11 +295,8 @@ def _try_write_cache(target: Path, stored: dict) -> None:
 
 
 def _candidate_paths() -> list[Path]:
-    """``data_input/fer2013.csv`` (and the other names) in the working folder, then in each parent folder.
-
-    So a notebook run from ``notebooks/`` finds the repository's ``data_input/``, and an installed user's
-    is found where they work; never the installed package's own folder.
-    """
+    """``data_input/fer2013.csv`` (and the other names) in the working folder, then in each parent folder:
+    a notebook in ``notebooks/`` finds the repository's; never the installed package's own folder."""
     here = Path.cwd()
     return [folder / "data_input" / name for folder in (here, *here.parents) for name in _DATA_NAMES]
 
@@ -326,8 +317,7 @@ def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
     Raises
     ------
     DataNotFoundError
-        ``path``, or the file the ``FER2013_PATH`` environment variable names,
-        does not exist: an explicit choice never falls back silently.
+        ``path``, or the file ``$FER2013_PATH`` names, does not exist: an explicit choice never falls back.
     """
     if path not in (None, ""):
         path = Path(path).expanduser()
@@ -359,7 +349,7 @@ def load_default_data(
 ) -> FER2013:
     """Load FER2013 from the first place :func:`discover_fer2013` finds, else synthetic faces.
 
-    The synthetic fallback prints :data:`fer_lib.data.SYNTHETIC_BANNER` so that
+    The synthetic fallback prints :data:`fer_lib.data._synthetic.SYNTHETIC_BANNER` so that
     nobody mistakes its numbers for FER2013 results.
 
     Parameters
@@ -371,14 +361,10 @@ def load_default_data(
     seed : int, default 0
         Seed of the synthetic faces.
     verbose : bool, default True
-        Print where the faces come from: the file's name and how it was found (never the
-        machine's folders, which notebooks would save in their outputs).
+        Print where the faces come from: the file's name and how it was found (never the machine's
+        folders, which notebooks would save in their outputs).
     **load_options
         Passed to :func:`load_fer2013` (``cache``, ``on_error``, ``progress``).
-
-    Returns
-    -------
-    FER2013
     """
     found = discover_fer2013(path)
     if found is None:

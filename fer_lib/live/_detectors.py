@@ -25,7 +25,7 @@ __all__ = ["FaceDetector", "BlazeFaceDetector", "HaarFaceDetector", "DETECTORS",
 #: The Haar cascade file shipped with OpenCV 4.x in ``cv2.data.haarcascades``.
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 
-#: Measured defaults (see the module docstring and ``benchmarks/detector_grid.py``).
+#: Measured defaults (``benchmarks/detector_grid.py``).
 DEFAULT_SCALE_FACTOR: float = 1.32
 DEFAULT_MIN_NEIGHBORS: int = 3
 #: Smallest face reported, in full-frame pixels: smaller faces hold too little
@@ -49,7 +49,7 @@ def _default_cascade_path() -> Path:
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """What the live loop needs of a detector: ``detect(frame)`` returns ``(n, 4)`` int boxes ``(x, y, w, h)``."""
+    """What the live loop needs of a detector: ``detect(frame)`` returning ``(n, 4)`` int ``(x, y, w, h)``."""
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
         """Boxes of the faces in ``frame``, in frame pixels.
@@ -72,11 +72,9 @@ class HaarFaceDetector:
     min_neighbors : int, default 3
         Overlapping raw detections a box needs to be kept; larger, fewer false boxes.
     min_size : int, (int, int) or None, default 30
-        Smallest face (width, height) reported, in full-frame pixels; ``None``:
-        the cascade's own window (24 pixels at the detection scale).
+        Smallest face (width, height) reported, in full-frame pixels; ``None``: the cascade's 24-pixel window.
     max_width : int or None, default 640
-        Frames wider than this are downscaled to this width for detection; the
-        boxes are mapped back to full-frame pixels. ``None`` never downscales.
+        Wider frames are downscaled to this width for detection (boxes mapped back); ``None`` never does.
     cascade_path : str or Path, optional
         Another cascade file; default OpenCV's ``haarcascade_frontalface_default.xml``.
 
@@ -143,18 +141,12 @@ class HaarFaceDetector:
         )
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
-        """Boxes of the faces in ``frame``.
+        """Face boxes in ``frame``: ``(n, 4)`` int64 ``(x, y, w, h)`` inside it, left to right, then top down.
 
         Parameters
         ----------
         frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
             Any size. Float frames raise ``ValueError`` (see :func:`to_gray`).
-
-        Returns
-        -------
-        ndarray of shape (n, 4), dtype int64
-            ``(x, y, w, h)`` per face in full-frame pixels, inside the frame,
-            sorted left to right (then top to bottom).
         """
         gray = to_gray(frame)
         height, width = gray.shape
@@ -183,7 +175,7 @@ class HaarFaceDetector:
     __call__ = detect
 
 
-#: The BlazeFace model shipped with fer_lib (Apache-2.0; credit in ``fer_lib/detectors/README.md``).
+#: The BlazeFace model shipped with fer_lib (Apache-2.0; credit in ``fer_lib/live/detectors/README.md``).
 BLAZEFACE_FILE = Path(__file__).resolve().parent / "detectors" / "face_detection_full_range.tflite"
 #: Side of BlazeFace's square input, and of its grid of anchors (one per cell).
 BLAZEFACE_INPUT = 192
@@ -218,30 +210,23 @@ def _litert_interpreter(path: Path, num_threads: int):
 class BlazeFaceDetector:
     """Google's BlazeFace (full range) CNN face detector, run with LiteRT.
 
-    A small convolutional network (Bazarevsky et al., 2019) that scores 2,304
-    anchors, one per cell of a 48x48 grid laid over its 192x192 input, and
-    regresses a box from each. The frame is letterboxed to that square (aspect
-    kept, black padding), boxes scoring at least ``score_threshold`` go through
-    non-maximum suppression, and the survivors are mapped back to frame pixels
-    and turned into face crops (``crop_scale``, ``crop_shift``).
+    A small CNN (Bazarevsky et al., 2019) that scores 2,304 anchors, one per cell of a 48x48 grid over its
+    192x192 input, and regresses a box from each. The frame is letterboxed to that square (black padding);
+    boxes scoring at least ``score_threshold`` go through non-maximum suppression, and the survivors are
+    mapped back to frame pixels as face crops (``crop_scale``, ``crop_shift``).
 
     Parameters
     ----------
     score_threshold : float, default 0.5
         Smallest face probability kept.
     iou_threshold : float, default 0.3
-        A box overlapping a better one by more than this (intersection over
-        union) is dropped.
-    crop_scale : float, default 1.2
-        The detected box is scaled about its centre by this factor ...
-    crop_shift : float, default 0.0
-        ... and moved down by this fraction of its height: the crop the
-        emotion classifier sees (measured defaults: module docstring).
+        A box overlapping a better one by more than this (intersection over union) is dropped.
+    crop_scale, crop_shift : float, default 1.2 and 0.0
+        The crop the classifier sees: the box scaled about its centre by ``crop_scale``, then moved down
+        by ``crop_shift`` of its height (measured defaults: ``benchmarks/README.md``).
     tiles : bool, default False
-        Also run on overlapping square tiles (half the frame's shorter side,
-        at least 192 px, overlapping by a quarter), which finds faces smaller
-        than about 15 px at the 192 input: for large group photos, at about
-        3 ms a tile.
+        Also run on square tiles (half the shorter side, at least 192 px, overlapping by a quarter), which
+        finds faces under about 15 px at the 192 input: for large group photos, about 3 ms a tile.
     model_path : str or Path, optional
         Another BlazeFace full-range ``.tflite``; default :data:`BLAZEFACE_FILE`.
     num_threads : int, default 2
@@ -314,18 +299,12 @@ class BlazeFaceDetector:
         )
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
-        """Face crops found in ``frame``.
+        """Face crops in ``frame``: ``(n, 4)`` int64 ``(x, y, w, h)`` inside it, left to right, then top down.
 
         Parameters
         ----------
         frame : ndarray of shape (H, W, 3) BGR, (H, W, 4) BGRA, (H, W) or (H, W, 1) grey, dtype uint8
             Any size; colour helps (the network was trained on colour photos).
-
-        Returns
-        -------
-        ndarray of shape (n, 4), dtype int64
-            ``(x, y, w, h)`` per face in full-frame pixels, inside the frame,
-            sorted left to right (then top to bottom).
         """
         boxes, _ = self.detect_scored(frame)
         return boxes
@@ -437,12 +416,7 @@ def make_detector(name: str = "blazeface", **options) -> FaceDetector:
     ----------
     name : {"blazeface", "haar"}
     **options
-        Keyword arguments of :class:`BlazeFaceDetector` or :class:`HaarFaceDetector`.
-
-    Returns
-    -------
-    BlazeFaceDetector or HaarFaceDetector
-        Either has ``detect(frame) -> (n, 4) int64 boxes``.
+        Keyword arguments of :class:`BlazeFaceDetector` or :class:`HaarFaceDetector`, whichever is made.
 
     Raises
     ------

@@ -1,11 +1,10 @@
 """Model cards: what a trained model is, what it was trained on, how and how well.
 
-A card is a small JSON file beside every saved model (``models/default.json`` beside
-``models/default.keras``) and in every run folder. :class:`ModelCard` holds it with
-one field per top-level key; :meth:`ModelCard.from_run` assembles it from a training
-run and :meth:`ModelCard.write` / :meth:`ModelCard.read` move it to and from disk.
-The JSON keys and their order are the ones the committed cards in ``models/`` and
-``results/`` have, so old and new cards read the same.
+A card is a small JSON file beside every saved model (``default.json`` beside the shipped ``default.keras``)
+and in every run folder. :class:`ModelCard` holds one field per top-level key: :meth:`ModelCard.from_run`
+assembles it from a training run, :meth:`ModelCard.write` / :meth:`ModelCard.read` move it to and from disk.
+Its keys and their order are those of the committed cards in ``models/`` and ``results/``, so old and new
+cards read the same.
 """
 
 from __future__ import annotations
@@ -60,8 +59,7 @@ def _now() -> str:
 class ModelCard:
     """A model card: one field per key of the card's JSON file, in the file's order.
 
-    Build one from a finished run with :meth:`from_run`, or read a saved one with
-    :meth:`read`; :meth:`to_dict` gives the JSON-ready mapping.
+    Build one with :meth:`from_run` or read one with :meth:`read`; :meth:`to_dict` gives the JSON-ready dict.
 
     Parameters
     ----------
@@ -91,8 +89,8 @@ class ModelCard:
     per_class_test_accuracy : dict
         Emotion name -> test accuracy of the faces with that label.
     test_macro_f1 : float or None
-        F1 on the test part averaged over the seven classes
-        (:attr:`fer_lib.evaluation.Evaluation.macro_f1`); ``None`` on cards written before it was recorded.
+        Test F1 averaged over the seven classes (:attr:`fer_lib.evaluation.Evaluation.macro_f1`);
+        ``None`` on cards written before it was recorded.
     history : str
         The per-epoch history CSV (a file name beside the model, or a path in the run folder).
     created : str, optional
@@ -155,9 +153,8 @@ class ModelCard:
         Parameters
         ----------
         config : mapping
-            The run's configuration as :func:`fer_lib.train.train` builds it
-            (``model_name``, ``protocol``, ``validation_fraction``, ``seed``, ``epochs``,
-            ``data_sha256``, ``synthetic`` and the recipe).
+            The run's configuration as :func:`fer_lib.train.train` builds it (``model_name``, ``protocol``,
+            ``validation_fraction``, ``seed``, ``epochs``, ``data_sha256``, ``synthetic`` and the recipe).
         state : mapping
             The run's saved state: ``epoch`` (epochs trained), ``seconds``, ``best_epoch``.
         data : FER2013
@@ -180,10 +177,6 @@ class ModelCard:
             Which checkpoint the model holds.
         history : str or path
             Where the history CSV is.
-
-        Returns
-        -------
-        ModelCard
         """
         return cls(
             name=config["model_name"],
@@ -212,12 +205,7 @@ class ModelCard:
     def to_dict(self) -> dict[str, Any]:
         """The card as a JSON-ready dict, keys in the file's order.
 
-        ``test_macro_f1`` is left out when it is ``None``, so a card written before it was
-        recorded reads back and writes out unchanged.
-
-        Returns
-        -------
-        dict
+        ``test_macro_f1`` is left out when ``None``, so an older card reads back and writes out unchanged.
         """
         mapping = dataclasses.asdict(self)
         if mapping["test_macro_f1"] is None:
@@ -225,26 +213,16 @@ class ModelCard:
         return mapping
 
     def to_json(self) -> str:
-        """The card as indented JSON text (what :meth:`write` saves).
-
-        Returns
-        -------
-        str
-        """
+        """The card as indented JSON text (what :meth:`write` saves)."""
         return json.dumps(self.to_dict(), indent=2)
 
     def write(self, path: str | os.PathLike) -> Path:
-        """Save the card as JSON, atomically (the file appears whole or not at all).
+        """Save the card as JSON, atomically (the file appears whole or not at all), and return ``path``.
 
         Parameters
         ----------
         path : str or path
             Usually the model's path with the suffix ``.json``.
-
-        Returns
-        -------
-        Path
-            ``path``.
         """
         return atomic_write_text(path, self.to_json())
 
@@ -256,10 +234,6 @@ class ModelCard:
         ----------
         mapping : mapping
             Every key of the card; unknown keys are refused.
-
-        Returns
-        -------
-        ModelCard
 
         Raises
         ------
@@ -283,10 +257,6 @@ class ModelCard:
         Parameters
         ----------
         path : str or path
-
-        Returns
-        -------
-        ModelCard
 
         Raises
         ------

@@ -7,6 +7,7 @@ is padded to one of a few batch sizes (1, 2, 4, ... 64), so each size is compile
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import threading
 from pathlib import Path
@@ -31,11 +32,12 @@ __all__ = [
     "predict_probabilities",
 ]
 
-_MODELS = Path(__file__).resolve().parents[2] / "models"
+#: The shipped model's files: package data of fer_lib (``fer_lib/model/shipped/``), found wherever it is installed.
+_SHIPPED = Path(str(importlib.resources.files("fer_lib.model") / "shipped"))
 #: The shipped Keras model (training, evaluation, notebooks 3-4).
-DEFAULT_KERAS_PATH: Path = _MODELS / "default.keras"
+DEFAULT_KERAS_PATH: Path = _SHIPPED / "default.keras"
 #: Its quantised LiteRT export, loaded by ``EmotionClassifier()`` without a model (live, predict, widgets).
-DEFAULT_MODEL_PATH: Path = _MODELS / "default.quantized.tflite"
+DEFAULT_MODEL_PATH: Path = _SHIPPED / "default.quantized.tflite"
 #: Suffix of the files :class:`EmotionClassifier` runs with LiteRT.
 LITERT_SUFFIX = ".tflite"
 
@@ -51,12 +53,7 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     path : str or Path
         A Keras 3 ``.keras`` file (fer_lib's custom layers are registered first).
     compile : bool, default True
-        ``False`` skips the optimiser (inference only: faster, and quiet about
-        optimiser state it does not need).
-
-    Returns
-    -------
-    keras.Model
+        ``False`` skips the optimiser (inference only: faster, and quiet about optimiser state).
 
     Raises
     ------
@@ -72,7 +69,7 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     if not path.is_file():
         raise ModelError(
             f"model file {path} does not exist. Train one with `make train` "
-            "or use the shipped models/default.keras."
+            "or use the shipped model (leave the model out)."
         )
     try:
         return keras.saving.load_model(path, compile=compile)
@@ -89,9 +86,8 @@ class EmotionClassifier:
     Parameters
     ----------
     model : str, Path or keras.Model, optional
-        A LiteRT ``.tflite`` file (run without TensorFlow), a ``.keras`` file, or a
-        Keras model in memory; default :data:`DEFAULT_MODEL_PATH`. It takes raw grey
-        faces ``(n, 48, 48, 1)`` and ends with a softmax over 7 classes.
+        A LiteRT ``.tflite`` file (run without TensorFlow), a ``.keras`` file or a Keras model in memory
+        (default :data:`DEFAULT_MODEL_PATH`): raw grey faces ``(n, 48, 48, 1)`` in, a softmax over 7 out.
     buckets : sequence of int, default :data:`BATCH_BUCKETS`
         Batch sizes each call is padded to.
     num_threads : int, default 2
@@ -151,7 +147,12 @@ class EmotionClassifier:
         return "keras" if self.model is not None else "litert"
 
     def __repr__(self) -> str:
-        where = self.path if self.path is not None else "in memory"
+        if self.path is None:
+            where = "in memory"
+        elif self.path.parent == _SHIPPED:
+            where = "the shipped model"  # its folder depends on where fer_lib is installed
+        else:
+            where = str(self.path)
         name = getattr(self.model, "name", "model") if self.model is not None else self.path.name
         return f"EmotionClassifier({name!r}, {where}, {self.backend})"
 
@@ -215,7 +216,7 @@ class _LiteRTPredict:
         if not path.is_file():
             raise ModelError(
                 f"model file {path} does not exist. Export one with `python -m fer_lib export MODEL.keras` "
-                "(the shipped models/default.quantized.tflite is in the repository)."
+                "(leave the model out for the shipped one, fer_lib.model.DEFAULT_MODEL_PATH)."
             )
         try:
             from ai_edge_litert.interpreter import Interpreter
@@ -245,8 +246,8 @@ class _LiteRTPredict:
         if source_shape != IMAGE_SHAPE or output_shapes != [(NUM_CLASSES,)]:
             raise ModelError(
                 f"model file {self.path} takes {source_shape} and returns {output_shapes}; expected "
-                f"(48, 48, 1) grey faces in and ({NUM_CLASSES},) probabilities out. Export a model from "
-                "fer_lib.model._architectures."
+                f"(48, 48, 1) grey faces in and ({NUM_CLASSES},) probabilities out. Export a model built by "
+                "fer_lib.model."
             )
         interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])
         with hidden_startup_lines():
@@ -267,7 +268,7 @@ class _LiteRTPredict:
 
 
 def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities of raw grey faces, through :meth:`EmotionClassifier.predict`.
+    """Class probabilities, shape (n, 7) float32, of raw grey faces via :meth:`EmotionClassifier.predict`.
 
     Parameters
     ----------
@@ -277,10 +278,6 @@ def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -
         Raw grey levels 0..255.
     batch_size : int, default 256
         Faces per compiled call (the last chunk is padded to a power of two, or to ``batch_size``).
-
-    Returns
-    -------
-    ndarray of shape (n, 7), float32
 
     Raises
     ------
@@ -310,7 +307,7 @@ def _check_model_shapes(model, path: Path | None) -> None:
     if input_shape[1:] != IMAGE_SHAPE or output_shape[1:] != (NUM_CLASSES,):
         raise ModelError(
             f"{where} takes {input_shape} and returns {output_shape}; expected (None, 48, 48, 1) grey "
-            f"faces in and (None, {NUM_CLASSES}) probabilities out. Use a model from fer_lib.model._architectures."
+            f"faces in and (None, {NUM_CLASSES}) probabilities out. Use a model built by fer_lib.model."
         )
 
 

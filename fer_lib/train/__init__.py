@@ -19,5 +19,5 @@ _WHERE = {
                      "reestimate_batch_norm", "reopen_run", "train", "write_results"], "._loop"),
     "set_seed": "._seeding",
 }
-__all__ = ["PROFILES", "Targets", "TrainConfig", "TrainingResult", "augment_batch", "build_model_for", "finalize", "learning_rate_schedule", "prepare_split", "train", "training_batches", "validation_arrays", "write_results"]
+__all__ = ["PROFILES", "Targets", "TrainConfig", "TrainingResult", "augment_batch", "build_model_for", "finalize", "learning_rate_schedule", "prepare_split", "reopen_run", "train", "training_batches", "validation_arrays", "write_results"]
 __getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

@@ -66,7 +66,7 @@ pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO_ROOT / "notebooks" / "05_live_webcam.ipynb"
-MODEL = REPO_ROOT / "models" / "default.quantized.tflite"
+MODEL = REPO_ROOT / "fer_lib" / "model" / "shipped" / "default.quantized.tflite"
 LITERT_MODEL = MODEL
 ARTIFACT = REPO_ROOT / "build" / "test-artifacts" / "notebook05_browser.png"
 CAMERA_ARTIFACT = REPO_ROOT / "build" / "test-artifacts" / "notebook05_browser_camera.png"
@@ -120,7 +120,7 @@ def _code_cell_index(cells: list, predicate) -> int:
     for index, cell in enumerate(cells):
         if cell.cell_type == "code" and predicate(cell):
             return index
-    raise AssertionError(f"{NOTEBOOK.name} has no such cell any more: update tests/test_browser.py")
+    raise AssertionError(f"{NOTEBOOK.name} has no such cell any more: update tests/course/test_browser.py")
 
 
 def make_camera_copy(folder: Path, video: Path) -> Path:

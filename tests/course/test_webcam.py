@@ -1,7 +1,7 @@
 """Tests of fer_lib.course._webcam.BrowserCamera's kernel side: JPEG frames in, face records out.
 
 The page's side (getUserMedia, drawing, one frame in flight, Stop) is checked in a real
-browser by tests/test_browser.py.
+browser by tests/course/test_browser.py.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def test_synced_settings():
     assert widget.width == 320 and widget.jpeg_quality == 0.5
     assert widget.emotions == list(EMOTIONS) and len(widget.colors) == NUM_CLASSES
     assert all(color.startswith("#") and len(color) == 7 for color in widget.colors)
+    assert "export default" in widget._esm and "getUserMedia" in widget._esm  # the front end shipped beside it
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from fer_lib.errors import ModelError
 from fer_lib.labels import EMOTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMITTED = [ROOT / "models" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
+COMMITTED = [ROOT / "fer_lib" / "model" / "shipped" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
 COMMITTED = [path for path in COMMITTED if "accuracy" in json.loads(path.read_text())]
 
 CONFIG = {"model_name": "fer_net_small", "protocol": "official", "validation_fraction": 0.1,
@@ -81,7 +81,7 @@ def test_committed_cards_have_the_same_keys_in_the_same_order(path):
 
 
 def test_new_card_has_the_committed_key_order(faces):
-    committed = json.loads((ROOT / "models" / "default.json").read_text())
+    committed = json.loads((ROOT / "fer_lib" / "model" / "shipped" / "default.json").read_text())
     assert list(_card(faces, test_macro_f1=0.25).to_dict()) == list(committed)
 
 

@@ -19,8 +19,8 @@ REPO = Path(fer_lib.__file__).resolve().parents[1]
 
 
 def test_default_model_paths_are_in_the_repo():
-    assert classifier_module.DEFAULT_KERAS_PATH == REPO / "models" / "default.keras"
-    assert classifier_module.DEFAULT_MODEL_PATH == REPO / "models" / "default.quantized.tflite"
+    assert classifier_module.DEFAULT_KERAS_PATH == REPO / "fer_lib" / "model" / "shipped" / "default.keras"
+    assert classifier_module.DEFAULT_MODEL_PATH == REPO / "fer_lib" / "model" / "shipped" / "default.quantized.tflite"
     assert classifier_module.DEFAULT_MODEL_PATH.is_file()
 
 

@@ -1,4 +1,4 @@
-"""The shipped model's contract: models/default.keras and its card, as the training issue fixes them."""
+"""The shipped model's contract: fer_lib/model/shipped/default.keras and its card, as the training issue fixes them."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from fer_lib.model._export import litert_paths, read_manifest
 from fer_lib.labels import EMOTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "default.keras"
-CARD = ROOT / "models" / "default.json"
+MODEL = ROOT / "fer_lib" / "model" / "shipped" / "default.keras"
+CARD = ROOT / "fer_lib" / "model" / "shipped" / "default.json"
 
 #: The PublicTest accuracy the README quotes for the shipped model (69.4%). The card must
 #: say it and the model must reproduce it; a broken or different model fails both.
@@ -147,7 +147,7 @@ def test_litert_exports_are_of_this_model():
     manifest = read_manifest(MODEL)
     assert manifest["source"] == MODEL.name
     assert manifest["source_sha256"] == _sha256(MODEL), (
-        "models/default.keras changed since its LiteRT files were made: run `python -m fer_lib export`"
+        "fer_lib/model/shipped/default.keras changed since its LiteRT files were made: run `python -m fer_lib export`"
     )
     for variant in ("float32", "quantized"):
         entry = manifest["files"][variant]
