@@ -15,8 +15,7 @@ __all__ = ["atomic_target", "atomic_write_text"]
 
 @contextlib.contextmanager
 def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it replaces ``target``, on failure it is removed.
-    """
+    """Yield a temporary path beside ``target``: it replaces ``target`` on success, is removed on failure."""
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

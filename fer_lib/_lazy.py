@@ -7,7 +7,7 @@ import sys
 
 
 def lazy_attributes(package: str, where: dict[str, str]):
-    """``__getattr__`` and ``__dir__`` for ``package``: ``where`` maps each name to its module (``"._loop"``)."""
+    """``__getattr__`` and ``__dir__`` for ``package``: ``where`` maps names to modules (``"._loop"``)."""
 
     def __getattr__(name: str):
         if name not in where:

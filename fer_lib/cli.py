@@ -1,25 +1,15 @@
 """Command line: ``python -m fer_lib {train,export,predict,live,info}``.
 
-The project's experiments (recipe study, claims, distillation, weight averaging,
-ensembles) have their own: ``python -m research --help``.
-
-Each subcommand parses arguments and calls the library: :mod:`fer_lib.live._loop` does
-the detecting and classifying, :mod:`fer_lib.live._drawing` the drawing, and
-:mod:`fer_lib.live._outputs` expands the inputs and writes annotated copies and reports
-(atomically: a failure never leaves a half-written file). What lives here is only
-what a command line adds: printing, the OpenCV window of ``live`` and the
-machine report of ``info``.
-
-Examples::
+Each subcommand parses arguments and calls the library (:mod:`fer_lib.live._loop` detects and classifies,
+:mod:`fer_lib.live._drawing` draws, :mod:`fer_lib.live._outputs` writes annotated copies and reports
+atomically); only printing, the ``live`` window and the ``info`` report live here. ``predict``, ``live``
+and ``info`` never import Keras or TensorFlow: they run the LiteRT model and start in about a second.
+The experiments have their own: ``python -m research --help``. Examples::
 
     python -m fer_lib predict photo.jpg --output annotated.jpg
     python -m fer_lib predict assets/white_house_clip.mp4 --every 5 --report faces.csv --output out.webm
     python -m fer_lib live --source 0 --detector haar
     python -m fer_lib export models/mine.keras
-    python -m fer_lib info
-
-``predict``, ``live`` and ``info`` never import Keras or TensorFlow: they run the
-exported LiteRT model, so they start in about a second.
 """
 
 from __future__ import annotations
@@ -86,10 +76,6 @@ def config_from_arguments(args: argparse.Namespace):
     ----------
     args : argparse.Namespace
         Parsed by a parser with :func:`add_train_options`.
-
-    Returns
-    -------
-    fer_lib.train.TrainConfig
     """
     import dataclasses
 

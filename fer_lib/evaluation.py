@@ -81,8 +81,8 @@ class Evaluation:
     def macro_f1(self) -> float:
         """F1 averaged over the seven classes, each counting alike (scikit-learn, ``average="macro"``).
 
-        Unlike accuracy, it drops when a rare class (Disgust is 1.5% of the faces) is
-        never found; a class with no faces and no predictions counts as 0.
+        Unlike accuracy, it drops when a rare class (Disgust, 1.5% of the faces) is never found;
+        a class with no faces and no predictions counts as 0.
         """
         return float(f1_score(self.labels, self.predicted, average="macro", labels=np.arange(NUM_CLASSES),
                               zero_division=0))
@@ -101,27 +101,18 @@ def evaluate(model, data: FER2013, *, name: str = "", batch_size: int = 256) -> 
         Stored on the result, for titles.
     batch_size : int, default 256
         Faces per compiled prediction call.
-
-    Returns
-    -------
-    Evaluation
     """
     return Evaluation(predict_probabilities(model, data.images, batch_size=batch_size), data.labels.copy(), name)
 
 
 def confusion_table(evaluation: Evaluation, *, normalize: bool = True) -> pd.DataFrame:
-    """Confusion matrix with true emotions as rows and predicted ones as columns.
+    """Confusion matrix, a 7x7 DataFrame by emotion name: rows ``true`` emotions, columns ``predicted``.
 
     Parameters
     ----------
     evaluation : Evaluation
     normalize : bool, default True
         Divide each row by its count, so the diagonal is each class's recall.
-
-    Returns
-    -------
-    pandas.DataFrame of shape (7, 7)
-        Indexed and labelled by emotion name (rows ``true``, columns ``predicted``).
 
     Examples
     --------
@@ -226,9 +217,8 @@ def smoothgrad_maps(model, images: np.ndarray, *, classes: np.ndarray | None = N
                     noise: float = 0.15, seed: int = 0) -> np.ndarray:
     """SmoothGrad: gradient saliency averaged over noisy copies of each face (Smilkov et al., 2017).
 
-    A single gradient (:func:`saliency_maps`) is speckled: it changes sharply from pixel to
-    pixel. Averaging the gradients of ``samples`` copies of the face with Gaussian noise
-    added keeps what is stable: the regions whose brightness reliably moves the score.
+    A single gradient (:func:`saliency_maps`) is speckled, changing sharply from pixel to pixel; averaging
+    over ``samples`` copies with Gaussian noise keeps the regions whose brightness reliably moves the score.
 
     Parameters
     ----------
@@ -297,18 +287,13 @@ def _raw_gradients(model, images: np.ndarray, classes) -> np.ndarray:
 
 
 def overfitting_gap(history: pd.DataFrame) -> pd.DataFrame:
-    """Per epoch: train and validation accuracy and their gap (train minus validation).
+    """Per epoch: train and validation accuracy and their ``gap`` (train minus validation), as a DataFrame.
 
     Parameters
     ----------
     history : pandas.DataFrame
         A training history with ``epoch``, ``accuracy`` and ``val_accuracy`` columns
         (:attr:`fer_lib.train.TrainingResult.history`, or a saved ``.history.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``epoch``, ``accuracy``, ``val_accuracy`` and ``gap``.
 
     Examples
     --------

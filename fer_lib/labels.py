@@ -52,17 +52,12 @@ EMOTION_COLORS_BGR: tuple[tuple[int, int, int], ...] = (
 
 
 def emotion_name(label: int) -> str:
-    """Return the emotion name of an integer label.
+    """Return the emotion name of an integer label: ``EMOTIONS[label]``.
 
     Parameters
     ----------
     label : int
         A FER2013 label, 0..6.
-
-    Returns
-    -------
-    str
-        ``EMOTIONS[label]``.
 
     Raises
     ------

@@ -1,18 +1,10 @@
-"""The words the course shows in its figures and widgets, in English and in Indonesian.
+"""The words the course shows in its figures and widgets, in English (the default) and in Indonesian.
 
-The course has an English and an Indonesian edition of the same notebooks (the tutorial it grew
-from was written for Indonesian students). Their code cells are identical; what differs is the
-prose, which ``scripts/make_id_notebooks.py`` takes from ``notebooks/translations/id.json``, and
-the words drawn in figures and widgets, which come from the tables here:
-
-* :data:`EMOTION_NAMES`: the seven emotions, in FER2013's label order, per language;
-* :data:`FIGURE_WORDS`: titles, axis labels and legends, keyed by their English text.
-
-A notebook's ``language`` parameter reaches :func:`fer_lib.course.notebook_setup`, which calls
-:func:`set_language`; the plotting and widget code then asks :func:`tr` and
-:func:`emotion_names`. English is the default, so the English edition and every other use of
-the library are unchanged. Data never changes language: records, CSV files and model cards keep
-the English emotion names (:data:`fer_lib.labels.EMOTIONS`).
+The two editions of a notebook share their code cells; their prose differs (``scripts/make_id_notebooks.py``
+takes it from ``notebooks/translations/id.json``), and so do the words drawn, which come from
+:data:`EMOTION_NAMES` and :data:`FIGURE_WORDS` here. A notebook's ``language`` parameter reaches
+:func:`set_language` through :func:`fer_lib.course.notebook_setup`; plots and widgets then ask :func:`tr` and
+:func:`emotion_names`. Data never changes language: records, CSV files and model cards keep the English names.
 """
 
 from __future__ import annotations
@@ -158,12 +150,7 @@ def set_language(language: str) -> None:
 
 
 def current_language() -> str:
-    """The language figures and widgets speak now (``"en"`` unless :func:`set_language` said otherwise).
-
-    Returns
-    -------
-    str
-    """
+    """The language figures and widgets speak now (``"en"`` unless :func:`set_language` said otherwise)."""
     return _current
 
 
@@ -174,10 +161,6 @@ def using_language(language: str) -> Iterator[None]:
     Parameters
     ----------
     language : {"en", "id"}
-
-    Yields
-    ------
-    None
 
     Examples
     --------
@@ -202,10 +185,6 @@ def emotion_names(language: str | None = None) -> tuple[str, ...]:
     ----------
     language : {"en", "id"}, optional
 
-    Returns
-    -------
-    tuple of str
-
     Raises
     ------
     ValueError
@@ -227,10 +206,6 @@ def display_emotion(emotion: str | int, language: str | None = None) -> str:
     emotion : str or int
         An English name from :data:`fer_lib.labels.EMOTIONS` or a label 0..6.
     language : {"en", "id"}, optional
-
-    Returns
-    -------
-    str
 
     Raises
     ------
@@ -254,10 +229,9 @@ def display_emotion(emotion: str | int, language: str | None = None) -> str:
 def tr(text: str, language: str | None = None, **values) -> str:
     """``text`` (English) in ``language``, with ``{name}`` fields filled from ``values``.
 
-    English text without a translation is shown as it is, so a new figure never fails for
-    want of one; ``tests/test_language.py`` checks that every literal text the notebooks and
-    the library pass here, every figure title they pass and every plot's default title has
-    an Indonesian entry (texts built at run time are not checked).
+    Text without a translation is shown as it is, so a new figure never fails for want of one;
+    ``tests/test_language.py`` checks that every literal text and figure title passed here, and every plot's
+    default title, has an Indonesian entry (texts built at run time are not checked).
 
     Parameters
     ----------
@@ -267,10 +241,6 @@ def tr(text: str, language: str | None = None, **values) -> str:
         Default: the current language.
     **values
         Fields to fill with :meth:`str.format`.
-
-    Returns
-    -------
-    str
 
     Raises
     ------

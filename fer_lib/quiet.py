@@ -1,20 +1,11 @@
 """Quiet start-up: TensorFlow's C++ start-up lines kept off the terminal, not lost.
 
-Importing TensorFlow (which ``import keras`` does on its default backend) makes its C++
-runtime write lines such as::
-
-    WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
-    I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on. ...
-
-straight to file descriptor 2, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so no Python-level
-setting can stop them. :func:`hidden_startup_lines` points descriptor 2 at a temporary
-file while a block runs (the command line wraps each command in it), then writes back
-everything that is not such a line (Python warnings, errors) and keeps the hidden lines
-for :func:`startup_lines`, which ``python -m fer_lib --verbose`` prints. In a Jupyter
-kernel, where TensorFlow may be imported in any cell, the notebooks' set-up call
-(:func:`fer_lib.course.notebook_setup`) installs :func:`hide_startup_lines_from_now_on`
-instead, which hides only the informational ones. Importing fer_lib installs nothing.
-Set ``FER_LIB_VERBOSE=1`` to let them through as they happen.
+Importing TensorFlow (as ``import keras`` does) writes lines such as ``I0000 00:00:1795623327.268088
+4477 port.cc:153] oneDNN custom operations are on`` straight to file descriptor 2, whatever
+``TF_CPP_MIN_LOG_LEVEL`` says. The command line runs each command in :func:`hidden_startup_lines`; a
+Jupyter kernel gets :func:`hide_startup_lines_from_now_on` from :func:`fer_lib.course.notebook_setup`
+(informational lines only). Hidden lines wait in :func:`startup_lines` (``python -m fer_lib --verbose``
+prints them). Importing fer_lib installs nothing; ``FER_LIB_VERBOSE=1`` lets everything through.
 """
 
 from __future__ import annotations
@@ -74,10 +65,6 @@ def is_startup_line(line: str) -> bool:
     line : str
         One line of standard error.
 
-    Returns
-    -------
-    bool
-
     Examples
     --------
     >>> is_startup_line("I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on.")
@@ -91,12 +78,7 @@ def is_startup_line(line: str) -> bool:
 
 
 def startup_lines() -> list[str]:
-    """The start-up lines hidden so far in this process, oldest first (each ending in a newline).
-
-    Returns
-    -------
-    list of str
-    """
+    """The start-up lines hidden so far in this process, oldest first (each ending in a newline)."""
     return list(_hidden)
 
 
@@ -109,10 +91,9 @@ def hidden_startup_lines(*, enabled: bool | None = None,
                          hide: Callable[[str], bool] | None = None) -> Iterator[None]:
     """Run a block with TensorFlow's C++ start-up lines hidden; everything else still reaches stderr.
 
-    Whatever the block writes to file descriptor 2 (C++ logs, Python warnings, tracebacks
-    printed by threads, child processes) is collected in a temporary file; after the block,
-    the lines ``hide`` recognises are kept for :func:`startup_lines` and the others are
-    written to ``sys.stderr`` in their order.
+    Whatever the block writes to file descriptor 2 (C++ logs, Python warnings, threads' tracebacks, child
+    processes) goes to a temporary file; afterwards the lines ``hide`` recognises are kept for
+    :func:`startup_lines` and the others are written to ``sys.stderr`` in their order.
 
     Parameters
     ----------
@@ -160,20 +141,17 @@ def hidden_startup_lines(*, enabled: bool | None = None,
 def hide_startup_lines_from_now_on() -> bool:
     """Filter descriptor 2 for the rest of the process: informational start-up lines are kept back.
 
-    For a notebook kernel, where TensorFlow may first be imported in any later cell and
-    Jupyter shows whatever reaches descriptor 2 as the cell's output
-    (:func:`fer_lib.course.notebook_setup` calls this in a Jupyter kernel). Descriptor 2 becomes a pipe read
-    by a daemon thread, which keeps the informational start-up lines (absl's notice,
-    I-level logs, the CPU-instructions notice) for :func:`startup_lines` and writes every
-    other line (warnings, errors, fatal checks, tracebacks), unchanged and in order, to
-    where descriptor 2 pointed before. If the thread ever fails, descriptor 2 is pointed
-    back there, so nothing can block on a pipe nobody reads. Calling it again does nothing.
+    For a Jupyter kernel (:func:`fer_lib.course.notebook_setup` calls it), where TensorFlow may be imported
+    in any later cell. Descriptor 2 becomes a pipe read by a daemon thread, which keeps the informational
+    lines (absl's notice, I-level logs, the CPU-instructions notice) for :func:`startup_lines` and passes
+    every other line on, unchanged and in order; if the thread fails, descriptor 2 is restored, so nothing
+    blocks on a pipe nobody reads. Calling it again does nothing.
 
     Returns
     -------
     bool
-        ``True`` if the filter is in place (now or from an earlier call); ``False`` when
-        ``$FER_LIB_VERBOSE`` asks for everything or descriptor 2 cannot be redirected.
+        Whether the filter is in place; ``False`` when ``$FER_LIB_VERBOSE`` is set or descriptor 2 cannot be
+        redirected.
     """
     global _filter_installed
     if _filter_installed:

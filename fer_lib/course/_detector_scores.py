@@ -1,10 +1,9 @@
 """Scoring face detectors on the same frames: faces found, hits against hand-drawn boxes, time.
 
-Notebook 5 and ``benchmarks/detector_grid.py`` compare the Haar cascade with
-BlazeFace this way. Face counts alone mislead (a box on the background can stand
-in for a missed face), so found boxes are matched one to one with reference boxes
-drawn by hand: a found box is a hit when its intersection over union with a
-reference box not yet matched is at least ``min_iou``; every other box is a false box.
+Notebook 5 and ``benchmarks/detector_grid.py`` compare the Haar cascade with BlazeFace this way. Face
+counts alone mislead (a box on the background can stand in for a missed face), so found boxes are matched
+one to one with hand-drawn ones: a hit overlaps a reference box not yet matched by an intersection over
+union of at least ``min_iou``; every other box is a false box.
 """
 
 from __future__ import annotations

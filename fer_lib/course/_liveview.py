@@ -164,12 +164,10 @@ class LiveView:
     Parameters
     ----------
     source : int, str or Path
-        A camera index, a video or image file, or a folder of images (anything
-        :func:`fer_lib.live.open_source` accepts). Start after Stop reopens it,
-        so a camera or file can be started again; a one-shot iterator cannot.
+        A camera index, video or image file, or folder of images (:func:`fer_lib.live.open_source`).
+        Start after Stop reopens it, so a camera or file can start again; a one-shot iterator cannot.
     classifier : EmotionClassifier, str, Path or keras.Model, optional
-        Default: the shipped model through LiteRT. Loaded once, here (the same keyword as
-        :class:`BrowserCamera` and :func:`fer_lib.analyze_frame`).
+        Default: the shipped model through LiteRT. Loaded once, here.
     smooth : bool, default True
         Smooth probabilities over frames (:class:`fer_lib.live.ProbabilitySmoother`).
     max_fps : float, optional
@@ -183,8 +181,7 @@ class LiveView:
     jpeg_quality : int, default 80
         JPEG quality (0-100) of the frames sent to the image widget.
     **options
-        Passed on to :func:`fer_lib.live.iter_analyzed` (``max_frames``,
-        ``capture_factory``, ``read_timeout``).
+        For :func:`fer_lib.live.iter_analyzed` (``max_frames``, ``capture_factory``, ``read_timeout``).
 
     Attributes
     ----------
@@ -312,9 +309,7 @@ class LiveView:
         return not worker.thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the source ends (or an error); True when the thread has finished.
-
-        Interrupting it (Ctrl+C, the notebook's stop button) stops the view too.
+        """Block until the source ends (or fails); True once the thread has ended. Ctrl+C stops the view too.
 
         Parameters
         ----------

@@ -11,10 +11,9 @@ from fer_lib.labels import EMOTIONS
 
 __all__ = ["NOISE_POINTS", "read_study", "load_claims", "verdicts", "load_recipe_study"]
 
-#: Changes smaller than this many accuracy points are read as noise. With a constant
-#: learning rate on 5,000 faces, validation accuracy swings by 3 to 8 points from one
-#: epoch to the next (measured in the baseline's history); one standard error of an
-#: accuracy near 40% on the 2,871 validation faces is about 0.9 points.
+#: Changes smaller than this many accuracy points are read as noise. With a constant learning rate on 5,000
+#: faces, validation accuracy swings by 3 to 8 points between epochs (the baseline's history); one standard
+#: error of an accuracy near 40% on the 2,871 validation faces is about 0.9 points.
 NOISE_POINTS = 3.0
 
 
@@ -39,12 +38,7 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
     Parameters
     ----------
     path : str or path
-        The CSV file (``results/claims.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per variant, as ``python -m research claims`` returned it.
+        The CSV file (``results/claims.csv``), one row per variant.
 
     Raises
     ------
@@ -63,12 +57,9 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
-    A cure must shrink the train-minus-validation gap *and* raise validation
-    accuracy (a gap that shrinks because training accuracy falls is not a cure);
-    changes under ``noise`` accuracy points count as no change.
-    The gap is the final model's (both accuracies measured in inference mode);
-    the accuracy compared is ``validation_last3``, the mean of the last three
-    epochs' validation accuracy, when the table has it, because a single epoch's
+    A cure must shrink the train-minus-validation gap (the final model's, in inference mode) *and* raise
+    validation accuracy: a gap that shrinks because training accuracy falls is no cure. The accuracy compared
+    is ``validation_last3`` (the mean of the last three epochs) when the table has it, as a single epoch's
     value swings by several points.
 
     Parameters
@@ -135,10 +126,6 @@ def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
     ----------
     path : str or path
         The CSV file (``results/recipe_study.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
 
     Raises
     ------

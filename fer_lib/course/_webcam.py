@@ -1,14 +1,10 @@
 """The browser's own webcam in a notebook: the camera runs in the page, the analysis in the kernel.
 
-:class:`LiveView` (``fer_lib.course._liveview``) reads a camera attached to the machine
-the kernel runs on, which is useless on a remote JupyterLab, JupyterHub, Colab
-or a VS Code remote kernel: their kernels have no camera. :class:`BrowserCamera`
-is an `anywidget <https://anywidget.dev>`_ whose front end (``webcam.js``) opens
-the reader's camera with ``getUserMedia`` and sends downscaled JPEG frames to
-the kernel; the kernel decodes each one, runs the same
-:func:`fer_lib.live.analyze_frame` as everything else, smooths the probabilities
-over frames and sends back boxes, emotions and probabilities, which the page
-draws over the video with one bar per emotion.
+:class:`LiveView` reads a camera on the kernel's machine, which remote kernels (JupyterHub, Colab, VS Code)
+lack. :class:`BrowserCamera` is an `anywidget <https://anywidget.dev>`_ whose front end (``webcam.js``)
+opens the reader's camera with ``getUserMedia`` and sends downscaled JPEG frames; the kernel runs
+:func:`fer_lib.live.analyze_frame` on each, smooths the probabilities and sends back boxes, emotions and
+probabilities, which the page draws over the video with one bar per emotion.
 """
 
 from __future__ import annotations
@@ -90,7 +86,7 @@ class BrowserCamera(anywidget.AnyWidget):
             raise ValueError(f"width must be at least 64 pixels; got {width!r}")
         if not 0.0 < float(jpeg_quality) <= 1.0:
             raise ValueError(f"jpeg_quality must lie in (0, 1]; got {jpeg_quality!r}")
-        kwargs.setdefault("emotions", list(emotion_names()))  # the names drawn in the page, in the current language
+        kwargs.setdefault("emotions", list(emotion_names()))  # the page's names, in the current language
         super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
         if isinstance(classifier, (str, Path)):
             classifier = EmotionClassifier(classifier)
@@ -106,17 +102,12 @@ class BrowserCamera(anywidget.AnyWidget):
         self.send({"type": "stop"})
 
     def analyze_jpeg(self, data: bytes) -> list[dict]:
-        """Decode one JPEG frame and analyse it: the kernel's half of a round trip.
+        """Decode one JPEG frame and return its face records, smoothed: the kernel's half of a round trip.
 
         Parameters
         ----------
         data : bytes
             A JPEG (or PNG) image, as the page sends it.
-
-        Returns
-        -------
-        list of dict
-            One record per face (:func:`fer_lib.live.analyze_frame`), smoothed over frames.
 
         Raises
         ------

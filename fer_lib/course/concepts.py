@@ -41,8 +41,7 @@ def _as_batch(image: np.ndarray) -> np.ndarray:
 def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", stride: int = 1) -> np.ndarray:
     """Slide ``kernel`` over a grey ``image`` with a Keras ``Conv2D`` layer holding that kernel as its weight.
 
-    Like every deep-learning library, Keras computes a cross-correlation (the kernel
-    is not flipped), and so does this function.
+    Like every deep-learning library, Keras computes a cross-correlation (the kernel is not flipped).
 
     Parameters
     ----------
@@ -113,8 +112,8 @@ def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) ->
 def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "valid") -> int:
     """Width (or height) of a convolution's or pooling's output: the formula Keras follows.
 
-    ``valid`` (no padding): ``(size - kernel) // stride + 1``. ``same`` (zeros added around
-    the border so that nothing is cut off): ``ceil(size / stride)``.
+    ``valid`` (no padding): ``(size - kernel) // stride + 1``. ``same`` (zeros added around the border so
+    that nothing is cut off): ``ceil(size / stride)``.
 
     Parameters
     ----------
@@ -125,15 +124,11 @@ def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "vali
     stride : int, default 1
     padding : {"valid", "same"}, default "valid"
 
-    Returns
-    -------
-    int
-
     Raises
     ------
     ValueError
-        For an unknown padding, a non-positive size, kernel or stride, or a kernel wider
-        than the input with ``valid`` padding.
+        For an unknown padding, a non-positive size, kernel or stride, or a kernel wider than the input
+        with ``valid`` padding.
 
     Examples
     --------
@@ -152,7 +147,7 @@ def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "vali
 
 
 def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool = True) -> int:
-    """Weights of a ``Conv2D`` layer: one ``kernel x kernel x channels_in`` kernel per filter, plus a bias each.
+    """Weights of a ``Conv2D`` layer: a ``kernel x kernel x channels_in`` kernel per filter, plus a bias each.
 
     Parameters
     ----------
@@ -164,10 +159,6 @@ def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool =
         Kernels in the layer (feature maps going out).
     bias : bool, default True
 
-    Returns
-    -------
-    int
-
     Examples
     --------
     >>> conv_parameters(3, 1, 64), conv_parameters(3, 64, 64)
@@ -177,17 +168,12 @@ def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool =
 
 
 def relu(feature_map: np.ndarray) -> np.ndarray:
-    """Keras' ReLU: negative values become 0, positive ones pass unchanged.
+    """Keras' ReLU: negative values become 0, positive ones pass unchanged (float32, the same shape).
 
     Parameters
     ----------
     feature_map : ndarray
         Any shape.
-
-    Returns
-    -------
-    ndarray, float32
-        The same shape.
 
     Examples
     --------
@@ -225,17 +211,12 @@ def pool(feature_map: np.ndarray, size: int = 2, *, kind: str = "max") -> np.nda
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Keras' softmax: turns any scores into probabilities that are positive and sum to 1.
+    """Keras' softmax: turns any scores into probabilities that are positive and sum to 1 (float32).
 
     Parameters
     ----------
     scores : ndarray of shape (..., n)
-        Scores (logits); the last axis is normalised.
-
-    Returns
-    -------
-    ndarray, float32
-        The same shape; positive, summing to 1 along the last axis.
+        Scores (logits); the last axis is normalised, the shape kept.
 
     Examples
     --------
@@ -248,7 +229,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def architecture_table(model) -> pd.DataFrame:
-    """One row per layer, numbered from 1: type, output shape and number of parameters.
+    """A table of the layers, indexed by ``layer`` from 1: ``type``, ``output shape`` and ``parameters``.
 
     Layer names are left out: Keras numbers them per session (``conv2d_7``), so they
     would change from run to run.
@@ -257,11 +238,6 @@ def architecture_table(model) -> pd.DataFrame:
     ----------
     model : keras.Model
         A built model (``keras.Sequential`` or functional).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``type``, ``output shape`` and ``parameters``, indexed by ``layer`` from 1.
     """
     rows = []
     for layer in model.layers:

@@ -1,7 +1,7 @@
 """Figures the notebooks share. Plotting only: every number drawn is computed elsewhere.
 
-Each function returns its :class:`matplotlib.figure.Figure`, titles it and labels
-its axes; figures made from synthetic data carry a red "SYNTHETIC DATA" stamp.
+Each plotting function returns its :class:`matplotlib.figure.Figure`, titled and with labelled axes;
+figures made from synthetic data carry a red "SYNTHETIC DATA" stamp.
 """
 
 from __future__ import annotations
@@ -66,10 +66,6 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
     parts : mapping of str to FER2013
         Part name (the legend) -> its faces.
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     table = pd.DataFrame({tr(name): part.class_counts() for name, part in parts.items()})
     table.index = [_shown(name) for name in table.index]
@@ -97,10 +93,6 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
     seed : int, default 0
         Chooses the faces.
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rng = np.random.default_rng(seed)
     figure, axes = plt.subplots(NUM_CLASSES, per_class, figsize=(per_class * 1.1, NUM_CLASSES * 1.2))
@@ -128,10 +120,6 @@ def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
     ----------
     data : FER2013
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     images = data.images.astype(np.float32)
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
@@ -160,10 +148,6 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
     history : pandas.DataFrame
         A training history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional).
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
@@ -193,10 +177,6 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     path : str or path
         The ``.png`` file.
     dpi : int, default 110
-
-    Returns
-    -------
-    Path
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,18 +187,13 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
 def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: int = 1):  # noqa: N802
     """A Keras callback that redraws :func:`training_curves` in the notebook after each epoch.
 
-    Use: ``fer_lib.train.train(..., callbacks=[plots.LiveCurves()])``. Outside a
-    notebook it draws nothing.
+    Use: ``fer_lib.train.train(..., callbacks=[plots.LiveCurves()])``. Outside a notebook it draws nothing.
 
     Parameters
     ----------
     title : str, optional
     every : int, default 1
         Redraw every ``every`` epochs.
-
-    Returns
-    -------
-    keras.callbacks.Callback
     """
     import keras
 
@@ -258,10 +233,6 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
     copies : int, default 7
     seed : int, default 0
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rng = np.random.default_rng(seed)
     batch = np.repeat(np.asarray(image)[None], copies, axis=0)
@@ -285,10 +256,6 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
     table : pandas.DataFrame
         Square, true emotions as rows and predicted as columns (fractions or counts).
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
     shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
@@ -309,18 +276,13 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
 def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for overfitting, on equal budgets"):
     """Train, validation and PublicTest accuracy per variant of a claims table (:mod:`research.claims`).
 
-    The train-minus-validation gap, the overfitting the claims are about, is
-    written beside each group of bars.
+    The train-minus-validation gap, the overfitting the claims are about, is written beside each group.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A claims table (:func:`research.claims.load_claims`).
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
              ("validation_accuracy", "validation", "#1f77b4"),
@@ -356,10 +318,6 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     columns : int, default 6
     maps : ndarray of shape (n, 48, 48), optional
         Values 0..1 drawn over the faces (saliency maps, say).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     rows = int(np.ceil(len(images) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)  # room for two-line captions
@@ -388,10 +346,6 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     cmap : str, default "gray"
     width : float, default 2.4
         Inches per image.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
     for ax, image, name in zip(axes[0], images, titles):
@@ -418,10 +372,6 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     step : int, default 3
         Window positions skipped between frames (see :func:`fer_lib.course.concepts.sliding_window_frames`).
     fps : int, default 12
-
-    Returns
-    -------
-    Path
     """
     from matplotlib import animation
 
@@ -468,10 +418,6 @@ def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
     title : str
     columns : int, default 8
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-
     Raises
     ------
     ValueError
@@ -504,10 +450,6 @@ def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: s
     steps_per_epoch : int
     epochs : int
     title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     steps = np.arange(steps_per_epoch * epochs)
     rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]

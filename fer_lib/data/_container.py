@@ -1,8 +1,7 @@
 """The FER2013 container: faces, labels and usage as arrays, and the one path to model input.
 
-This room sits below every module that makes or consumes faces (the loader,
-the synthetic faces, the splits, training, evaluation and the live view), so
-none of them needs another to hold a data set. It never imports Keras.
+It sits below every module that makes or consumes faces (loader, synthetic faces, splits, training,
+evaluation, live view), so none needs another to hold a data set. It never imports Keras.
 """
 
 from __future__ import annotations
@@ -39,8 +38,7 @@ class FER2013:
     skipped : int
         Rows dropped by ``on_error="skip"``.
     skip_reasons : dict of SkipReason to int
-        How many rows were dropped for each :class:`fer_lib.data.SkipReason`
-        (a ``str`` enum, so ``skip_reasons["label"]`` works too).
+        Rows dropped per :class:`fer_lib.data.SkipReason` (a ``str`` enum: ``skip_reasons["label"]`` works).
     synthetic : bool
         True when the faces were drawn by :func:`fer_lib.data.synthetic_fer2013`.
 
@@ -64,21 +62,16 @@ class FER2013:
         return int(self.labels.shape[0])
 
     def __repr__(self) -> str:
-        kind = "synthetic" if self.synthetic else Path(self.source).name  # the file, not the machine's folders
+        kind = "synthetic" if self.synthetic else Path(self.source).name  # the file, not the user's folders
         return f"FER2013(n={len(self)}, source={kind!r}, skipped={self.skipped})"
 
     def subset(self, index: np.ndarray | Sequence[int]) -> "FER2013":
-        """Return the rows selected by a boolean mask or an integer index.
+        """The rows a boolean mask or an integer index selects, with this set's source, hash and flags.
 
         Parameters
         ----------
         index : array of bool of shape (n,), or array of int
             Which rows to keep.
-
-        Returns
-        -------
-        FER2013
-            The selected rows, with this data set's source, hash and flags.
         """
         index = np.asarray(index)
         return dataclasses.replace(
@@ -88,10 +81,7 @@ class FER2013:
     def class_counts(self) -> pd.Series:
         """Number of faces per emotion, indexed by emotion name (all seven present).
 
-        Returns
-        -------
-        pandas.Series of int
-            Seven counts named ``faces``, indexed by :data:`fer_lib.labels.EMOTIONS`.
+        A ``pandas.Series`` of ints named ``faces``, in :data:`fer_lib.labels.EMOTIONS` order.
         """
         counts = np.bincount(self.labels, minlength=NUM_CLASSES)
         return pd.Series(counts, index=list(EMOTIONS), name="faces")
@@ -100,19 +90,13 @@ class FER2013:
 def to_model_input(images: np.ndarray) -> np.ndarray:
     """Shape raw grey faces for a model: ``(n, 48, 48, 1)`` float32 holding 0..255.
 
-    This is the only preprocessing outside a model and it does not rescale:
-    every fer_lib model normalises inside itself (its first layer), so training,
-    evaluation and the live view feed the same raw grey levels.
+    The only preprocessing outside a model, and no rescaling: every fer_lib model normalises in its first
+    layer, so training, evaluation and the live view feed the same raw grey levels.
 
     Parameters
     ----------
     images : array of shape (48, 48), (n, 48, 48) or (n, 48, 48, 1)
         Grey levels 0..255 (any numeric dtype).
-
-    Returns
-    -------
-    ndarray of shape (n, 48, 48, 1), dtype float32
-        The same grey levels, one channel.
 
     Raises
     ------

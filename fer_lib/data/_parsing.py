@@ -37,9 +37,8 @@ _CARRIAGE_RETURN = 13
 class SkipReason(str, enum.Enum):
     """Why a row of a FER2013 file was rejected; recorded where the problem is found.
 
-    A ``str`` enum: each member equals its value (``SkipReason.LABEL == "label"``),
-    which is what the cache stores; :attr:`fer_lib.FER2013.skip_reasons` is keyed by
-    the members, in this order (the order in which a row is checked).
+    A ``str`` enum: each member equals its value (``SkipReason.LABEL == "label"``), which the cache stores;
+    :attr:`fer_lib.FER2013.skip_reasons` is keyed by the members, in this order (the order of the checks).
 
     Examples
     --------

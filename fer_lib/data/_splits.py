@@ -91,7 +91,7 @@ def validation_split(data: FER2013, *, fraction: float = 0.1, seed: int = 0) -> 
 
 
 def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
-    """A random subset of exactly ``size`` faces with the classes in their original proportions.
+    """A random subset of exactly ``size`` faces, classes in their original proportions and rows in order.
 
     Parameters
     ----------
@@ -101,11 +101,6 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
         Number of faces wanted; ``data`` itself when it has no more than that.
     seed : int, default 0
         Seed of the draw.
-
-    Returns
-    -------
-    FER2013
-        The sample, in the original row order.
 
     Raises
     ------
@@ -155,10 +150,6 @@ def make_split(
     seed : int, default 0
         Seed of the validation draw (official protocol only).
 
-    Returns
-    -------
-    Split
-
     Raises
     ------
     ValueError
@@ -180,7 +171,7 @@ def make_split(
 
 
 def save_split(split: Split, path: str | os.PathLike) -> Path:
-    """Write a split's arrays to one ``.npz`` file, atomically (never half-written).
+    """Write a split's arrays to one ``.npz`` file, atomically (never half-written); return ``path``.
 
     Parameters
     ----------
@@ -188,11 +179,6 @@ def save_split(split: Split, path: str | os.PathLike) -> Path:
         The split to store.
     path : str or path-like
         Target ``.npz`` file; missing folders are created.
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     path = Path(path)
     arrays = {}
@@ -218,10 +204,6 @@ def load_split(path: str | os.PathLike) -> Split:
     ----------
     path : str or path-like
         The ``.npz`` file.
-
-    Returns
-    -------
-    Split
 
     Raises
     ------

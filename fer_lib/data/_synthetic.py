@@ -1,8 +1,7 @@
 """Synthetic faces in FER2013's format, for machines without FER2013.
 
-Each emotion is drawn with its own mouth, brows and eyes, so every command runs
-end to end and a network has something to learn; every result made from these
-faces says so (:data:`SYNTHETIC_BANNER`, and a stamp on figures).
+Each emotion has its own mouth, brows and eyes, so every command runs end to end and a network has
+something to learn; every result made from them says so (:data:`SYNTHETIC_BANNER`, a stamp on figures).
 """
 
 from __future__ import annotations
@@ -39,10 +38,9 @@ _FACE_SHAPES = {
 def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: float = 0.125) -> FER2013:
     """Draw ``n`` cartoon faces in FER2013's format whose emotion shows in mouth, brows and eyes.
 
-    Each class has its own mouth (smile, frown, open "O", flat line...), brow
-    slant and eye size; position, scale, brightness, contrast and noise vary per
-    face, so a CNN must learn shapes rather than pixels. Usage is ``Training``
-    and ``PublicTest`` in FER2013's proportions.
+    Each class has its own mouth (smile, frown, open "O", flat line...), brow slant and eye size; position,
+    scale, brightness, contrast and noise vary per face, so a CNN must learn shapes rather than pixels.
+    Usage is ``Training`` and ``PublicTest`` in FER2013's proportions.
 
     Parameters
     ----------

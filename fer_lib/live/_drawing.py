@@ -1,7 +1,6 @@
 """Boxes, emotions and confidences drawn on frames.
 
-:func:`annotate` never changes the frame it is given: it draws on a BGR copy
-(:func:`to_bgr`), whatever the frame's channels.
+:func:`annotate` never changes the frame it is given: it draws on a BGR copy (:func:`to_bgr`).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ __all__ = ["to_bgr", "annotate", "hex_color"]
 
 
 def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
-    """A BGR copy of ``frame`` with a box, the emotion and its confidence drawn per face.
+    """A BGR ``(H, W, 3)`` uint8 copy of ``frame`` with a box, the emotion and its confidence drawn per face.
 
     Parameters
     ----------
@@ -27,10 +26,6 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
         Never modified.
     faces : iterable of dict
         Records from :func:`fer_lib.live.analyze_frame` (``box``, ``probabilities``, ``emotion``).
-
-    Returns
-    -------
-    ndarray of shape (H, W, 3), dtype uint8
 
     Raises
     ------

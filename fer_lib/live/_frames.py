@@ -80,10 +80,6 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     a, b : sequence of 4 numbers
         ``(x, y, w, h)`` in the same pixels.
 
-    Returns
-    -------
-    float
-
     Examples
     --------
     >>> box_iou((0, 0, 10, 10), (5, 0, 10, 10))

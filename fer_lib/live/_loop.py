@@ -111,7 +111,7 @@ def iter_analyzed(
     capture_factory: Callable[..., Any] = cv2.VideoCapture,
     read_timeout: float = 2.0,
 ) -> Iterator[tuple[np.ndarray, list[dict]]]:
-    """Yield ``(frame, faces)`` for every frame of a source.
+    """Yield ``(frame, faces)`` for every frame of a source, released when the loop ends, fails or is closed.
 
     Parameters
     ----------
@@ -120,9 +120,8 @@ def iter_analyzed(
     every : int, default 1
         Analyse every ``every``-th frame; frames in between reuse the last records.
     detect_every : int, default 1
-        Run the face detector on every ``detect_every``-th analysed frame only; the
-        analysed frames in between classify the faces again, from the new frame, at
-        the boxes last detected (the detector is the costly step).
+        Run the detector (the costly step) on every ``detect_every``-th analysed frame only; the analysed
+        frames in between classify the faces again, from the new frame, at the boxes last detected.
     smooth : bool or ProbabilitySmoother, default True
         Smooth probabilities over frames (a fresh ``ProbabilitySmoother()`` when True).
     max_frames : int, optional
@@ -140,8 +139,6 @@ def iter_analyzed(
         BGR.
     faces : list of dict
         Records as :func:`analyze_frame` returns them.
-
-    The source is released when the loop ends, fails, or the generator is closed.
     """
     for name, value in (("every", every), ("detect_every", detect_every)):
         if int(value) != value or value < 1:
@@ -187,7 +184,7 @@ def run_loop(
     Returns
     -------
     int
-        The number of frames processed. The source is released in every case.
+        The number of frames processed (the source is released in every case).
     """
     count = 0
     frames = iter_analyzed(source, every=every, smooth=smooth, max_frames=max_frames, **options)

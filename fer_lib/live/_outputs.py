@@ -1,10 +1,8 @@
 """What ``python -m fer_lib predict`` writes: annotated images and videos, CSV/JSON reports.
 
-Every file is written atomically (a temporary file in the same folder, then
-``os.replace``), so a failure or Ctrl+C never leaves a half-written file.
-Inputs are expanded with :mod:`fer_lib.live._sources`' own rules
-(:func:`~fer_lib.live.source_kind`, :func:`~fer_lib.live.image_files`),
-so a path means the same thing to ``predict`` as to :func:`~fer_lib.live.open_source`.
+Every file is written atomically (a temporary file in the same folder, then ``os.replace``), so a failure
+or Ctrl+C never leaves a half-written file. Inputs are expanded with :mod:`fer_lib.live._sources`' own
+rules, so a path means the same thing to ``predict`` as to :func:`~fer_lib.live.open_source`.
 """
 
 from __future__ import annotations
@@ -62,11 +60,8 @@ REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
 
 def expand_inputs(paths: Sequence[str], *, problems: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images.
-
-    An input that is missing, an empty folder or neither an image nor a video raises
-    :class:`SourceError`; with a ``problems`` list it is recorded there as ``(input, why)`` instead.
-    """
+    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images; a bad input
+    (missing, an empty folder, not media) raises SourceError, or joins ``problems`` as ``(input, why)``."""
     items: list[tuple[str, str]] = []
     for text in paths:
         try:
@@ -152,7 +147,7 @@ class AnnotatedImageWriter:
 
 
 class AnnotatedVideoWriter:
-    """Writes annotated frames to a video at ``path`` (VP8 for ``.webm``, else ``mp4v``), opened on the first frame."""
+    """Writes annotated frames to the video ``path`` (VP8 for .webm, else mp4v), opened at the first frame."""
 
     def __init__(self, path: Path, target: Path, fps: float) -> None:
         self.path, self.target, self.fps = Path(path), Path(target), float(fps)
@@ -252,10 +247,8 @@ def format_report(rows: Sequence[dict], report_format: str) -> str:
 
 
 def report_format_of(path: str | os.PathLike, report_format: str | None = None) -> str:
-    """The format a report file is written in: ``report_format``, or from the suffix (``.csv``, ``.json``).
-
-    Raises :class:`FerError` for a suffix that names another format (``.xlsx``), or none with no format given.
-    """
+    """The format a report file is written in: ``report_format``, or from the suffix (``.csv``, ``.json``);
+    :class:`FerError` for a suffix that names another format (``.xlsx``), or none with no format given."""
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".json") and report_format not in (None, suffix[1:]):
         raise FerError(f"--report {path}: the suffix says {suffix[1:]} but --format says {report_format}")

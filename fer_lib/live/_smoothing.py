@@ -27,9 +27,8 @@ def _centre_distance(a, b) -> float:
 class ProbabilitySmoother:
     """Average each face's probabilities over its last ``window`` frames, so labels don't flicker.
 
-    Faces are matched to the previous frames' faces by box overlap (IoU) or,
-    failing that, by centre distance; an unmatched face starts a fresh history,
-    and a face missing for more than ``max_missed`` frames is forgotten.
+    Faces are matched to the previous frames' faces by box overlap (IoU) or, failing that, by centre distance;
+    an unmatched face starts a fresh history; one missing for over ``max_missed`` frames is forgotten.
 
     Parameters
     ----------
@@ -77,17 +76,12 @@ class ProbabilitySmoother:
         self._tracks = []
 
     def update(self, faces: Sequence[dict]) -> list[dict]:
-        """Smoothed copies of this frame's records (same order, same keys).
+        """Smoothed copies of this frame's records (same order and keys; probabilities averaged per face).
 
         Parameters
         ----------
         faces : sequence of dict
             This frame's records (see :mod:`fer_lib.live._records`).
-
-        Returns
-        -------
-        list of dict
-            One record per face, its probabilities averaged over its history.
         """
         candidates = []
         for face_index, face in enumerate(faces):

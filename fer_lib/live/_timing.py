@@ -9,9 +9,7 @@ __all__ = ["FpsMeter"]
 
 
 class FpsMeter:
-    """Frames per second: smoothed over the last frames, and the mean since the first.
-
-    Call :meth:`tick` once per frame shown.
+    """Frames per second, smoothed over the last frames and averaged since the first: :meth:`tick` each frame.
 
     Parameters
     ----------

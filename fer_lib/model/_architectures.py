@@ -50,35 +50,26 @@ def seed_cnn(
 ) -> keras.Model:
     """The tutorial's VGG-style CNN, layer for layer (about 5.9 M parameters).
 
-    Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5;
-    the same with 256 and 512; flatten; dense 512 / 256 / 128 with dropout 0.4,
-    0.4, 0.5; softmax over 7. Adam(1e-3, 0.9, 0.999, 1e-7), categorical
-    cross-entropy. The first convolution carries L2(0.01), as in the tutorial.
-
-    The tutorial standardised every pixel with the training set's per-pixel mean
-    and standard deviation outside the model (and then fed webcam faces divided
-    by 255, a mismatch). Here that standardisation is the model's first layer, a
-    per-pixel :class:`keras.layers.Normalization` adapted on ``normalization_data``.
+    Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5; the same with 256 and 512;
+    flatten; dense 512 / 256 / 128 with dropout 0.4, 0.4, 0.5; softmax over 7. Adam(1e-3, 0.9, 0.999,
+    1e-7), categorical cross-entropy, L2(0.01) on the first convolution, as in the tutorial. The tutorial
+    standardised pixels outside the model (then fed webcam faces divided by 255, a mismatch); here a
+    per-pixel :class:`keras.layers.Normalization` adapted on ``normalization_data`` is the first layer.
 
     Parameters
     ----------
     normalization_data : ndarray of shape (n, 48, 48, 1), optional
-        Training faces (raw 0..255) to adapt the per-pixel mean and variance on.
-        Without it the layer starts at mean 0, variance 1 until adapted.
+        Raw training faces to adapt the per-pixel mean and variance on (else mean 0, variance 1).
     compile : bool, default True
         Compile with the tutorial's optimiser and loss.
     width : int, default 64
-        Filters of the first block; the others have 2, 4 and 8 times as many. The
-        dense head stays the tutorial's 512-256-128 whatever the width. The tutorial's is 64;
-        :mod:`research.claims` tests the tutorial's claims on width 16, a sixteenth
-        of the computation, because the full network trains at tens of faces per
-        second on a 2-core CPU.
+        Filters of the first block (the others 2, 4 and 8 times as many; the dense head stays 512-256-128).
+        :mod:`research.claims` uses 16, a sixteenth of the computation (64 trains at tens of faces per
+        second on a 2-core CPU).
     conv_dropout, dense_dropout, pool_strides : optional
-        The tutorial's values by default. Changed only to test the tutorial's own
-        cures for overfitting ("more dropout", "a smaller stride") in
-        :mod:`research.claims`; the convolutions already use stride 1, so the
-        stride that can shrink is the pooling layers' (2x2 windows at stride 1
-        overlap and keep more of the feature map).
+        The tutorial's values by default; :mod:`research.claims` changes them to test its cures for
+        overfitting ("more dropout", "a smaller stride"). The convolutions already use stride 1, so the
+        stride that can shrink is the pooling layers' (2x2 windows at stride 1 overlap, keeping more).
     """
     if not 0.0 <= conv_dropout < 1.0 or len(dense_dropout) != 3 or not all(0.0 <= r < 1.0 for r in dense_dropout):
         raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); got {conv_dropout}, {dense_dropout}")
@@ -141,14 +132,11 @@ def fer_net(
 ) -> keras.Model:
     """Our network: a light VGG-style CNN built to fight the tutorial's overfitting.
 
-    Four blocks of two 3x3 convolutions (batch norm, ReLU) with ``widths``
-    filters, max pooling between blocks, global average pooling instead of the
-    tutorial's 1 M-weight flatten-dense head, one dropout, softmax. About 1.2 M
-    parameters with the default widths (a fifth of the tutorial's), trained with
-    AdamW weight decay and label smoothing; augmentation lives in the training
-    data pipeline (:mod:`fer_lib.train._loop`).
-
-    The first layer rescales raw 0..255 grey levels to -1..1.
+    Four blocks of two 3x3 convolutions (batch norm, ReLU) with ``widths`` filters, max pooling between
+    blocks, global average pooling instead of the tutorial's 1 M-weight flatten-dense head, one dropout,
+    softmax: about 1.2 M parameters with the default widths (a fifth of the tutorial's), trained with AdamW
+    weight decay and label smoothing. Augmentation lives in the training pipeline
+    (:mod:`fer_lib.train._loop`). The first layer rescales raw 0..255 grey levels to -1..1.
 
     Parameters
     ----------
@@ -157,11 +145,10 @@ def fer_net(
     dropout : float, default 0.4
         Dropout before the classifier.
     block_dropout : float, default 0.0
-        Dropout after every pooling layer (none by default); exists for
-        :mod:`research.claims`, which tests "more dropout".
+        Dropout after every pooling layer; for :mod:`research.claims`, which tests "more dropout".
     pool_strides : tuple of int, optional
-        One stride of 1 or 2 per pooling layer (default all 2); exists for
-        :mod:`research.claims`, which tests "a smaller stride".
+        One stride of 1 or 2 per pooling layer (default all 2); for :mod:`research.claims`, which tests
+        "a smaller stride".
     compile : bool, default True
         Compile with AdamW, label-smoothed cross-entropy and accuracy.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
@@ -170,10 +157,10 @@ def fer_net(
     label_smoothing : float, default 0.1
     optimizer : {"adamw", "sgd"}, default "adamw"
         ``"sgd"``: SGD with Nesterov momentum 0.9 and the same ``weight_decay``.
-
     input_size : int, default 48
         Side of the square faces it takes: smaller for a network trained on crops
         (:func:`with_crop_averaging` then gives it whole faces).
+
     Returns
     -------
     keras.Model
@@ -182,8 +169,8 @@ def fer_net(
     Raises
     ------
     ValueError
-        For strides other than 1 or 2 (or the wrong number of them), dropout rates outside [0, 1)
-        and an unknown optimizer.
+        For strides other than 1 or 2 (or the wrong number), dropout rates outside [0, 1) or an unknown
+        optimizer.
 
     Examples
     --------
@@ -229,8 +216,8 @@ def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate
     label_smoothing : float, default 0.1
         Of the categorical cross-entropy.
     ema_momentum : float, optional
-        Keep an exponential moving average of the weights with this momentum
-        (Keras's ``use_ema``); ``fit`` swaps the average in when it ends.
+        Keep an exponential moving average of the weights at this momentum (Keras's ``use_ema``);
+        ``fit`` swaps the average in when it ends.
 
     Raises
     ------
@@ -277,12 +264,10 @@ def fer_resnet(
 ) -> keras.Model:
     """The residual variant of :func:`fer_net`: the same convolutions, each pair bridged by a shortcut.
 
-    Each stage holds ``blocks`` basic residual blocks (3x3 conv, batch norm, ReLU,
-    3x3 conv, batch norm, plus the input, ReLU; a 1x1 projection where the width
-    changes), max pooling between stages, then global average pooling, dropout
-    and softmax, trained like :func:`fer_net`. With ``blocks=1`` it has fer_net's
-    eight 3x3 convolutions and about 4% more parameters (1.22 M, the projections);
-    ``blocks=2`` doubles the depth.
+    Each stage holds ``blocks`` basic residual blocks (3x3 conv, BN, ReLU, 3x3 conv, BN, plus the input,
+    ReLU; a 1x1 projection where the width changes), max pooling between stages, then global average
+    pooling, dropout and softmax, trained like :func:`fer_net`. With ``blocks=1`` it has fer_net's eight
+    3x3 convolutions and about 4% more parameters (1.22 M, the projections).
 
     Parameters
     ----------
@@ -338,8 +323,8 @@ def fer_resnet(
 def with_flip_averaging(model: keras.Model) -> keras.Model:
     """Wrap ``model`` so it averages its probabilities over the face and its mirror image.
 
-    Test-time augmentation: costs two forward passes, often buys a point of accuracy.
-    The wrapper loads back with ``keras.saving.load_model`` once ``fer_lib`` is imported.
+    Test-time augmentation: two forward passes, often a point of accuracy. The wrapper loads back with
+    ``keras.saving.load_model`` once ``fer_lib`` is imported.
 
     Parameters
     ----------
@@ -360,9 +345,8 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
 def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
     """Wrap a network trained on crops of the faces so that it takes whole 48x48 faces.
 
-    ``crops=1`` classifies the centre crop; ``crops=10`` averages the probabilities
-    over the four corner crops and the centre crop, each also mirrored (the
-    "ten-crop" test of AlexNet and of the FER2013 papers that train on 44x44 crops).
+    ``crops=1`` classifies the centre crop; ``crops=10`` averages over the four corner crops and the centre
+    crop, each also mirrored (the "ten-crop" test of AlexNet and of FER2013 papers training on 44x44 crops).
 
     Parameters
     ----------
@@ -374,7 +358,7 @@ def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
     Returns
     -------
     keras.Model
-        Raw 48x48 faces in, probabilities out, named ``<model.name>_centre_crop`` or ``<model.name>_ten_crop``.
+        Raw 48x48 faces in, probabilities out; named ``<model.name>_centre_crop`` or ``_ten_crop``.
 
     Raises
     ------
@@ -423,10 +407,6 @@ def build_model(name: str, **options) -> keras.Model:
     **options
         Keyword arguments for the builder (:func:`seed_cnn`, :func:`fer_net`).
 
-    Returns
-    -------
-    keras.Model
-
     Raises
     ------
     ModelError
@@ -447,16 +427,11 @@ def build_model(name: str, **options) -> keras.Model:
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:
-    """Trainable, non-trainable and total parameter counts of ``model``.
+    """Trainable, non-trainable and total parameter counts of ``model``, as a dict of ints.
 
     Parameters
     ----------
     model : keras.Model
-
-    Returns
-    -------
-    dict
-        ``trainable``, ``non_trainable`` and ``total`` as ints.
 
     Examples
     --------

@@ -21,10 +21,9 @@ __all__ = ["augment_batch", "erase_batch", "crop_batch", "centre_crop", "mix_bat
 
 def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation: float = 10.0,
                   max_shift: float = 0.1, max_zoom: float = 0.1, flip: bool = True) -> np.ndarray:
-    """Randomly mirror, rotate, shift and zoom a batch of 48x48 faces (uint8 or float).
+    """Randomly mirror, rotate, shift and zoom a batch of 48x48 faces (same shape and dtype out).
 
-    Each face gets its own affine warp (OpenCV, reflecting borders), so a batch
-    of 64 costs about a millisecond.
+    Each face gets its own affine warp (OpenCV, reflecting borders): about a millisecond per batch of 64.
 
     Parameters
     ----------
@@ -39,11 +38,6 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
         Scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
     flip : bool, default True
         Mirror half of the faces left to right.
-
-    Returns
-    -------
-    ndarray
-        The same shape and dtype as ``images``.
 
     Examples
     --------
@@ -205,10 +199,6 @@ def training_batches(faces: FER2013, config: TrainConfig, *, targets: np.ndarray
         Batch size, seed, augmentation and its options.
     targets : ndarray of shape (n, 7), optional
         Soft targets instead of the labels (a distilled run's).
-
-    Returns
-    -------
-    AugmentedFaces
     """
     return AugmentedFaces(faces.images, faces.labels, batch_size=config.batch_size,
                           augment=bool(config.recipe()["augment"]), seed=config.seed,
@@ -224,10 +214,6 @@ def validation_arrays(validation: FER2013, config: TrainConfig) -> tuple[np.ndar
     ----------
     validation : FER2013
     config : TrainConfig
-
-    Returns
-    -------
-    tuple of ndarray
     """
     return (centre_crop(to_model_input(validation.images), config.crop),
             keras.utils.to_categorical(validation.labels, NUM_CLASSES))

@@ -12,7 +12,7 @@ from fer_lib.labels import IMAGE_SIZE
 
 __all__ = ["TrainConfig", "PROFILES", "RECIPES", "OPTIMIZERS"]
 
-#: Per-model recipe when the config leaves it open. ``seed_cnn`` keeps the tutorial's: Adam 1e-3, no augmentation.
+#: Per-model recipe where the config leaves it open (``seed_cnn``: the tutorial's Adam 1e-3, no augmentation).
 RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"augment": False, "schedule": "constant", "learning_rate": 1e-3, "flip_tta": False},
     "fer_net": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
@@ -42,15 +42,14 @@ class TrainConfig:
     seed : int, default 0
         Seeds the split, the sample, the batch order, augmentation and the weights.
     protocol : {"official", "tutorial"}
-        ``official``: train and validation from Training, test = PublicTest.
-        ``tutorial``: the tutorial's random 81/9/10 split.
+        ``official``: train and validation from Training, test = PublicTest; ``tutorial``: random 81/9/10.
     validation_fraction : float, default 0.1
         Share of the training rows carved out (stratified) for validation.
     sample_size : int, optional
         Train on a stratified random subset of this many faces (quick runs).
     learning_rate, schedule, augment, flip_tta : optional
-        Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps test-time
-        flip averaging only if it improves validation accuracy.
+        Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps test-time flip averaging
+        only if it improves validation accuracy.
     optimizer : {"adamw", "sgd"}
         ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]``. Not for ``seed_cnn``.
     mixup, cutmix : float, default 0.0
@@ -60,15 +59,15 @@ class TrainConfig:
     class_weight : {None, "balanced"}
         ``"balanced"``: rare classes count as much as common ones in the loss.
     crop : int, optional
-        Train on random ``crop`` x ``crop`` windows (24-47, fer_net models) and test on ten crops
-        if they beat the centre crop on validation.
+        Train on random ``crop`` x ``crop`` windows (24-47, fer_net models); test on ten crops if they beat
+        the centre crop on validation.
     model_options : dict
         Extra keyword arguments for the model builder (part of the run's identity).
     max_minutes : float, optional
         Stop when this many minutes of training are spent (counted across resumed calls).
     early_stopping, reduce_lr : int, optional
-        Patience in epochs for early stopping on validation accuracy and for halving a
-        constant learning rate on a plateau.
+        Patience in epochs for early stopping on validation accuracy and for halving a constant learning
+        rate on a plateau.
 
     Raises
     ------
@@ -154,10 +153,6 @@ class TrainConfig:
         ----------
         identity : dict
             :meth:`identity` as saved (keys that are not fields, such as ``data_sha256``, are ignored).
-
-        Returns
-        -------
-        TrainConfig
         """
         names = {field.name for field in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in identity.items() if key in names})
@@ -165,10 +160,7 @@ class TrainConfig:
     def recipe(self) -> dict[str, Any]:
         """The model's recipe (:data:`RECIPES`) with this config's overrides.
 
-        Returns
-        -------
-        dict
-            ``augment``, ``schedule``, ``learning_rate`` and ``flip_tta``.
+        Keys: ``augment``, ``schedule``, ``learning_rate`` and ``flip_tta``.
         """
         recipe = dict(RECIPES[self.model_name])
         if OPTIMIZERS[self.optimizer] is not None:
@@ -181,15 +173,12 @@ class TrainConfig:
     def identity(self, data) -> dict[str, Any]:
         """What makes a run this run: recorded in its state and card, hashed into its folder name.
 
+        The dict holds the keys every run has, the recipe, and the options that are not at their default.
+
         Parameters
         ----------
         data : FER2013
             The data set (its SHA-256 is part of the identity).
-
-        Returns
-        -------
-        dict
-            The keys every run has, the recipe, and the options that are not at their default.
         """
         identity = {
             "model_name": self.model_name, "protocol": self.protocol,

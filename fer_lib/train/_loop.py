@@ -65,8 +65,8 @@ class TrainingResult:
 class Targets(Protocol):
     """A hook that gives :func:`train` the targets to fit instead of the labels (distillation uses one).
 
-    ``identity`` (a dict) joins the run's identity, so another hook trains in another folder;
-    calling it with the training faces and the run's folder returns ``(n, 7)`` probabilities.
+    ``identity`` (a dict) joins the run's identity, so another hook trains in another folder; calling
+    it with the training faces and the run's folder returns ``(n, 7)`` probabilities.
     """
 
     identity: dict
@@ -77,9 +77,8 @@ class Targets(Protocol):
 def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
     """The learning rate ``train`` gives the optimiser: a constant, or warm-up then cosine decay.
 
-    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base`` (large steps
-    on a freshly initialised network are unstable), then half a cosine down to zero at
-    the last step, so the final epochs take small steps and settle.
+    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base`` (large steps on a fresh network
+    are unstable), then half a cosine down to zero at the last step, so the final epochs settle.
 
     Parameters
     ----------
@@ -165,10 +164,6 @@ def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -
         The training faces (``seed_cnn`` adapts its per-pixel normalisation to them).
     steps_per_epoch : int
         Batches per epoch (the schedule's unit).
-
-    Returns
-    -------
-    keras.Model
     """
     options: dict[str, Any] = dict(config.model_options)
     recipe = config.recipe()
@@ -212,10 +207,6 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
         Where to save the final ``.keras`` model; its card (``.json``) and history go beside it.
     verbose : int or str, default "auto"
         Keras' progress (0 silent, 1 bars, 2 a line per epoch); also our own lines.
-
-    Returns
-    -------
-    TrainingResult
 
     Raises
     ------
@@ -316,15 +307,11 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
         The best-validation checkpoint or the last epoch's.
     verbose : int or str, default 1
 
-    Returns
-    -------
-    TrainingResult
-
     Raises
     ------
     ModelError
-        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``,
-        or ``data`` is not the file the run was trained on.
+        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``, or ``data`` is not
+        the file the run was trained on.
     """
     if weights not in ("best", "last"):
         raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
@@ -347,10 +334,6 @@ def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | N
         The data the run was trained on; ``None``: discovery.
     verbose : int or str, default 1
         Progress while a file is read.
-
-    Returns
-    -------
-    (Run, FER2013, Split, FER2013)
 
     Raises
     ------
@@ -391,10 +374,6 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     verbose : int or str, default 1
     weights : str, default "last epoch"
         Which weights these are, for the card.
-
-    Returns
-    -------
-    TrainingResult
     """
     identity = run.state["config"]
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
@@ -450,7 +429,7 @@ def _finished(run: Run, config: TrainConfig) -> bool:
 
 
 def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str) -> TrainingResult:
-    """A finished run's result from its folder: its card as written, its last weights with the card's averaging."""
+    """A finished run's result: its card as written, its last weights with the card's averaging."""
     card = ModelCard.read(run.folder / "card.json")
     model = _inference_copy(load_saved_model(run.checkpoint))
     if run.state["config"].get("crop"):
@@ -482,9 +461,8 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     """The same network and weights, uncompiled: a few MB on disk instead of three times that."""
     copy = model.__class__.from_config(model.get_config())  # clone_model would keep the optimiser
     copy.set_weights(model.get_weights())
-    # set_weights bypasses load_own_variables, so a layer that derives constants from its
-    # variables (the adapted per-pixel Normalization of seed_cnn) must recompute them, as
-    # loading a saved file does.
+    # set_weights bypasses load_own_variables, so a layer deriving constants from its variables
+    # (seed_cnn's adapted Normalization) must recompute them, as loading a saved file does.
     for layer in _all_layers(copy):
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()
