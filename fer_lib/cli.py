@@ -189,6 +189,7 @@ def _predict(args: argparse.Namespace) -> int:
     from fer_lib.live import _drawing as drawing
     from fer_lib.live import _loop as live
     from fer_lib.live import _outputs as outputs
+    from fer_lib.live._smoothing import ProbabilitySmoother
     from fer_lib.model._classifier import EmotionClassifier
 
     keep_going = args.on_error == "continue"
@@ -213,7 +214,10 @@ def _predict(args: argparse.Namespace) -> int:
     rows: list[dict] = []
     frames_analysed = 0
     for (source, kind), target in zip(items, targets):
-        smooth = kind == "video" and not args.no_smooth
+        # A video's faces are tracked from frame to frame (a track number in the report); --no-smooth keeps the
+        # tracking and averages over one frame only.
+        smooth = (ProbabilitySmoother(window=1) if args.no_smooth else True) if kind == "video" else False
+        fps = outputs.video_fps(source) if kind == "video" else None
         found: list[dict] = []
         try:
             with contextlib.ExitStack() as stack:
@@ -223,14 +227,13 @@ def _predict(args: argparse.Namespace) -> int:
                 )))
                 writer = None
                 if target is not None:
-                    fps = outputs.video_fps(source) if kind == "video" else 25.0
-                    writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps))
+                    writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps or 25.0))
                 for frame_index, (frame, faces) in enumerate(analyzed):
                     if writer is not None:
                         writer.write(drawing.annotate(frame, faces))
                     if frame_index % args.every == 0:
                         frames_analysed += 1
-                        new_rows = outputs.report_rows(source, frame_index, faces)
+                        new_rows = outputs.report_rows(source, frame_index, faces, fps=fps)
                         found.extend(new_rows)
                         if table is not None:
                             table.add(source, frame_index, new_rows)
@@ -508,7 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--format", choices=["csv", "json"],
                          help="report format (default: from --report's suffix, else csv); "
                               "without --report, print this format instead of the table")
-    predict.add_argument("--report", help="write every face of every analysed frame to this .csv or .json file "
+    predict.add_argument("--report", help="write every face of every analysed frame (a video's: with its time "
+                              "and track number; JSON adds a summary per tracked face) to this .csv or .json file "
                               "(its folder is created if missing); prints a summary instead of the table")
     predict.add_argument("--output", help="annotated image or video for one input (.webm plays in browsers and "
                               "notebooks; .mp4 is written as mp4v); a folder for several, videos as .webm there "
@@ -518,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "(continue, the default), or stop at once with status 2 (stop)")
     predict.add_argument("--every", type=positive_int, default=1,
                          help="analyse every N-th video frame (frames between reuse the last faces)")
-    predict.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over video frames")
+    predict.add_argument("--no-smooth", action="store_true",
+                         help="no smoothing of probabilities over video frames (faces are still tracked)")
     predict.set_defaults(handler=_predict)
 
     live = commands.add_parser("live", help="OpenCV window of a camera or video, annotated, with fps")

@@ -72,12 +72,14 @@ def test_predict_image_prints_table_and_writes_csv(photo, tiny_model_path, tmp_p
 def test_predict_json_report_and_json_on_stdout(photo, tiny_model_path, tmp_path, capsys):
     report = tmp_path / "faces.json"
     assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--report", str(report)]) == 0
-    rows = json.loads(report.read_text())
+    saved = json.loads(report.read_text())
+    rows = saved["faces"]
+    assert saved["tracks"] == []  # a photo's faces are not tracked
     assert rows and all(len(row["box"]) == 4 and set(row["probabilities"]) == set(EMOTIONS) for row in rows)
     assert all(row["emotion"] in EMOTIONS for row in rows)
     capsys.readouterr()
     assert cli.main(["predict", str(photo), "--model", str(tiny_model_path), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == rows
+    assert json.loads(capsys.readouterr().out) == saved
 
 
 def test_predict_output_image(photo, tiny_model_path, tmp_path):
@@ -106,7 +108,16 @@ def test_predict_output_video_has_every_frame(short_video, short_video_frames, t
     assert cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--every", "3",
                      "--report", str(report)]) == 0
     with report.open(newline="") as handle:
-        assert {int(row["frame"]) for row in csv.DictReader(handle)} <= {0, 3, 6, 9}
+        rows = list(csv.DictReader(handle))
+    assert {int(row["frame"]) for row in rows} <= {0, 3, 6, 9}
+    assert all(float(row["time"]) == pytest.approx(int(row["frame"]) / 30, abs=1e-3) for row in rows)
+    assert all(row["track"].isdigit() for row in rows)  # each face followed from frame to frame
+    summary = tmp_path / "faces.json"
+    assert cli.main(["predict", str(short_video), "--model", str(tiny_model_path), "--every", "3",
+                     "--report", str(summary)]) == 0
+    tracks = json.loads(summary.read_text())["tracks"]
+    assert {track["track"] for track in tracks} == {int(row["track"]) for row in rows}
+    assert all(track["first_time"] <= track["last_time"] and track["emotion"] in EMOTIONS for track in tracks)
     assert _leftovers(tmp_path) == []
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "annotated_writer",
     "video_fps",
     "report_rows",
+    "track_summary",
     "format_report",
     "write_report",
 ]
@@ -211,15 +212,18 @@ def video_fps(source: str | os.PathLike, default: float = 25.0) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def report_rows(source: str, frame_index: int, faces: Sequence[dict]) -> list[dict]:
-    """One report row per face of a frame."""
+def report_rows(source: str, frame_index: int, faces: Sequence[dict], *, fps: float | None = None) -> list[dict]:
+    """One report row per face of a frame: with ``fps`` (a video's) its ``time`` in seconds, and the face's
+    ``track`` (the number the smoother gives the face it follows from frame to frame) when it has one."""
     rows = []
     for face_index, face in enumerate(faces):
         probabilities = face["probabilities"]
         rows.append({
             "source": source,
             "frame": frame_index,
+            "time": None if fps is None else round(frame_index / fps, 3),
             "face": face_index,
+            "track": face.get("track"),
             "box": [int(v) for v in face["box"]],
             "emotion": face["emotion"],
             "confidence": round(float(probabilities[EMOTIONS.index(face["emotion"])]), 6),
@@ -228,18 +232,43 @@ def report_rows(source: str, frame_index: int, faces: Sequence[dict]) -> list[di
     return rows
 
 
+def track_summary(rows: Sequence[dict]) -> list[dict]:
+    """Per tracked face of each source: first and last time (or frame) seen, frames, the emotion most often shown.
+
+    Ties between emotions go to the one shown first.
+    """
+    tracks: dict[tuple[str, int], list[dict]] = {}
+    for row in rows:
+        if row.get("track") is not None:
+            tracks.setdefault((row["source"], row["track"]), []).append(row)
+    summary = []
+    for (source, track), seen in tracks.items():
+        counts: dict[str, int] = {}
+        for row in seen:
+            counts[row["emotion"]] = counts.get(row["emotion"], 0) + 1
+        summary.append({
+            "source": source, "track": track, "first_frame": seen[0]["frame"], "last_frame": seen[-1]["frame"],
+            "first_time": seen[0]["time"], "last_time": seen[-1]["time"], "frames": len(seen),
+            "emotion": max(counts, key=counts.get),  # max keeps the first of equal counts
+        })
+    return summary
+
+
 def format_report(rows: Sequence[dict], report_format: str) -> str:
-    """Report rows as CSV (one column per box side and per emotion) or JSON (a list of rows) text."""
+    """Report rows as CSV (one column per box side and per emotion) or JSON text.
+
+    JSON is ``{"faces": rows, "tracks": track_summary(rows)}``: every face, and a line per tracked face.
+    """
     if report_format == "json":
-        return json.dumps(list(rows), indent=1) + "\n"
+        return json.dumps({"faces": list(rows), "tracks": track_summary(rows)}, indent=1) + "\n"
     if report_format != "csv":
         raise ValueError(f"report_format must be one of {', '.join(REPORT_FORMATS)}; got {report_format!r}")
     buffer = io.StringIO()
-    columns = ["source", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
+    columns = ["source", "frame", "time", "face", "track", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        flat = {key: row[key] for key in ("source", "frame", "face", "emotion", "confidence")}
+        flat = {key: row.get(key) for key in ("source", "frame", "time", "face", "track", "emotion", "confidence")}
         flat.update(zip("xywh", row["box"]))
         flat.update(row["probabilities"])
         writer.writerow(flat)

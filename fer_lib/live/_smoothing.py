@@ -29,6 +29,7 @@ class ProbabilitySmoother:
 
     Faces are matched to the previous frames' faces by box overlap (IoU) or, failing that, by centre distance;
     an unmatched face starts a fresh history; one missing for over ``max_missed`` frames is forgotten.
+    Each record it returns carries ``"track"``: the number of the face it follows, 0 for the first one seen.
 
     Parameters
     ----------
@@ -53,6 +54,8 @@ class ProbabilitySmoother:
     >>> sad = dict(face, probabilities=[0, 0, 0, 0.4, 0.6, 0, 0], emotion="Sad")
     >>> _ = smoother.update([face]); smoother.update([sad])[0]["emotion"]
     'Happy'
+    >>> smoother.update([sad])[0]["track"], smoother.update([dict(sad, box=(50, 50, 10, 10)), sad])[0]["track"]
+    (0, 1)
     """
 
     def __init__(
@@ -70,10 +73,12 @@ class ProbabilitySmoother:
         self.max_centre_distance = float(max_centre_distance)
         self.max_missed = int(max_missed)
         self._tracks: list[dict] = []
+        self._next_id = 0
 
     def reset(self) -> None:
-        """Forget every face (e.g. at a scene cut or a new source)."""
+        """Forget every face (e.g. at a scene cut or a new source); track numbers start again at 0."""
         self._tracks = []
+        self._next_id = 0
 
     def update(self, faces: Sequence[dict]) -> list[dict]:
         """Smoothed copies of this frame's records (same order and keys; probabilities averaged per face).
@@ -102,13 +107,14 @@ class ProbabilitySmoother:
         for face_index, face in enumerate(faces):
             if face_index in matched:
                 track = self._tracks[matched[face_index]]
-            else:
-                track = {"history": deque(maxlen=self.window)}
+            else:  # a face not seen before: a new track, numbered in order of appearance
+                track = {"history": deque(maxlen=self.window), "id": self._next_id}
+                self._next_id += 1
             track["box"] = tuple(face["box"])
             track["missed"] = 0
             track["history"].append(np.asarray(face["probabilities"], np.float64))
             tracks.append(track)
-            smoothed.append(face_record(face["box"], np.mean(track["history"], axis=0)))
+            smoothed.append({**face_record(face["box"], np.mean(track["history"], axis=0)), "track": track["id"]})
         for track_index, track in enumerate(self._tracks):
             if track_index not in used_tracks and track["missed"] < self.max_missed:
                 track["missed"] += 1

@@ -26,7 +26,8 @@ def _frames(count: int, shape=(60, 80, 3)) -> list[np.ndarray]:
 
 
 def _check_record(record: dict, frame_shape) -> None:
-    assert set(record) == {"box", "probabilities", "emotion"}
+    assert set(record) - {"track"} == {"box", "probabilities", "emotion"}  # smoothed records follow a track
+    assert "track" not in record or type(record["track"]) is int
     box = record["box"]
     assert isinstance(box, tuple) and len(box) == 4 and all(type(v) is int for v in box)
     x, y, w, h = box

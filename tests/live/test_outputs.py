@@ -19,6 +19,7 @@ from fer_lib.live._outputs import (
     format_report,
     output_targets,
     report_rows,
+    track_summary,
     video_fps,
     write_report,
 )
@@ -143,30 +144,33 @@ def test_video_fps_defaults_when_unknown(tmp_path):
 
 
 def test_report_rows():
-    (row,) = report_rows("clip.mp4", 6, [FACE])
+    (row,) = report_rows("clip.mp4", 6, [dict(FACE, track=3)], fps=25.0)
     assert row == {
-        "source": "clip.mp4", "frame": 6, "face": 0, "box": [10, 20, 30, 40], "emotion": "Happy",
-        "confidence": 0.8, "probabilities": dict(zip(EMOTIONS, [0.05, 0.0, 0.0, 0.8, 0.15, 0.0, 0.0])),
+        "source": "clip.mp4", "frame": 6, "time": 0.24, "face": 0, "track": 3, "box": [10, 20, 30, 40],
+        "emotion": "Happy", "confidence": 0.8,
+        "probabilities": dict(zip(EMOTIONS, [0.05, 0.0, 0.0, 0.8, 0.15, 0.0, 0.0])),
     }
+    (still,) = report_rows("photo.jpg", 0, [FACE])  # an image: no time, no track
+    assert still["time"] is None and still["track"] is None
     assert report_rows("clip.mp4", 7, []) == []
 
 
 def test_csv_and_json_reports_hold_the_same_rows():
     rows = report_rows("a.jpg", 0, [FACE, FACE])
     table = list(csv.DictReader(io.StringIO(format_report(rows, "csv"))))
-    assert [key for key in table[0]] == ["source", "frame", "face", "x", "y", "w", "h", "emotion", "confidence",
-                                         *EMOTIONS]
+    assert [key for key in table[0]] == ["source", "frame", "time", "face", "track", "x", "y", "w", "h", "emotion",
+                                         "confidence", *EMOTIONS]
     assert [int(r["face"]) for r in table] == [0, 1] and float(table[0]["Happy"]) == 0.8
-    assert json.loads(format_report(rows, "json")) == rows
+    assert json.loads(format_report(rows, "json")) == {"faces": rows, "tracks": []}
     with pytest.raises(ValueError, match="report_format must be one of csv, json"):
         format_report(rows, "xml")
 
 
 def test_write_report_picks_the_format_from_the_suffix(tmp_path):
     rows = report_rows("a.jpg", 0, [FACE])
-    assert json.loads(write_report(rows, tmp_path / "faces.json").read_text()) == rows
-    assert write_report(rows, tmp_path / "faces.txt", report_format="csv").read_text().startswith("source,frame,face")
-    assert write_report(rows, tmp_path / "new" / "faces", report_format="json").read_text().startswith("[")
+    assert json.loads(write_report(rows, tmp_path / "faces.json").read_text())["faces"] == rows
+    assert write_report(rows, tmp_path / "faces.txt", report_format="csv").read_text().startswith("source,frame,time,face")
+    assert write_report(rows, tmp_path / "new" / "faces", report_format="json").read_text().startswith("{")
     for name, report_format in (("faces.xlsx", None), ("faces.txt", None), ("faces.csv", "json")):
         with pytest.raises(FerError, match="csv|json"):
             write_report(rows, tmp_path / name, report_format=report_format)
@@ -180,3 +184,17 @@ def test_module_exports():
 
 def test_output_folder_of_a_single_file_is_created_when_written(tmp_path):
     assert output_targets([("photo.jpg", "image")], tmp_path / "missing" / "x.png") == [tmp_path / "missing" / "x.png"]
+
+
+def test_a_video_report_follows_each_face_and_sums_it_up():
+    sad = dict(FACE, emotion="Sad", probabilities=[0.05, 0.0, 0.0, 0.15, 0.8, 0.0, 0.0])
+    rows = [*report_rows("v.mp4", 0, [dict(FACE, track=0)], fps=10.0),
+            *report_rows("v.mp4", 5, [dict(sad, track=0), dict(FACE, track=1)], fps=10.0),
+            *report_rows("v.mp4", 10, [dict(FACE, track=0)], fps=10.0)]
+    assert track_summary(rows) == [
+        {"source": "v.mp4", "track": 0, "first_frame": 0, "last_frame": 10, "first_time": 0.0, "last_time": 1.0,
+         "frames": 3, "emotion": "Happy"},
+        {"source": "v.mp4", "track": 1, "first_frame": 5, "last_frame": 5, "first_time": 0.5, "last_time": 0.5,
+         "frames": 1, "emotion": "Happy"},
+    ]
+    assert json.loads(format_report(rows, "json"))["tracks"] == track_summary(rows)

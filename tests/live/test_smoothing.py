@@ -66,7 +66,7 @@ def test_smoother_window_one_is_identity():
     smoother = ProbabilitySmoother(window=1)
     for value in (0.9, 0.1, 0.7):
         face = _face((5, 5, 40, 40), value)
-        assert smoother.update([face]) == [dict(face, box=tuple(face["box"]))]
+        assert smoother.update([face]) == [dict(face, box=tuple(face["box"]), track=0)]
     with pytest.raises(ValueError):
         ProbabilitySmoother(window=0)
 
