@@ -61,8 +61,9 @@ run-all: $(STAMP)
 
 test: test-unit test-notebooks
 
+# The unit tests on every core (pytest-xdist), a file per worker: a file's tests share their fixtures.
 test-unit: $(STAMP) browser
-	$(PY) -m pytest tests fer_lib research --doctest-modules -q
+	$(PY) -m pytest tests fer_lib research --doctest-modules -q -n auto --dist loadfile
 
 test-notebooks: $(STAMP)
 	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
