@@ -32,7 +32,7 @@ __all__ = [
     "predict_probabilities",
 ]
 
-#: The shipped model's files: package data of fer_lib (``fer_lib/model/shipped/``), found wherever it is installed.
+#: The shipped model's files: package data (``fer_lib/model/shipped/``), found wherever fer_lib is installed.
 _SHIPPED = Path(str(importlib.resources.files("fer_lib.model") / "shipped"))
 #: The shipped Keras model (training, evaluation, notebooks 3-4).
 DEFAULT_KERAS_PATH: Path = _SHIPPED / "default.keras"
@@ -68,8 +68,8 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     path = Path(path)
     if not path.is_file():
         raise ModelError(
-            f"model file {path} does not exist. Train one with `make train` "
-            "or use the shipped model (leave the model out)."
+            f"model file {path} does not exist. Train one with `python -m fer_lib train --output "
+            "MODEL.keras` or use the shipped model (leave the model out)."
         )
     try:
         return keras.saving.load_model(path, compile=compile)
