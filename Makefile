@@ -32,6 +32,12 @@ $(STAMP): requirements.txt pyproject.toml
 	@if $(PY) -m pip show opencv-python-headless >/dev/null 2>&1; then \
 	    $(PY) -m pip uninstall --quiet -y opencv-python-headless opencv-python; fi
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# cv2 must load: repair a build left half-removed, else fall back to the headless build and say why.
+	@$(PY) -c "import cv2" 2>/dev/null || $(PY) -m pip install --quiet --force-reinstall --no-deps 'opencv-python>=4.9,<5'
+	@$(PY) -c "import cv2" 2>/dev/null || { \
+	    echo "OpenCV's GUI build cannot load here (libGL or GLib missing: install libgl1 and libglib2.0-0 with your"; \
+	    echo "package manager, then run make again); using the headless build meanwhile: \`live\` will have no window."; \
+	    $(PY) -m pip uninstall --quiet -y opencv-python && $(PY) -m pip install --quiet 'opencv-python-headless>=4.9,<5'; }
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . || $(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
@@ -43,7 +49,8 @@ CAN_APT = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
 
 # OpenCV's GUI build needs libGL and GLib on Linux.
 system-libraries:
-	@if command -v ldconfig >/dev/null 2>&1 && ! ldconfig -p | grep -q 'libGL.so.1' && $(CAN_APT); then \
+	@if command -v ldconfig >/dev/null 2>&1 && ! { ldconfig -p | grep -q 'libGL.so.1' && \
+	    ldconfig -p | grep -q 'libgthread-2.0.so.0'; } && $(CAN_APT); then \
 	    echo "installing libGL for OpenCV (apt-get)"; $(call APT_INSTALL,libgl1 libglib2.0-0) || \
 	    echo "could not install libgl1: import cv2 will fail; install it with your package manager"; fi
 

@@ -25,8 +25,8 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "add_train_options", "config_from_arguments", "export_files", "positive_float", "positive_int", "print_scores"]
 
 _WINDOW_ADVICE = (
-    "for a window install OpenCV with GUI support (pip uninstall opencv-python-headless && "
-    "pip install 'opencv-python>=4.9,<5'); without one, write an annotated video with "
+    "for a window install OpenCV's GUI build (pip uninstall -y opencv-python-headless opencv-python && "
+    "pip install 'opencv-python>=4.9,<5'; on Linux it needs libGL); without one, write an annotated video with "
     "`python -m fer_lib predict VIDEO --output annotated.webm` or use the live notebook's ipywidgets view"
 )
 
@@ -185,6 +185,8 @@ class _Table:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    import cv2
+
     from fer_lib.errors import FerError
     from fer_lib.live import _drawing as drawing
     from fer_lib.live import _loop as live
@@ -219,6 +221,7 @@ def _predict(args: argparse.Namespace) -> int:
         smooth = (ProbabilitySmoother(window=1) if args.no_smooth else True) if kind == "video" else False
         fps = outputs.video_fps(source) if kind == "video" else None
         found: list[dict] = []
+        frames_here = 0
         try:
             with contextlib.ExitStack() as stack:
                 analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
@@ -232,23 +235,25 @@ def _predict(args: argparse.Namespace) -> int:
                     if writer is not None:
                         writer.write(drawing.annotate(frame, faces))
                     if frame_index % args.every == 0:
-                        frames_analysed += 1
+                        frames_here += 1
                         new_rows = outputs.report_rows(source, frame_index, faces, fps=fps)
                         found.extend(new_rows)
                         if table is not None:
                             table.add(source, frame_index, new_rows)
-        except FerError as exc:  # the annotated copy of this input was never written (atomic)
+        except (FerError, ValueError, OSError, cv2.error) as exc:  # its annotated copy was never written (atomic)
             if not keep_going:
                 raise
             failed.append((source, str(exc)))
             print(f"error: {source}: {exc}" if source not in str(exc) else f"error: {exc}", file=sys.stderr)
             continue
         rows.extend(found)
+        frames_analysed += frames_here
     if args.report is not None:
         outputs.write_report(rows, args.report, report_format=args.format)
     elif args.format is not None:  # without --report: that format on stdout instead of the table
         sys.stdout.write(outputs.format_report(rows, args.format))
-    good = len(items) - sum(1 for source, _ in failed if source in dict(items))
+    sources = {source for source, _ in items}
+    good = len(items) - sum(1 for source, _ in failed if source in sources)
     summary = f"{good} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
     if args.report is not None:
         summary += f"; report: {args.report}"
@@ -515,7 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "and track number; JSON adds a summary per tracked face) to this .csv or .json file "
                               "(its folder is created if missing); prints a summary instead of the table")
     predict.add_argument("--output", help="annotated image or video for one input (.webm plays in browsers and "
-                              "notebooks; .mp4 is written as mp4v); a folder for several, videos as .webm there "
+                              "notebooks, slower to encode; .mp4 is written as mp4v); a folder for several, videos "
+                              "as .webm there "
                               "(created if missing, as --report's folder is)")
     predict.add_argument("--on-error", dest="on_error", choices=["continue", "stop"], default="continue",
                          help="a bad input: report it on stderr and go on with the rest, exit status 1 at the end "

@@ -4,7 +4,7 @@
     python scripts/make_results_doc.py --check    # exit 1 if docs/results.md is not what this would write
 
 Every number on the page comes from the files the runs left behind: the model cards
-(``models/*.json``, ``results/*.json``) and their training histories (``*.history.csv``), the
+(``fer_lib/model/shipped/default.json``, ``results/*.json``) and their training histories (``*.history.csv``), the
 study tables (``results/claims*.csv``, ``results/recipe_study.csv``) with their ``.meta.json``,
 and the teacher ensemble's scores (``results/teacher_ensemble.json``). The prose around the
 numbers is fixed text in this file; the tutorial's own figures (quoted, not measured by us) are
@@ -93,7 +93,7 @@ class Sources:
 
     @functools.cached_property
     def model_hashes(self) -> dict[str, str]:
-        """SHA-256 -> ``models/<file>.keras`` for the saved models shipped in ``models/``."""
+        """SHA-256 -> path of each saved model shipped in ``fer_lib/model/shipped/``."""
         return {
             hashlib.sha256(path.read_bytes()).hexdigest(): f"fer_lib/model/shipped/{path.name}"
             for path in sorted(self.models.glob("*.keras"))
@@ -1155,7 +1155,7 @@ def render(results: str | os.PathLike, models: str | os.PathLike) -> str:
     ----------
     results, models : str or Path
         The folders holding the study tables and cards (``results/``) and the shipped model's card
-        (``models/``). A section whose files are missing is left out.
+        (``fer_lib/model/shipped/``). A section whose files are missing is left out.
 
     Returns
     -------

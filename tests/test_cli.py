@@ -493,3 +493,23 @@ def test_live_opens_a_real_window_under_xvfb(short_video, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert f"5 frames from {short_video}" in result.stdout
+
+
+def test_a_failed_video_counts_none_of_its_frames_and_inputs_named_twice_run_once(
+        photo, short_video, tiny_model_path, tmp_path, monkeypatch, capsys):
+    calls = []
+    real_annotate = drawing.annotate
+
+    def failing_annotate(frame, faces):
+        calls.append(1)
+        if len(calls) == 4:  # the photo is the first frame annotated; the video fails on its third
+            raise ValueError("a frame the checks refuse")
+        return real_annotate(frame, faces)
+
+    monkeypatch.setattr(drawing, "annotate", failing_annotate)
+    status = cli.main(["predict", str(photo), str(short_video), str(photo), "--model", str(tiny_model_path),
+                       "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert status == 1 and "a frame the checks refuse" in captured.err
+    assert "1 input(s), 1 frame(s) analysed" in captured.out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["obama_annotated.jpg"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,17 @@ def installed(tmp_path_factory) -> Path:
     """``pip wheel`` of the repository, installed with ``--target`` into a folder of its own (nothing downloaded)."""
     wheels = tmp_path_factory.mktemp("wheels")
     target = tmp_path_factory.mktemp("site")
+    # Built from a copy of the tracked files, so no build/ or egg-info of the checkout can leak into it.
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: the wheel is built from the tracked files")
+    source = tmp_path_factory.mktemp("source")
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = wheels.glob("fer_lib-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
@@ -51,6 +61,10 @@ def test_the_wheel_carries_the_shipped_model_and_predicts_from_another_folder(in
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(seen["file"]).is_relative_to(installed) and Path(seen["model"]).is_relative_to(installed)
     assert seen["emotions"] == ["Happy"]
+    packaged = {path.relative_to(installed / "fer_lib").as_posix() for path in (installed / "fer_lib").rglob("*.*")}
+    assert {"course/webcam.js", "live/detectors/face_detection_full_range.tflite", "model/shipped/default.keras",
+            "model/shipped/default.quantized.tflite", "model/shipped/default.json"} <= packaged
+    assert not (installed / "research").exists()  # the project's experiments are not installed
 
     result = _run_installed(installed, tmp_path, "-m", "fer_lib", "predict", "photo.jpg", "--report", "faces.csv")
     assert result.returncode == 0, result.stderr

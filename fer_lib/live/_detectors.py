@@ -42,7 +42,7 @@ def _default_cascade_path() -> Path:
         raise ModelError(
             f"this OpenCV ({cv2.__version__}) has no cv2.data.haarcascades folder, so the face "
             f"cascade {CASCADE_FILE} cannot be found. OpenCV 5 dropped the Haar cascades: install "
-            "OpenCV 4.x (pip install 'opencv-python-headless>=4.9,<5') or pass cascade_path=..."
+            "OpenCV 4.x (pip install 'opencv-python>=4.9,<5') or pass cascade_path=..."
         )
     return Path(folder) / CASCADE_FILE
 
@@ -121,11 +121,11 @@ class HaarFaceDetector:
         if not path.is_file():
             raise ModelError(
                 f"face cascade {path} does not exist. OpenCV 5 dropped the Haar cascades: install "
-                "OpenCV 4.x (pip install 'opencv-python-headless>=4.9,<5') or pass cascade_path=..."
+                "OpenCV 4.x (pip install 'opencv-python>=4.9,<5') or pass cascade_path=..."
             )
         self.cascade_path = path
         problem = f"face cascade {path} cannot be loaded: it is not an OpenCV cascade XML file. " + (
-            "Reinstall opencv-python-headless 4.x or pass another cascade_path."
+            "Reinstall opencv-python 4.x or pass another cascade_path."
         )
         try:
             self._cascade = cv2.CascadeClassifier(str(path))

@@ -47,11 +47,11 @@ __all__ = [
 VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".webm", ".mp4", ".m4v", ".mov", ".avi")
 #: Suffixes ``predict`` reads as videos (OpenCV's FFmpeg backend reads many more; these are the common ones).
 VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".mjpeg",
-     ".mjpg", ".y4m", ".gif"}
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".3g2", ".ts", ".mts",
+     ".m2ts", ".ogv", ".vob", ".mxf", ".asf", ".dv", ".f4v", ".divx", ".mjpeg", ".mjpg", ".y4m", ".gif"}
 )
 
-#: Report formats: one row per face, as CSV (flat columns) or JSON (a list of objects).
+#: Report formats: one row per face as CSV (flat columns), or JSON: {"faces": [rows], "tracks": [a line per tracked face]}.
 REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
 
@@ -64,7 +64,7 @@ def expand_inputs(paths: Sequence[str], *, problems: list[tuple[str, str]] | Non
     """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images; a bad input
     (missing, an empty folder, not media) raises SourceError, or joins ``problems`` as ``(input, why)``."""
     items: list[tuple[str, str]] = []
-    for text in paths:
+    for text in dict.fromkeys(paths):  # an input named twice is analysed once
         try:
             items.extend(_expand(text))
         except SourceError as exc:

@@ -3,7 +3,7 @@
 A card is a small JSON file beside every saved model (``default.json`` beside the shipped ``default.keras``)
 and in every run folder. :class:`ModelCard` holds one field per top-level key: :meth:`ModelCard.from_run`
 assembles it from a training run, :meth:`ModelCard.write` / :meth:`ModelCard.read` move it to and from disk.
-Its keys and their order are those of the committed cards in ``models/`` and ``results/``, so old and new
+Its keys and their order are those of the committed cards (the shipped model's and ``results/``), so old and new
 cards read the same.
 """
 

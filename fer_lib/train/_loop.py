@@ -231,9 +231,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     set_seed(config.seed)
     data, split, faces = prepare_split(config, data, verbose=bool(verbose))
     identity = config.identity(data)
-    if model is not None:  # its layers' kinds and sizes: the same network built again resumes its run
-        layers = [(type(layer).__name__, int(layer.count_params())) for layer in _all_layers(model)]
-        identity["architecture"] = hashlib.sha256(json.dumps(layers).encode()).hexdigest()[:16]
+    if model is not None:
+        identity["architecture"] = _architecture_key(model)
     if isinstance(targets, np.ndarray):
         identity["targets_sha256"] = hashlib.sha256(np.ascontiguousarray(targets).tobytes()).hexdigest()[:16]
     elif targets is not None:
@@ -421,8 +420,25 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
+def _architecture_key(model: keras.Model) -> str:
+    """A hand-built network's identity: every layer's kind, settings and size, without Keras' generated names,
+    so the same network built again resumes its run and an edited one (another activation, rate, stride) does not."""
+    if not model.built:
+        model.build((None, IMAGE_SIZE, IMAGE_SIZE, 1))
+    layers = []
+    for layer in _all_layers(model):
+        settings = {} if hasattr(layer, "layers") else {k: v for k, v in layer.get_config().items() if k != "name"}
+        layers.append([type(layer).__name__, settings, int(layer.count_params())])
+    return hashlib.sha256(json.dumps(layers, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def _finished(run: Run, config: TrainConfig) -> bool:
-    """Whether a resumed run has nothing left to train and its card is the last epoch's."""
+    """Whether a resumed run has nothing left to train and its card is the last epoch's weights.
+
+    Not with early stopping, which restores the best epoch's weights (the checkpoint holds the last).
+    """
+    if config.early_stopping:
+        return False
     card = run.folder / "card.json"
     done = run.state["epoch"] >= config.epochs or "stopped" in run.state
     return done and card.is_file() and json.loads(card.read_text()).get("weights") == "last epoch"

@@ -420,3 +420,23 @@ def test_a_finished_run_says_so_and_does_no_work(faces, tmp_path, monkeypatch, c
     assert json.loads(output.with_suffix(".json").read_text()) == again.card
     batch = faces.images[:4].astype(np.float32)[..., None]
     np.testing.assert_allclose(again.model.predict(batch, verbose=0), first.model.predict(batch, verbose=0), atol=1e-5)
+
+
+def test_a_hand_built_networks_identity_is_its_layers_settings_not_their_names():
+    import keras
+
+    from fer_lib.model import fer_net
+
+    key = _loop._architecture_key
+    assert key(fer_net(widths=(4, 8), compile=False)) == key(fer_net(widths=(4, 8), compile=False))
+    assert key(fer_net(widths=(4, 8), compile=False)) != key(fer_net(widths=(4, 8), dropout=0.1, compile=False))
+    unbuilt = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D(),
+                                keras.layers.Dense(7, activation="softmax")])
+    assert len(key(unbuilt)) == 16  # built on 48x48 faces first
+
+
+def test_a_run_with_early_stopping_is_never_taken_as_finished(tmp_path):
+    run = training.Run(tmp_path, {"epoch": 5, "history": [], "config": {}}, True)
+    (tmp_path / "card.json").write_text(json.dumps({"weights": "last epoch"}))
+    assert _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5))
+    assert not _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5, early_stopping=2))
