@@ -7,12 +7,14 @@ import sys
 
 
 def lazy_attributes(package: str, where: dict[str, str]):
-    """``__getattr__`` and ``__dir__`` for ``package``: ``where`` maps names to modules (``"._loop"``)."""
+    """``__getattr__`` and ``__dir__`` for ``package``: ``where`` maps names to modules (``"._loop"``);
+    a name mapped to its own module (``"plots": ".plots"``) is that module."""
 
     def __getattr__(name: str):
         if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(where[name], package), name)
+        module = importlib.import_module(where[name], package)
+        value = module if where[name] == f".{name}" else getattr(module, name)
         setattr(sys.modules[package], name, value)
         return value
 

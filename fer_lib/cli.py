@@ -81,13 +81,10 @@ def config_from_arguments(args: argparse.Namespace):
 
     from fer_lib.train import PROFILES
 
-    chosen = {key: getattr(args, key) for key in _TRAIN_OPTIONS if getattr(args, key) is not None}
-    return dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
-
-
-#: Options of ``train`` that are fields of :class:`fer_lib.train.TrainConfig` (same names).
-_TRAIN_OPTIONS = ("model_name", "epochs", "sample_size", "batch_size", "seed", "optimizer", "mixup", "cutmix",
-                  "random_erasing", "class_weight", "crop", "max_minutes")
+    # The options are named after TrainConfig's fields: each one given replaces the profile's.
+    fields = {field.name for field in dataclasses.fields(PROFILES[args.profile])}
+    chosen = {key: value for key, value in vars(args).items() if key in fields and value is not None}
+    return dataclasses.replace(PROFILES[args.profile], **chosen)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -25,8 +25,6 @@ and ``PublicTest``, so the card of the student can be read beside its teachers'.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +40,7 @@ from fer_lib.errors import ModelError
 from fer_lib.evaluation import evaluate_accuracy
 from fer_lib.labels import IMAGE_SHAPE, NUM_CLASSES
 from fer_lib.model import load_saved_model
+from fer_lib.train._config import fingerprint  # the saved probabilities are named like run folders
 
 __all__ = ["DistillationTargets", "ensemble", "teacher_sha256", "load_teachers", "teacher_probabilities", "soften", "soft_targets", "evaluate_ensemble"]
 
@@ -324,7 +323,7 @@ class DistillationTargets:
 
     def __call__(self, faces: FER2013, run_dir: Path) -> np.ndarray:
         """Soft targets for ``faces``, from the saved probabilities or the teachers scored now."""
-        saved = Path(run_dir) / f"teacher_probabilities-{_teachers_key(self.sha256)}.npy"
+        saved = Path(run_dir) / f"teacher_probabilities-{fingerprint(self.sha256)}.npy"
         if saved.is_file():
             probabilities = np.load(saved)
         else:
@@ -346,7 +345,3 @@ class DistillationTargets:
         return soft_targets(faces.labels, probabilities, weight=self.identity["distillation"],
                             temperature=self.identity["temperature"])
 
-
-def _teachers_key(sha256: list[str]) -> str:
-    """The 16-digit hash of the teachers' SHA-256 list (as earlier runs named their saved probabilities)."""
-    return hashlib.sha256(json.dumps(sha256, sort_keys=True, default=str).encode()).hexdigest()[:16]

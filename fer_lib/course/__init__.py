@@ -15,18 +15,4 @@ _WHERE = {
 }
 __all__ = ["BrowserCamera", "DEMO_CLIP", "LiveView", "NOISE_POINTS", "NotebookSettings", "concepts", "load_claims", "load_recipe_study", "notebook_setup", "plots", "read_reference_boxes", "score_detectors", "show_annotated", "verdicts"]
 
-
-def _module_or_name(name: str):
-    if name in ("concepts", "plots"):
-        import importlib
-
-        return importlib.import_module(_WHERE[name], __name__)
-    return _getattr(name)
-
-
-_getattr, _ = lazy_attributes(__name__, {k: v for k, v in _WHERE.items() if k not in ("concepts", "plots")})
-
-
-def __dir__() -> list[str]:
-    return sorted(set(_WHERE) | set(globals()))
-__getattr__ = _module_or_name
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

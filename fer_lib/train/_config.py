@@ -193,9 +193,9 @@ class TrainConfig:
         return identity
 
 
-def fingerprint(identity: dict) -> str:
-    """16 hex digits of SHA-256 over a run's identity (a constant-rate run's length left out)."""
-    if identity.get("schedule") == "constant":  # a constant rate lets a finished run be extended
+def fingerprint(identity) -> str:
+    """16 hex digits of SHA-256 over a run's identity, or any JSON value (a constant-rate run's length left out)."""
+    if isinstance(identity, dict) and identity.get("schedule") == "constant":  # such a run can be extended
         identity = {key: value for key, value in identity.items() if key != "epochs"}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
