@@ -1,9 +1,6 @@
-"""Command line: ``python -m fer_lib {train,export,predict,live,info}``.
+"""Command line: ``python -m fer_lib {train,finetune,export,predict,live,capture,info}``; each calls the library.
 
-Each subcommand parses arguments and calls the library (:mod:`fer_lib.live._loop` detects and classifies,
-:mod:`fer_lib.live._drawing` draws, :mod:`fer_lib.live._outputs` writes annotated copies and reports
-atomically); only printing, the ``live`` window and the ``info`` report live here. ``predict``, ``live``
-and ``info`` never import Keras or TensorFlow: they run the LiteRT model and start in about a second.
+``predict``, ``live`` and ``info`` never import Keras or TensorFlow (LiteRT: they start in about a second).
 The experiments have their own: ``python -m research --help``. Examples::
 
     python -m fer_lib predict photo.jpg --output annotated.jpg
@@ -47,14 +44,24 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _default_model(*, keras: bool = False) -> Path:
-    from fer_lib.model._classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH
+def positive_float(text: str) -> float:
+    """argparse type: a number above zero.
 
-    return DEFAULT_KERAS_PATH if keras else DEFAULT_MODEL_PATH
+    Parameters
+    ----------
+    text : str
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
+    return value
 
 
 # --------------------------------------------------------------------------------------
-# train
+# train and export
 # --------------------------------------------------------------------------------------
 
 
@@ -123,22 +130,6 @@ def _quiet_conversion():
         logging.getLogger("tensorflow").setLevel(previous)
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a number above zero.
-
-    Parameters
-    ----------
-    text : str
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
-    return value
-
-
 def print_scores(card: dict) -> None:
     """Print one line: a model card's train, validation and test accuracy and macro-F1.
 
@@ -146,13 +137,10 @@ def print_scores(card: dict) -> None:
     ----------
     card : dict
     """
-    accuracy = card["accuracy"]
-    macro_f1 = card.get("test_macro_f1")
-    print(
-        f"{card['name']}: train {accuracy['train']:.3f}  validation {accuracy['validation']:.3f}  "
-        f"test ({card['split']['test_part']}) {accuracy['test']:.3f}"
-        + (f"  test macro-F1 {macro_f1:.3f}" if macro_f1 is not None else "")
-    )
+    accuracy, macro_f1 = card["accuracy"], card.get("test_macro_f1")
+    print(f"{card['name']}: train {accuracy['train']:.3f}  validation {accuracy['validation']:.3f}  "
+          f"test ({card['split']['test_part']}) {accuracy['test']:.3f}"
+          + (f"  test macro-F1 {macro_f1:.3f}" if macro_f1 is not None else ""))
 
 
 # --------------------------------------------------------------------------------------
@@ -160,25 +148,22 @@ def print_scores(card: dict) -> None:
 # --------------------------------------------------------------------------------------
 
 
-class _Table:
-    """The readable table ``predict`` prints, one line per face (or per frame without a face)."""
+def _table_printer(sources: list[str]):
+    """Print the table's header; returns the function that prints a frame's rows (one line per face)."""
+    width = max(len(source) for source in ["source", *sources])
 
-    def __init__(self, stream, sources: list[str]) -> None:
-        self.stream = stream
-        self.width = max([len("source")] + [len(source) for source in sources])
-        self._line("source", "frame", "face", "box (x, y, w, h)", "emotion", "confidence")
+    def line(source, frame, face, box, emotion, confidence) -> None:
+        print(f"{source:<{width}}  {frame:>5}  {face:>4}  {box:<20}  {emotion:<8}  {confidence:>10}", flush=True)
 
-    def _line(self, *cells) -> None:
-        source, frame, face, box, emotion, confidence = cells
-        print(f"{source:<{self.width}}  {frame:>5}  {face:>4}  {box:<20}  {emotion:<8}  {confidence:>10}",
-              file=self.stream, flush=True)
-
-    def add(self, source: str, frame_index: int, rows: list[dict]) -> None:
+    def add(source: str, frame_index: int, rows: list[dict]) -> None:
         if not rows:
-            self._line(source, frame_index, "-", "-", "no face", "-")
+            line(source, frame_index, "-", "-", "no face", "-")
         for row in rows:
             box = ", ".join(str(v) for v in row["box"])
-            self._line(source, frame_index, row["face"], box, row["emotion"], f"{row['confidence']:.1%}")
+            line(source, frame_index, row["face"], box, row["emotion"], f"{row['confidence']:.1%}")
+
+    line("source", "frame", "face", "box (x, y, w, h)", "emotion", "confidence")
+    return add
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -209,7 +194,7 @@ def _predict(args: argparse.Namespace) -> int:
 
         image_detector = make_detector("blazeface", tiles=True)
     # A table on the terminal only when nothing else is asked for: a report file gets a summary line.
-    table = None if (args.report is not None or args.format) else _Table(sys.stdout, [s for s, _ in items])
+    table = None if (args.report is not None or args.format) else _table_printer([s for s, _ in items])
     rows: list[dict] = []
     frames_analysed = 0
     for (source, kind), target in zip(items, targets):
@@ -236,7 +221,7 @@ def _predict(args: argparse.Namespace) -> int:
                         new_rows = outputs.report_rows(source, frame_index, faces, fps=fps)
                         found.extend(new_rows)
                         if table is not None:
-                            table.add(source, frame_index, new_rows)
+                            table(source, frame_index, new_rows)
         except (FerError, ValueError, OSError, cv2.error) as exc:  # its annotated copy was never written (atomic)
             if not keep_going:
                 raise
@@ -249,15 +234,11 @@ def _predict(args: argparse.Namespace) -> int:
         outputs.write_report(rows, args.report, report_format=args.format)
     elif args.format is not None:  # without --report: that format on stdout instead of the table
         sys.stdout.write(outputs.format_report(rows, args.format))
-    sources = {source for source, _ in items}
-    good = len(items) - sum(1 for source, _ in failed if source in sources)
-    summary = f"{good} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)"
-    if args.report is not None:
-        summary += f"; report: {args.report}"
-    if args.output is not None:
-        summary += f"; annotated: {args.output}"
-    if failed:
-        summary += f"; {len(failed)} input(s) failed (listed above)"
+    good = len(items) - sum(1 for source, _ in failed if source in {source for source, _ in items})
+    summary = f"{good} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)" + "".join(
+        part for part, wanted in [(f"; report: {args.report}", args.report is not None),
+                                  (f"; annotated: {args.output}", args.output is not None),
+                                  (f"; {len(failed)} input(s) failed (listed above)", failed)] if wanted)
     print(summary, file=sys.stdout if args.format is None or args.report is not None else sys.stderr)
     return 1 if failed else 0
 
@@ -296,43 +277,81 @@ def _live(args: argparse.Namespace) -> int:
 
     window = "fer_lib live (q or Esc quits)"
     _open_window(window)  # before loading the model or opening the camera
-    seen_visible = []
+    seen_visible = False
     meter = FpsMeter()
 
     def show(frame, faces) -> bool:
+        nonlocal seen_visible
         fps = meter.tick()
         canvas = drawing.annotate(frame, faces)
-        text = f"{fps:.1f} fps  {len(faces)} face(s)"
-        cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-        cv2.putText(canvas, text, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
+        for colour, thickness in (((0, 0, 0), 4), ((0, 255, 0), 2)):  # green on a black outline
+            cv2.putText(canvas, f"{fps:.1f} fps  {len(faces)} face(s)", (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
+                        colour, thickness, cv2.LINE_AA)
         cv2.imshow(window, canvas)
         key = cv2.waitKey(1) & 0xFF
         if key in (ord("q"), ord("Q"), 27):
             return False
         visible = cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) >= 1
-        if visible:
-            seen_visible.append(True)
-        return not (seen_visible and not visible)  # the user closed the window
+        seen_visible = seen_visible or visible
+        return visible or not seen_visible  # False once the user has closed the window
 
     try:
         from fer_lib.model._classifier import EmotionClassifier
 
         classifier = EmotionClassifier(args.model)
-        count = live.run_loop(
-            args.source,
-            every=args.every,
-            detect_every=args.detect_every,
-            smooth=not args.no_smooth,
-            max_frames=args.max_frames,
-            detector=args.detector,
-            classifier=classifier,
-            on_frame=show,
-        )
+        count = live.run_loop(args.source, every=args.every, detect_every=args.detect_every,
+                              smooth=not args.no_smooth, max_frames=args.max_frames, detector=args.detector,
+                              classifier=classifier, on_frame=show)
     finally:
         with contextlib.suppress(cv2.error):
             cv2.destroyWindow(window)
             cv2.waitKey(1)
     print(f"{count} frames from {args.source}, {meter.mean:.1f} fps on average")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# your own faces: capture and finetune
+# --------------------------------------------------------------------------------------
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from fer_lib.live._capture import capture_faces, face_counts
+    from fer_lib.model._classifier import EmotionClassifier
+
+    recorder = capture_faces(args.source, args.emotion, args.count, folder=args.folder, every=args.every,
+                             detector=args.detector, classifier=EmotionClassifier(args.model))
+    where = Path(args.folder) if args.folder else (recorder.saved[0].parents[1] if recorder.saved else None)
+    print(f"saved {len(recorder.saved)} of {args.count} faces of {recorder.emotion} (session {recorder.session}) "
+          f"in {where or 'no folder'}; {recorder.skipped} frame(s) had no face or several")
+    if where is not None:
+        print("faces per emotion: " + ", ".join(f"{k} {n}" for k, n in face_counts(where).items() if n))
+    return 0 if len(recorder.saved) == args.count else 1
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    import warnings
+
+    from fer_lib.data import load_fer2013, load_image_folder, make_split
+    from fer_lib.errors import FerWarning
+    from fer_lib.model import load_saved_model
+    from fer_lib.train._finetune import finetune, write_finetuned
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FerWarning)
+        data = load_image_folder(args.folder)
+    reference = None
+    if args.fer2013:
+        reference = make_split(load_fer2013(args.fer2013), "official").test
+    result = finetune(load_saved_model(args.model), data, epochs=args.epochs, unfreeze_epochs=args.unfreeze_epochs,
+                      seed=args.seed, reference=reference, verbose=0 if args.quiet else 2)
+    accuracy = result.accuracy
+    print(f"fine-tuned on {result.sizes['train']} faces of {', '.join(result.emotions)} in {result.seconds:.0f} s; "
+          f"held-out sessions ({result.sizes['held_out']} faces): {accuracy['held_out_before']:.1%} before, "
+          f"{accuracy['held_out_after']:.1%} after" + (f"; FER2013 PublicTest after: {accuracy['reference_after']:.1%}"
+                                                        if reference is not None else ""))
+    print(f"model: {write_finetuned(result, data, args.output, base=args.model)} (card beside it)")
+    export_files(args.output)
     return 0
 
 
@@ -352,10 +371,8 @@ def _distribution_version(name: str) -> str:
 
 def _opencv_build() -> str:
     """Which OpenCV distribution is installed (the GUI build opens windows; the headless one cannot)."""
-    for name in ("opencv-python", "opencv-contrib-python", "opencv-python-headless", "opencv-contrib-python-headless"):
-        if _distribution_version(name) != "not installed":
-            return name
-    return "unknown build"
+    names = ("opencv-python", "opencv-contrib-python", "opencv-python-headless", "opencv-contrib-python-headless")
+    return next((name for name in names if _distribution_version(name) != "not installed"), "unknown build")
 
 
 def _camera_status(index: int, timeout: float = 5.0) -> str:
@@ -367,13 +384,10 @@ def _camera_status(index: int, timeout: float = 5.0) -> str:
     def probe() -> None:
         try:
             capture = cv2.VideoCapture(index)
+            result["opened"] = bool(capture.isOpened())
+            capture.release()
         except Exception as exc:  # noqa: BLE001 - any failure means "does not open"
             result["error"] = f"{type(exc).__name__}: {exc}"
-            return
-        try:
-            result["opened"] = bool(capture.isOpened())
-        finally:
-            capture.release()
 
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     previous = None
@@ -411,25 +425,18 @@ def _info(args: argparse.Namespace) -> int:
         window += "; no DISPLAY set"
     backend = os.environ.get("KERAS_BACKEND") or "tensorflow"  # Keras' default; read without importing Keras
     model = Path(args.model)
-    if model.is_file():
-        model_text = f"{model} (exists, {model.stat().st_size / 1e6:.1f} MB)"
-    else:
-        model_text = f"{model} (missing: export one with `python -m fer_lib export MODEL.keras`, or pass --model PATH)"
+    model_text = f"{model} (exists, {model.stat().st_size / 1e6:.1f} MB)" if model.is_file() else (
+        f"{model} (missing: export one with `python -m fer_lib export MODEL.keras`, or pass --model PATH)")
     found = data.discover_fer2013()
     data_text = str(found) if found is not None else (
-        "not found: set FER2013_PATH or put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)"
-    )
+        "not found: set FER2013_PATH or put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)")
     lines = [
         ("fer_lib", f"{__version__} ({Path(__file__).resolve().parent})"),
         ("python", f"{platform.python_version()} on {platform.platform()}"),
-        ("numpy", _distribution_version("numpy")),
         ("opencv", f"{cv2.__version__} ({_opencv_build()})"),
         ("keras", f"{_distribution_version('keras')} (backend {backend})"),
-        ("tensorflow", _distribution_version("tensorflow")),
-        ("ai-edge-litert", _distribution_version("ai-edge-litert")),
-        ("ipywidgets", _distribution_version("ipywidgets")),
-        ("anywidget", _distribution_version("anywidget")),
-        ("matplotlib", _distribution_version("matplotlib")),
+        *((name, _distribution_version(name))
+          for name in ("numpy", "tensorflow", "ai-edge-litert", "ipywidgets", "anywidget", "matplotlib")),
         ("model", model_text),
         ("FER2013", data_text),
         ("OpenCV window", window),
@@ -442,7 +449,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------
-# The parser
+# the parser
 # --------------------------------------------------------------------------------------
 
 
@@ -518,8 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "(its folder is created if missing); prints a summary instead of the table")
     predict.add_argument("--output", help="annotated image or video for one input (.webm plays in browsers and "
                               "notebooks, slower to encode; .mp4 is written as mp4v); a folder for several, videos "
-                              "as .webm there "
-                              "(created if missing, as --report's folder is)")
+                              "as .webm there (created if missing, as --report's folder is)")
     predict.add_argument("--on-error", dest="on_error", choices=["continue", "stop"], default="continue",
                          help="a bad input: report it on stderr and go on with the rest, exit status 1 at the end "
                               "(continue, the default), or stop at once with status 2 (stop)")
@@ -541,6 +547,30 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--detect-every", dest="detect_every", type=positive_int, default=1,
                       help="run the face detector on every N-th analysed frame only (faster; default 1)")
     live.set_defaults(handler=_live)
+
+    capture = commands.add_parser("capture", help="save your own face crops, one emotion at a time, for finetune")
+    capture.add_argument("--source", default="0", help="camera index or video file (default 0)")
+    capture.add_argument("--emotion", required=True, help="the emotion you show (English or Indonesian name)")
+    capture.add_argument("--count", type=positive_int, default=30, help="faces to save (default 30)")
+    capture.add_argument("--every", type=positive_int, default=3,
+                         help="save every N-th frame with one face (default 3: neighbours are near-copies)")
+    capture.add_argument("--folder", help="where the emotion folders go (default: my_faces/ in the working folder "
+                                          "or the nearest parent that has one)")
+    capture.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface")
+    capture.add_argument("--model", default=None, help="model whose crop and view to use (default: the shipped one)")
+    capture.set_defaults(handler=_capture)
+
+    finetune = commands.add_parser("finetune", help="fine-tune the shipped model on a folder of your own faces")
+    finetune.add_argument("folder", help="<emotion>/<image> folder, e.g. my_faces/ (see `capture`)")
+    finetune.add_argument("--output", required=True, help="the .keras file to write (card and LiteRT files beside)")
+    finetune.add_argument("--model", default=None, help="the .keras model to start from (default: the shipped one)")
+    finetune.add_argument("--epochs", type=positive_int, default=10, help="epochs of the head alone (default 10)")
+    finetune.add_argument("--unfreeze-epochs", dest="unfreeze_epochs", type=int, default=10,
+                          help="then epochs with the last convolutional block unfrozen too (default 10; 0: head only)")
+    finetune.add_argument("--seed", type=int, default=0)
+    finetune.add_argument("--fer2013", help="FER2013 file: also score PublicTest after (what was forgotten)")
+    finetune.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    finetune.set_defaults(handler=_finetune, keras_model=True)
 
     info = commands.add_parser("info", help="versions, model, data and camera found on this machine")
     info.add_argument("--model", default=None, help="model file to check (default: the shipped model's quantised export)")
@@ -566,12 +596,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.verbose:  # the start-up lines hidden while fer_lib was imported
         sys.stderr.write("".join(quiet.startup_lines()))
-    if args.command in ("train", "export"):  # these load Keras (and TensorFlow)
+    if args.command in ("train", "export", "finetune"):  # these load Keras (and TensorFlow)
         with quiet.hidden_startup_lines(enabled=not args.verbose):
             import keras  # noqa: F401
 
     if getattr(args, "model", "") is None:
-        args.model = _default_model(keras=getattr(args, "keras_model", False))
+        from fer_lib.model._classifier import DEFAULT_KERAS_PATH, DEFAULT_MODEL_PATH
+
+        args.model = DEFAULT_KERAS_PATH if getattr(args, "keras_model", False) else DEFAULT_MODEL_PATH
     try:
         return args.handler(args)
     except FerError as exc:

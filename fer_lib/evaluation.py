@@ -1,7 +1,6 @@
 """Evaluation: predictions, confusion matrix, per-class report, confident mistakes, saliency.
 
-Metrics come from scikit-learn; this module only arranges them by emotion name
-so that the notebooks can show them. Nothing here trains.
+Metrics come from scikit-learn; this module arranges them by emotion name for the notebooks.
 """
 
 from __future__ import annotations
@@ -79,11 +78,7 @@ class Evaluation:
 
     @property
     def macro_f1(self) -> float:
-        """F1 averaged over the seven classes, each counting alike (scikit-learn, ``average="macro"``).
-
-        Unlike accuracy, it drops when a rare class (Disgust, 1.5% of the faces) is never found;
-        a class with no faces and no predictions counts as 0.
-        """
+        """F1 averaged over the seven classes, each counting alike: it drops when a rare class is never found."""
         return float(f1_score(self.labels, self.predicted, average="macro", labels=np.arange(NUM_CLASSES),
                               zero_division=0))
 
@@ -217,8 +212,7 @@ def smoothgrad_maps(model, images: np.ndarray, *, classes: np.ndarray | None = N
                     noise: float = 0.15, seed: int = 0) -> np.ndarray:
     """SmoothGrad: gradient saliency averaged over noisy copies of each face (Smilkov et al., 2017).
 
-    A single gradient (:func:`saliency_maps`) is speckled, changing sharply from pixel to pixel; averaging
-    over ``samples`` copies with Gaussian noise keeps the regions whose brightness reliably moves the score.
+    Averaging over noisy copies removes the speckle of a single gradient (:func:`saliency_maps`).
 
     Parameters
     ----------
@@ -322,9 +316,8 @@ def evaluate_accuracy(model, data: FER2013, *, batch_size: int = 256) -> dict:
     Returns
     -------
     dict
-        ``accuracy`` (a fraction, NaN when ``data`` is empty), ``per_class`` (emotion name ->
-        accuracy on the faces with that label, NaN for an absent class), ``macro_f1``
-        (:attr:`Evaluation.macro_f1`, NaN when empty) and ``n`` (faces scored).
+        ``accuracy``, ``per_class`` (emotion name -> accuracy), ``macro_f1`` and ``n`` (faces scored);
+        NaN where there are no faces.
     """
     if len(data) == 0:
         return {"accuracy": float("nan"), "per_class": {}, "macro_f1": float("nan"), "n": 0}

@@ -1,11 +1,7 @@
-"""Quiet start-up: TensorFlow's C++ start-up lines kept off the terminal, not lost.
-
-Importing TensorFlow (as ``import keras`` does) writes lines such as ``I0000 00:00:1795623327.268088
-4477 port.cc:153] oneDNN custom operations are on`` straight to file descriptor 2, whatever
-``TF_CPP_MIN_LOG_LEVEL`` says. The command line runs each command in :func:`hidden_startup_lines`; a
-Jupyter kernel gets :func:`hide_startup_lines_from_now_on` from :func:`fer_lib.course.notebook_setup`
-(informational lines only). Hidden lines wait in :func:`startup_lines` (``python -m fer_lib --verbose``
-prints them). Importing fer_lib installs nothing; ``FER_LIB_VERBOSE=1`` lets everything through.
+"""TensorFlow's C++ start-up lines (written to descriptor 2 whatever ``TF_CPP_MIN_LOG_LEVEL`` says) kept
+off the terminal, not lost: they wait in :func:`startup_lines`. The CLI runs each command in
+:func:`hidden_startup_lines`; a notebook's set-up call installs :func:`hide_startup_lines_from_now_on`.
+Importing fer_lib installs nothing; ``FER_LIB_VERBOSE=1`` lets everything through.
 """
 
 from __future__ import annotations
@@ -91,9 +87,8 @@ def hidden_startup_lines(*, enabled: bool | None = None,
                          hide: Callable[[str], bool] | None = None) -> Iterator[None]:
     """Run a block with TensorFlow's C++ start-up lines hidden; everything else still reaches stderr.
 
-    Whatever the block writes to file descriptor 2 (C++ logs, Python warnings, threads' tracebacks, child
-    processes) goes to a temporary file; afterwards the lines ``hide`` recognises are kept for
-    :func:`startup_lines` and the others are written to ``sys.stderr`` in their order.
+    Descriptor 2 goes to a temporary file during the block; afterwards the lines ``hide`` recognises are
+    kept for :func:`startup_lines` and the others are written to ``sys.stderr`` in their order.
 
     Parameters
     ----------
@@ -141,11 +136,9 @@ def hidden_startup_lines(*, enabled: bool | None = None,
 def hide_startup_lines_from_now_on() -> bool:
     """Filter descriptor 2 for the rest of the process: informational start-up lines are kept back.
 
-    For a Jupyter kernel (:func:`fer_lib.course.notebook_setup` calls it), where TensorFlow may be imported
-    in any later cell. Descriptor 2 becomes a pipe read by a daemon thread, which keeps the informational
-    lines (absl's notice, I-level logs, the CPU-instructions notice) for :func:`startup_lines` and passes
-    every other line on, unchanged and in order; if the thread fails, descriptor 2 is restored, so nothing
-    blocks on a pipe nobody reads. Calling it again does nothing.
+    For a Jupyter kernel, where TensorFlow may be imported in any later cell. Descriptor 2 becomes a pipe
+    read by a daemon thread, which keeps the informational lines for :func:`startup_lines` and passes every
+    other line on in order; if the thread fails, descriptor 2 is restored. Calling it again does nothing.
 
     Returns
     -------

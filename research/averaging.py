@@ -9,15 +9,19 @@ from __future__ import annotations
 import json
 import os
 
-from fer_lib.data import FER2013
+import keras
+import numpy as np
+
+from fer_lib.data import FER2013, to_model_input
 from fer_lib.errors import ModelError
+from fer_lib.labels import IMAGE_SIZE
 from fer_lib.model import compile_model, load_saved_model
-from fer_lib.train import (EpochCheckpoint, Run, TrainConfig, TrainingResult, reestimate_batch_norm, reopen_run,
+from fer_lib.train import (EpochCheckpoint, Run, TrainConfig, TrainingResult, centre_crop, reopen_run,
                            training_batches, validation_arrays, write_results)
 from fer_lib.train._config import fingerprint
 from research.distillation import DistillationTargets
 
-__all__ = ["average_weights"]
+__all__ = ["average_weights", "reestimate_batch_norm"]
 
 def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_rate: float = 3e-4,
                     ema_momentum: float = 0.999, data: FER2013 | str | os.PathLike | None = None,
@@ -108,3 +112,26 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
              f"at learning rate {learning_rate:g}, batch normalisation re-estimated")
     return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
                          weights=label)
+
+
+def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:
+    """Measure every batch-normalisation layer's statistics again, for the weights ``model`` has now."""
+    found, pending = [], list(model.layers)  # nested models' layers too
+    while pending:
+        layer = pending.pop()
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    layers = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return
+    side = model.input_shape[1]  # a network trained on crops sees their centres
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for count, start in enumerate(range(0, len(images), batch_size)):
+            for layer in layers:  # batch k weighs 1/(k+1): a running plain average
+                layer.momentum = count / (count + 1)
+            faces = to_model_input(images[start:start + batch_size])
+            model(centre_crop(faces, None if side == IMAGE_SIZE else side), training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum

@@ -2,7 +2,7 @@
 
 Every variant trains for the same number of minutes on the same faces and seed
 (the longer-schedule variant for twice as many), its cosine schedule planned to
-end with the budget: :func:`fer_lib.train.estimate_epoch_seconds` times a few
+end with the budget: :func:`estimate_epoch_seconds` times a few
 batches first, and the epochs that fit are the schedule's length. The weights
 kept are those of the best validation epoch (and test-time flip averaging only
 if it helps on validation); PublicTest is scored once, at the end, for the table.
@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,7 +36,7 @@ from fer_lib._fileio import atomic_write_text
 from fer_lib.data._splits import make_split, stratified_sample
 from fer_lib.course._results import load_recipe_study
 from research.studies import data_provenance, pick_variants, save_study
-from fer_lib.train import (TrainConfig, build_model_for, default_run_dir, estimate_epoch_seconds, finalize, train,
+from fer_lib.train import (TrainConfig, build_model_for, default_run_dir, finalize, train,
                            training_batches, validation_arrays)
 
 __all__ = ["RecipeVariant", "RECIPE_VARIANTS", "run_recipe_study", "load_recipe_study", "plan_epochs"]
@@ -100,7 +101,7 @@ def plan_epochs(minutes: float, epoch_seconds: float) -> int:
     minutes : float
         The budget.
     epoch_seconds : float
-        Estimated seconds per epoch (:func:`fer_lib.train.estimate_epoch_seconds`).
+        Estimated seconds per epoch (:func:`estimate_epoch_seconds`).
 
     Returns
     -------
@@ -330,3 +331,23 @@ def _save(table: pd.DataFrame, output: Path, data: FER2013, *, minutes: float, s
             "test_<emotion>": "PublicTest accuracy on the faces of that emotion (its recall)",
         },
     })
+
+
+def estimate_epoch_seconds(model: keras.Model, dataset: keras.utils.PyDataset, *, validation=None, batches: int = 5,
+                           clock=time.perf_counter) -> float:
+    """Seconds one epoch of ``model.fit`` on ``dataset`` will take, from a few timed batches."""
+    if batches < 1:
+        raise ValueError(f"batches must be at least 1; got {batches}")
+    count = min(batches, len(dataset))
+    model.train_on_batch(*dataset[0])
+    started = clock()
+    for index in range(count):
+        model.train_on_batch(*dataset[index % len(dataset)])
+    seconds = (clock() - started) / count * len(dataset)
+    if validation is not None and len(validation[0]):
+        faces = validation[0][:512]
+        model.predict(faces[:64], verbose=0)  # compile the prediction step
+        started = clock()
+        model.evaluate(faces, validation[1][:512], batch_size=256, verbose=0)
+        seconds += (clock() - started) * len(validation[0]) / len(faces)
+    return float(seconds)

@@ -15,6 +15,9 @@ PACKAGE = ROOT / "fer_lib"
 #: Layers, lowest first: a module may import its own layer's modules and lower layers only.
 LAYERS = [
     {"fer_lib.labels", "fer_lib.errors", "fer_lib.language", "fer_lib.quiet", "fer_lib._fileio", "fer_lib._lazy"},
+    # Finding faces: frame checks and crops, and the detectors. They import only the bottom layer; data uses them
+    # to crop the photos of a folder data set exactly as the live loop crops a camera frame.
+    {"fer_lib.live._frames", "fer_lib.live._detectors"},
     {"fer_lib.data"},
     {"fer_lib.model", "fer_lib.live"},  # live uses the model's one prediction path (LiteRT)
     {"fer_lib.evaluation"},
@@ -27,6 +30,8 @@ LAYERS = [
 def _unit(module: str) -> str:
     """The layer unit of a module: its package under fer_lib, or the module itself."""
     parts = module.split(".")
+    if module in LAYERS[1]:
+        return module
     if len(parts) >= 2 and (PACKAGE / parts[1]).is_dir():
         return ".".join(parts[:2])
     return module

@@ -1,9 +1,7 @@
 """Scoring face detectors on the same frames: faces found, hits against hand-drawn boxes, time.
 
-Notebook 5 and ``benchmarks/detector_grid.py`` compare the Haar cascade with BlazeFace this way. Face
-counts alone mislead (a box on the background can stand in for a missed face), so found boxes are matched
-one to one with hand-drawn ones: a hit overlaps a reference box not yet matched by an intersection over
-union of at least ``min_iou``; every other box is a false box.
+Counts alone mislead (a box on the background can stand in for a missed face), so boxes are matched
+one to one with hand-drawn ones (notebook 5, ``benchmarks/detector_grid.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ import pandas as pd
 from fer_lib.live._frames import box_iou
 from fer_lib.errors import DataError
 
-__all__ = ["DEMO_CLIP", "DEMO_CLIP_FACES", "MIN_IOU", "match_boxes", "read_reference_boxes", "score_detectors"]
+__all__ = ["DEMO_CLIP", "DEMO_CLIP_FACES", "MIN_IOU", "match_boxes", "read_reference_boxes",
+           "score_detectors"]
 
 _ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: The demo clip shipped with the project, and its hand-drawn faces.
@@ -34,11 +33,9 @@ Box = Sequence[float]
 
 
 def match_boxes(found: Sequence[Box], references: Sequence[Box], *, min_iou: float = MIN_IOU) -> int:
-    """How many reference boxes a found box matches, one to one, best overlaps first."""
-    pairs = sorted(
-        ((box_iou(box, reference), i, j) for i, box in enumerate(found) for j, reference in enumerate(references)),
-        reverse=True,
-    )
+    """How many reference boxes a found box matches (IoU >= ``min_iou``), one to one, best overlaps first."""
+    pairs = sorted(((box_iou(box, reference), i, j) for i, box in enumerate(found)
+                    for j, reference in enumerate(references)), reverse=True)
     used_found: set[int] = set()
     used_references: set[int] = set()
     for overlap, i, j in pairs:
@@ -48,7 +45,8 @@ def match_boxes(found: Sequence[Box], references: Sequence[Box], *, min_iou: flo
     return len(used_references)
 
 
-def read_reference_boxes(path: str | os.PathLike = DEMO_CLIP_FACES) -> dict[int, list[tuple[int, int, int, int]]]:
+def read_reference_boxes(path: str | os.PathLike = DEMO_CLIP_FACES,
+                         ) -> dict[int, list[tuple[int, int, int, int]]]:
     """Hand-drawn face boxes per frame from a ``frame,x,y,w,h`` CSV file.
 
     Parameters
@@ -119,7 +117,8 @@ def score_detectors(
         If ``references`` does not give one list of boxes per frame.
     """
     if references is not None and len(references) != len(frames):
-        raise ValueError(f"references must give the faces of each of the {len(frames)} frames; got {len(references)}")
+        raise ValueError(f"references must give the faces of each of the {len(frames)} frames; "
+                         f"got {len(references)}")
     rows = []
     for name, detector in detectors.items():
         detector.detect(frames[0])  # warm-up: allocations and caches are not part of the time
@@ -138,7 +137,7 @@ def score_detectors(
         if references is not None:
             hits = sum(match_boxes(boxes, faces, min_iou=min_iou) for boxes, faces in zip(found, references))
             faces = sum(len(faces) for faces in references)
-            row.update({"faces": faces, "hits": hits, "recall": round(hits / faces, 3) if faces else float("nan"),
-                        "false boxes": row["boxes"] - hits})
+            recall = round(hits / faces, 3) if faces else float("nan")
+            row.update({"faces": faces, "hits": hits, "recall": recall, "false boxes": row["boxes"] - hits})
         rows.append(row)
     return pd.DataFrame(rows).set_index("detector")

@@ -1,7 +1,6 @@
 """A live view for notebooks: annotated frames, one bar per emotion and the frame rate.
 
-Frames are read and analysed in a background thread, so the notebook stays
-responsive while the view runs.
+Frames are read and analysed in a background thread, so the notebook stays responsive.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+import types
 import weakref
 from typing import Any, Callable
 
@@ -28,10 +28,6 @@ __all__ = ["LiveView", "show_annotated"]
 _VIEWS: "weakref.WeakSet[LiveView]" = weakref.WeakSet()
 
 
-def _largest_face(faces: list[dict]) -> dict | None:
-    return max(faces, key=lambda face: face["box"][2] * face["box"][3], default=None)
-
-
 class _Panel:
     """The widgets and how one frame is shown on them (holds no reference to the LiveView)."""
 
@@ -39,7 +35,8 @@ class _Panel:
         self.display_width = display_width
         self.jpeg_quality = int(jpeg_quality)
         self.start_button = ipywidgets.Button(description=tr("Start"), icon="play", button_style="success")
-        self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger", disabled=True)
+        self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger",
+                                             disabled=True)
         self.status = ipywidgets.Label(value="Stopped: press Start")
         self.image = ipywidgets.Image(format="jpeg")
         self.bars = []
@@ -73,28 +70,17 @@ class _Panel:
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if ok:
             self.image.value = encoded.tobytes()
-        face = _largest_face(faces)
+        face = max(faces, key=lambda face: face["box"][2] * face["box"][3], default=None)  # the largest
         probabilities = face["probabilities"] if face is not None else [0.0] * len(EMOTIONS)
         for bar, percent, probability in zip(self.bars, self.percents, probabilities):
             bar.value = float(probability)
             percent.value = f"{probability:.0%}" if face is not None else ""
 
 
-class _State:
-    """What the thread reports back: read by the LiveView's properties."""
-
-    def __init__(self) -> None:
-        self.frames_shown = 0
-        self.last_frame: np.ndarray | None = None
-        self.last_faces: list[dict] = []
-        self.error: BaseException | None = None
-        self.ended = False
-
-
 class _Worker:
     """One run of the view: a daemon thread from Start to Stop, end of source or error."""
 
-    def __init__(self, source: Any, options: dict, max_fps: float | None, panel: _Panel, state: _State) -> None:
+    def __init__(self, source: Any, options: dict, max_fps: float | None, panel: _Panel, state) -> None:
         self.source = source
         self.options = options
         self.interval = 1.0 / max_fps if max_fps else 0.0
@@ -106,7 +92,6 @@ class _Worker:
     def _run(self) -> None:
         state, panel = self.state, self.panel
         shown = 0
-        outcome = "stopped"
         meter = FpsMeter()
         frames = None
         try:
@@ -122,28 +107,22 @@ class _Worker:
                 state.frames_shown += 1
                 panel.show(annotated, faces)
                 panel.status.value = f"Running: {fps:.1f} fps, {len(faces)} face(s), frame {shown}"
-                if self.interval:
-                    next_time += self.interval
-                    delay = next_time - time.monotonic()
-                    if delay > 0:
-                        if self.stop_event.wait(delay):
-                            break
-                    else:
-                        next_time = time.monotonic()  # fell behind: no burst to catch up
+                next_time = max(next_time + self.interval, time.monotonic())  # behind: no burst to catch up
+                if self.stop_event.wait(next_time - time.monotonic()):
+                    break
             else:
-                outcome = "ended"
+                state.ended = True
         except Exception as exc:  # shown in the status line and kept, never lost in the thread
             state.error = exc
-            outcome = "error"
         finally:
             if frames is not None:
                 frames.close()  # releases the camera or video
             rate = f", {meter.mean:.1f} fps on average" if shown > 1 else ""
-            if outcome == "ended":
-                state.ended = True
+            if state.ended:
                 panel.status.value = f"Ended: the source finished after {shown} frame(s){rate}"
-            elif outcome == "error":
-                panel.status.value = f"Error after {shown} frame(s): {type(state.error).__name__}: {state.error}"
+            elif state.error is not None:
+                error = state.error
+                panel.status.value = f"Error after {shown} frame(s): {type(error).__name__}: {error}"
             else:
                 panel.status.value = f"Stopped after {shown} frame(s){rate}"
             panel.set_running(False)
@@ -156,6 +135,11 @@ def _call_if_alive(reference: "weakref.ref[LiveView]", method: str) -> Callable[
             getattr(view, method)()
 
     return handler
+
+
+def _forward(part: str, name: str, doc: str) -> property:
+    """A read-only property giving ``self.<part>.<name>``."""
+    return property(lambda view: getattr(getattr(view, part), name), doc=doc)
 
 
 class LiveView:
@@ -182,11 +166,6 @@ class LiveView:
         JPEG quality (0-100) of the frames sent to the image widget.
     **options
         For :func:`fer_lib.live.iter_analyzed` (``max_frames``, ``capture_factory``, ``read_timeout``).
-
-    Attributes
-    ----------
-    widget : ipywidgets.VBox
-        Display it: Start and Stop buttons, status line, image, one bar per emotion.
     """
 
     def __init__(
@@ -205,29 +184,33 @@ class LiveView:
         if max_fps is not None and not max_fps > 0:
             raise ValueError(f"max_fps must be None or positive; got {max_fps!r}")
         self.source = source
-        self.classifier = classifier if isinstance(classifier, EmotionClassifier) else EmotionClassifier(classifier)
+        if not isinstance(classifier, EmotionClassifier):
+            classifier = EmotionClassifier(classifier)
+        self.classifier = classifier
         self.max_fps = max_fps
         self._options = dict(options, smooth=bool(smooth), every=every, detector=detector,
                              classifier=self.classifier)
         self._panel = _Panel(display_width=display_width, jpeg_quality=jpeg_quality)
-        self._state = _State()
+        # what the thread reports back (it holds no reference to the view, so deleting the view stops it)
+        self._state = types.SimpleNamespace(frames_shown=0, last_frame=None, last_faces=[], error=None,
+                                            ended=False)
         self._worker: _Worker | None = None
         reference = weakref.ref(self)
         self._panel.start_button.on_click(_call_if_alive(reference, "start"))
         self._panel.stop_button.on_click(_call_if_alive(reference, "stop"))
         _VIEWS.add(self)
 
-    # ---- widgets -------------------------------------------------------------------
-
-    @property
-    def widget(self) -> ipywidgets.VBox:
-        """The view to display."""
-        return self._panel.widget
-
-    @property
-    def image(self) -> ipywidgets.Image:
-        """The image widget (JPEG bytes of the latest annotated frame)."""
-        return self._panel.image
+    widget = _forward("_panel", "widget", "The ipywidgets.VBox to display: buttons, status, image, bars.")
+    image = _forward("_panel", "image", "The image widget (JPEG bytes of the latest annotated frame).")
+    start_button = _forward("_panel", "start_button", "The Start button.")
+    stop_button = _forward("_panel", "stop_button", "The Stop button.")
+    frames_shown = _forward("_state", "frames_shown", "Frames shown since the view was made (every Start).")
+    last_frame = _forward("_state", "last_frame",
+                          "The latest annotated frame, ``(H, W, 3)`` uint8 BGR (``None`` before the first).")
+    last_faces = _forward("_state", "last_faces",
+                          "The latest frame's records (:func:`fer_lib.live.analyze_frame`).")
+    error = _forward("_state", "error", "The exception that stopped the last run, if any.")
+    ended = _forward("_state", "ended", "True when the last run ended because the source ran out of frames.")
 
     @property
     def bars(self) -> list[ipywidgets.FloatProgress]:
@@ -235,51 +218,14 @@ class LiveView:
         return list(self._panel.bars)
 
     @property
-    def start_button(self) -> ipywidgets.Button:
-        return self._panel.start_button
-
-    @property
-    def stop_button(self) -> ipywidgets.Button:
-        return self._panel.stop_button
-
-    @property
     def status(self) -> str:
         """The status line: fps and faces while running; ended, stopped or the error after."""
         return self._panel.status.value
-
-    # ---- state ---------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
         """True while the background thread runs."""
         return self._worker is not None and self._worker.thread.is_alive()
-
-    @property
-    def frames_shown(self) -> int:
-        """Frames shown since the view was made (over every Start)."""
-        return self._state.frames_shown
-
-    @property
-    def last_frame(self) -> np.ndarray | None:
-        """The latest annotated frame, ``(H, W, 3)`` uint8 BGR (``None`` before the first)."""
-        return self._state.last_frame
-
-    @property
-    def last_faces(self) -> list[dict]:
-        """The records of the latest frame (see :func:`fer_lib.live.analyze_frame`)."""
-        return self._state.last_faces
-
-    @property
-    def error(self) -> BaseException | None:
-        """The exception that stopped the last run, if any."""
-        return self._state.error
-
-    @property
-    def ended(self) -> bool:
-        """True when the last run stopped because the source had no more frames."""
-        return self._state.ended
-
-    # ---- control -------------------------------------------------------------------
 
     def start(self) -> None:
         """Open the source and show its frames in a background thread (no-op while running)."""
@@ -373,14 +319,11 @@ def show_annotated(frame: np.ndarray, faces: list[dict], *, title: str | None = 
     axes = figure.add_subplot()
     axes.imshow(rgb)
     axes.set_axis_off()
-    if title is None:
-        if faces:
-            described = ", ".join(
-                f"{display_emotion(face['emotion'])} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}"
-                for face in faces
-            )
-            title = tr("{count} face(s): {described}", count=len(faces), described=described)
-        else:
-            title = tr("No face found")
-    axes.set_title(title)
+    if title is None and faces:
+        described = ", ".join(
+            f"{display_emotion(face['emotion'])} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}"
+            for face in faces
+        )
+        title = tr("{count} face(s): {described}", count=len(faces), described=described)
+    axes.set_title(tr("No face found") if title is None else title)
     return figure

@@ -9,7 +9,7 @@ import pandas as pd
 
 from fer_lib.labels import EMOTIONS
 
-__all__ = ["NOISE_POINTS", "read_study", "load_claims", "verdicts", "load_recipe_study"]
+__all__ = ["NOISE_POINTS", "load_claims", "verdicts", "load_recipe_study"]
 
 #: Changes smaller than this many accuracy points are read as noise. With a constant learning rate on 5,000
 #: faces, validation accuracy swings by 3 to 8 points between epochs (the baseline's history); one standard
@@ -17,10 +17,7 @@ __all__ = ["NOISE_POINTS", "read_study", "load_claims", "verdicts", "load_recipe
 NOISE_POINTS = 3.0
 
 
-_STUDY_COLUMNS = {"variant", "minutes_budget", "epochs", "validation_accuracy", "test_accuracy", "test_macro_f1"}
-
-
-def read_study(path: str | os.PathLike, columns: set[str], *, kind: str, how_to_make: str) -> pd.DataFrame:
+def _read_study(path: str | os.PathLike, columns: set[str], *, kind: str, how_to_make: str) -> pd.DataFrame:
     """Read a study's CSV, with clear errors when it is missing or is not that study's table."""
     path = Path(path)
     if not path.is_file():
@@ -47,20 +44,18 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
     ValueError
         When the file lacks a claims table's columns.
     """
-    return read_study(
-        path, {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"}, kind="claims table",
-        how_to_make=f"`python -m research claims --output {Path(path)}` (about an hour on a 2-core CPU with the "
-                    "default budget)",
-    )
+    columns = {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"}
+    return _read_study(path, columns, kind="claims table",
+                       how_to_make=f"`python -m research claims --output {Path(path)}` (about an hour on a "
+                                   "2-core CPU with the default budget)")
 
 
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
-    A cure must shrink the train-minus-validation gap (the final model's, in inference mode) *and* raise
-    validation accuracy: a gap that shrinks because training accuracy falls is no cure. The accuracy compared
-    is ``validation_last3`` (the mean of the last three epochs) when the table has it, as a single epoch's
-    value swings by several points.
+    A cure must shrink the train-minus-validation gap *and* raise validation accuracy (a gap that shrinks
+    because training accuracy falls is no cure). ``validation_last3``, the mean of the last three epochs,
+    is compared when the table has it.
 
     Parameters
     ----------
@@ -84,8 +79,9 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
     --------
     >>> table = pd.DataFrame({"variant": ["baseline", "augmentation"], "gap": [0.30, 0.03],
     ...                       "validation_accuracy": [0.40, 0.45]})
-    >>> verdicts(table)["verdict"].iloc[0]
-    'Cures overfitting: shrinks the overfitting gap by 27.0 points and raises validation accuracy (+5.0 points).'
+    >>> print(verdicts(table)["verdict"].iloc[0])  # doctest: +NORMALIZE_WHITESPACE
+    Cures overfitting: shrinks the overfitting gap by 27.0 points and raises validation accuracy
+    (+5.0 points).
     """
     if "baseline" not in set(table["variant"]):
         raise ValueError("the claims table has no 'baseline' row to compare with")
@@ -134,9 +130,10 @@ def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
     ValueError
         When the file lacks the study's columns.
     """
-    table = read_study(path, _STUDY_COLUMNS, kind="recipe study",
-                       how_to_make=f"`python -m research recipes --minutes 30 --output {Path(path)}` "
-                                   "(hours on a 2-core CPU)")
+    columns = {"variant", "minutes_budget", "epochs", "validation_accuracy", "test_accuracy", "test_macro_f1"}
+    table = _read_study(path, columns, kind="recipe study",
+                        how_to_make=f"`python -m research recipes --minutes 30 --output {Path(path)}` "
+                                    "(hours on a 2-core CPU)")
     if not {f"test_{emotion}" for emotion in EMOTIONS} <= set(table.columns):
         raise ValueError(f"{path}: not a recipe study (missing per-class columns)")
     return table

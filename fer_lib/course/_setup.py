@@ -1,9 +1,6 @@
-"""Set-up shared by the notebooks: profiles, output folders, seeding.
+"""Set-up shared by the notebooks: profiles, output folders, seeding, language.
 
-A notebook's ``parameters`` cell holds literals (papermill overrides them); its
-next cell calls :func:`notebook_setup`, which also honours ``FER_LIB_PROFILE``
-and ``FER_LIB_OUTPUT`` so that ``make test`` can run the committed notebooks
-under nbval in the fast profile without editing them.
+``FER_LIB_PROFILE`` and ``FER_LIB_OUTPUT`` let ``make test`` run the committed notebooks unedited.
 """
 
 from __future__ import annotations
@@ -82,9 +79,9 @@ class NotebookSettings:
 
         Examples
         --------
-        >>> NotebookSettings("fast", Path("build/04_evaluate_overfitting"), 0).output_of("03_train").as_posix()
+        >>> NotebookSettings("fast", Path("build/04_evaluate"), 0).output_of("03_train").as_posix()
         'build/03_train'
-        >>> NotebookSettings("fast", Path("build/04_evaluate_overfitting.id"), 0, "id").output_of("03_train").as_posix()
+        >>> NotebookSettings("fast", Path("build/04_evaluate.id"), 0, "id").output_of("03_train").as_posix()
         'build/03_train.id'
         """
         return self.output_dir.parent / _edition_folder(notebook, self.language)
@@ -114,29 +111,23 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     profile : {"fast", "default", "full"}, default "default"
         The notebook's own choice (its ``parameters`` cell); ``$FER_LIB_PROFILE`` overrides it.
     output_dir : str or path, default "build"
-        Output folder; ``$FER_LIB_OUTPUT/<notebook>`` instead when that variable and
-        ``notebook`` are set (``make test`` runs notebooks that way).
+        Output folder; ``$FER_LIB_OUTPUT/<notebook>`` instead when that variable and ``notebook`` are set.
     seed : int, default 0
         Passed to :func:`fer_lib.train.set_seed`.
     notebook : str, optional
         The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
     figure_format : {"png", "jpeg", ...}, optional
-        Format of the figures shown inline (in IPython only): ``"jpeg"`` (at 85 dpi, quality
-        60) keeps notebooks light for a web viewer.
+        Format of inline figures in IPython; ``"jpeg"`` (85 dpi, quality 60) keeps notebooks light.
     language : {"en", "id"}, default "en"
-        The language of the words in figures and widgets. Other editions write to ``<folder>.<language>``,
-        so the two editions of a notebook never share, or resume, each other's runs.
+        The language of figures and widgets; other editions write to ``<folder>.<language>``.
     quiet_logs : bool, default True
-        In a Jupyter kernel, keep TensorFlow's informational start-up lines out of the cells from now on:
-        set ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set and filter descriptor 2
+        In a Jupyter kernel, keep TensorFlow's start-up lines out of the cells from now on
         (:func:`fer_lib.quiet.hide_startup_lines_from_now_on`; ``$FER_LIB_VERBOSE=1`` keeps everything).
-        Importing fer_lib changes nothing; this is where a notebook opts in.
 
     Raises
     ------
     ValueError
-        For a profile outside :data:`PROFILE_NAMES` or a language outside
-        :data:`fer_lib.language.LANGUAGES`.
+        For a profile outside :data:`PROFILE_NAMES` or a language outside :data:`fer_lib.language.LANGUAGES`.
     """
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
@@ -158,7 +149,7 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
 
 
 def _in_jupyter_kernel() -> bool:
-    """True inside a Jupyter kernel (not a terminal IPython, not a process that merely imported ipykernel)."""
+    """True inside a Jupyter kernel, not a terminal IPython or a process that merely imported ipykernel."""
     if "ipykernel" not in sys.modules:
         return False
     from IPython import get_ipython
@@ -173,11 +164,11 @@ def _edition_folder(name: str, language: str) -> str:
 
 def _set_inline_format(figure_format: str) -> None:
     """Show inline figures in ``figure_format`` when running in IPython; elsewhere nothing to do."""
-    try:
-        from IPython import get_ipython
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # pragma: no cover - IPython comes with the notebook dependencies
+    if "IPython" not in sys.modules:  # not running in IPython
         return
+    from IPython import get_ipython
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
     if get_ipython() is not None:
         if figure_format in ("jpeg", "jpg"):  # tests/test_notebooks.py: at most 300 KB a notebook
             set_matplotlib_formats(figure_format, dpi=85, pil_kwargs={"quality": 60})

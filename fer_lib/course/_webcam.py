@@ -1,10 +1,7 @@
-"""The browser's own webcam in a notebook: the camera runs in the page, the analysis in the kernel.
+"""The browser's own webcam in a notebook (for remote kernels, which lack a camera of their own).
 
-:class:`LiveView` reads a camera on the kernel's machine, which remote kernels (JupyterHub, Colab, VS Code)
-lack. :class:`BrowserCamera` is an `anywidget <https://anywidget.dev>`_ whose front end (``webcam.js``)
-opens the reader's camera with ``getUserMedia`` and sends downscaled JPEG frames; the kernel runs
-:func:`fer_lib.live.analyze_frame` on each, smooths the probabilities and sends back boxes, emotions and
-probabilities, which the page draws over the video with one bar per emotion.
+An anywidget whose front end (``webcam.js``) sends JPEG frames from ``getUserMedia``; the kernel analyses
+each and sends back boxes, emotions and probabilities, which the page draws over the video.
 """
 
 from __future__ import annotations
@@ -138,19 +135,8 @@ class BrowserCamera(anywidget.AnyWidget):
         except (ValueError, FerError, cv2.error) as exc:
             self.send({"type": "error", "id": content.get("id"), "message": str(exc)})
             return
-        self.send(
-            {
-                "type": "faces",
-                "id": content.get("id"),
-                "ms": round(1000 * (time.perf_counter() - started), 1),
-                "faces": [
-                    {
-                        "box": [int(value) for value in face["box"]],
-                        "emotion": face["emotion"],
-                        "label": EMOTIONS.index(face["emotion"]),  # the page shows emotions[label]
-                        "probabilities": [round(float(p), 4) for p in face["probabilities"]],
-                    }
-                    for face in faces
-                ],
-            }
-        )
+        records = [{"box": [int(value) for value in face["box"]], "emotion": face["emotion"],
+                    "label": EMOTIONS.index(face["emotion"]),  # the page shows emotions[label]
+                    "probabilities": [round(float(p), 4) for p in face["probabilities"]]} for face in faces]
+        milliseconds = round(1000 * (time.perf_counter() - started), 1)
+        self.send({"type": "faces", "id": content.get("id"), "ms": milliseconds, "faces": records})

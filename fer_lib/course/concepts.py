@@ -1,8 +1,6 @@
 """The building blocks of a CNN, applied one at a time to real faces (for notebook 1).
 
-Each function runs the real Keras layer (Conv2D with fixed weights, ReLU, max and
-average pooling, softmax) on numpy arrays, so what the notebook shows is exactly
-what happens inside the trained network, not a re-implementation of it.
+Each function runs the real Keras layer on numpy arrays: what happens inside the trained network.
 """
 
 from __future__ import annotations
@@ -127,8 +125,7 @@ def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "vali
     Raises
     ------
     ValueError
-        For an unknown padding, a non-positive size, kernel or stride, or a kernel wider than the input
-        with ``valid`` padding.
+        For an unknown padding, a size, kernel or stride under 1, or a kernel wider than ``valid`` allows.
 
     Examples
     --------
@@ -231,8 +228,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 def architecture_table(model) -> pd.DataFrame:
     """A table of the layers, indexed by ``layer`` from 1: ``type``, ``output shape`` and ``parameters``.
 
-    Layer names are left out: Keras numbers them per session (``conv2d_7``), so they
-    would change from run to run.
+    Layer names are left out: Keras numbers them per session (``conv2d_7``).
 
     Parameters
     ----------

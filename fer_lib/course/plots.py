@@ -1,7 +1,6 @@
-"""Figures the notebooks share. Plotting only: every number drawn is computed elsewhere.
+"""Figures the notebooks share: each function returns its titled :class:`matplotlib.figure.Figure`.
 
-Each plotting function returns its :class:`matplotlib.figure.Figure`, titled and with labelled axes;
-figures made from synthetic data carry a red "SYNTHETIC DATA" stamp.
+Plotting only (every number drawn is computed elsewhere); figures of synthetic data carry a red stamp.
 """
 
 from __future__ import annotations
@@ -44,6 +43,15 @@ def _shown(name) -> str:
     return display_emotion(name) if name in EMOTIONS else str(name)
 
 
+def _finish(figure, title: str | None = None, synthetic: bool = False):
+    """Add the translated suptitle and the synthetic stamp, lay the figure out and return it."""
+    if title is not None:
+        figure.suptitle(tr(title))
+    stamp_synthetic(figure, synthetic)
+    figure.tight_layout()
+    return figure
+
+
 def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
     """Write a large red warning across ``figure`` when it shows synthetic faces.
 
@@ -71,15 +79,11 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
     table.index = [_shown(name) for name in table.index]
     figure, axes = plt.subplots(figsize=(9, 4))
     table.plot.bar(ax=axes, rot=0, width=0.8)
-    axes.set_title(tr(title))
-    axes.set_xlabel(tr("emotion"))
-    axes.set_ylabel(tr("number of faces"))
+    axes.set(title=tr(title), xlabel=tr("emotion"), ylabel=tr("number of faces"))
     axes.legend(title=tr("split"))
     for container in axes.containers:
         axes.bar_label(container, fontsize=7, padding=1)
-    stamp_synthetic(figure, any(part.synthetic for part in parts.values()))
-    figure.tight_layout()
-    return figure
+    return _finish(figure, synthetic=any(part.synthetic for part in parts.values()))
 
 
 def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str = "Sample faces per emotion"):
@@ -101,16 +105,12 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
         chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False) if rows.size else []
         for column in range(per_class):
             ax = axes[label, column]
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             if column < len(chosen):
                 ax.imshow(data.images[chosen[column]], cmap="gray", vmin=0, vmax=255)
             if column == 0:
                 ax.set_ylabel(name, rotation=0, ha="right", va="center")
-    figure.suptitle(tr(title))
-    stamp_synthetic(figure, data.synthetic)
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title, data.synthetic)
 
 
 def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
@@ -124,20 +124,14 @@ def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
     images = data.images.astype(np.float32)
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].hist(data.images.ravel()[:: max(1, data.images.size // 2_000_000)], bins=64, color="0.3")
-    axes[0].set_title(tr("grey-level histogram"))
-    axes[0].set_xlabel(tr("grey level (0 black, 255 white)"))
-    axes[0].set_ylabel(tr("pixels"))
+    axes[0].set(title=tr("grey-level histogram"), xlabel=tr("grey level (0 black, 255 white)"),
+                ylabel=tr("pixels"))
     for ax, image, name in ((axes[1], images.mean(axis=0), "per-pixel mean"),
                             (axes[2], images.std(axis=0), "per-pixel standard deviation")):
         shown = ax.imshow(image, cmap="magma")
-        ax.set_title(tr(name))
-        ax.set_xlabel(tr("x (pixels)"))
-        ax.set_ylabel(tr("y (pixels)"))
+        ax.set(title=tr(name), xlabel=tr("x (pixels)"), ylabel=tr("y (pixels)"))
         figure.colorbar(shown, ax=ax, fraction=0.046)
-    figure.suptitle(tr(title))
-    stamp_synthetic(figure, data.synthetic)
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title, data.synthetic)
 
 
 def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
@@ -155,17 +149,14 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
         if metric in history:
             ax.plot(epochs, history[metric], marker="o", label=tr("train {metric}", metric=tr(metric)))
         if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="o", label=tr("validation {metric}", metric=tr(metric)))
+            ax.plot(epochs, history[f"val_{metric}"], marker="o",
+                    label=tr("validation {metric}", metric=tr(metric)))
         if metric in history and f"val_{metric}" in history:
             ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label=tr("gap"))
-        ax.set_xlabel(tr("epoch"))
+        ax.set(xlabel=tr("epoch"), ylabel=tr(metric), title=tr(metric))
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # no epoch 2.5
-        ax.set_ylabel(tr(metric))
-        ax.set_title(tr(metric))
         ax.legend()
-    figure.suptitle(tr(title))
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title)
 
 
 def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
@@ -178,9 +169,14 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
         The ``.png`` file.
     dpi : int, default 110
     """
+    path = _folder_made(path)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def _folder_made(path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
 
 
@@ -241,11 +237,8 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
     for index, (ax, face) in enumerate(zip(axes, [image, *variants])):
         ax.imshow(face, cmap="gray", vmin=0, vmax=255)
         ax.set_title(tr("original") if index == 0 else f"#{index}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    figure.suptitle(tr(title))
-    figure.tight_layout()
-    return figure
+        ax.set(xticks=[], yticks=[])
+    return _finish(figure, title)
 
 
 def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (rows: true, normalised)"):
@@ -259,24 +252,21 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
     """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
     shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
-    axes.set_xticks(range(len(table.columns)), [_shown(name) for name in table.columns], rotation=45, ha="right")
+    axes.set_xticks(range(len(table.columns)), [_shown(name) for name in table.columns], rotation=45,
+                    ha="right")
     axes.set_yticks(range(len(table.index)), [_shown(name) for name in table.index])
-    axes.set_xlabel(tr("predicted emotion"))
-    axes.set_ylabel(tr("true emotion"))
-    axes.set_title(tr(title))
+    axes.set(xlabel=tr("predicted emotion"), ylabel=tr("true emotion"), title=tr(title))
     for (row, column), value in np.ndenumerate(table.to_numpy()):
         text = f"{value:.2f}" if value < 1.5 else f"{int(value)}"
         axes.text(column, row, text, ha="center", va="center", fontsize=8,
                   color="white" if value > 0.5 * table.to_numpy().max() else "black")
     figure.colorbar(shown, ax=axes, fraction=0.046)
-    figure.tight_layout()
-    return figure
+    return _finish(figure)
 
 
-def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for overfitting, on equal budgets"):
-    """Train, validation and PublicTest accuracy per variant of a claims table (:mod:`research.claims`).
-
-    The train-minus-validation gap, the overfitting the claims are about, is written beside each group.
+def claims_chart(table: pd.DataFrame, *,
+                 title: str = "The tutorial's cures for overfitting, on equal budgets"):
+    """Train, validation and PublicTest accuracy per variant of a claims table, the gap written beside.
 
     Parameters
     ----------
@@ -293,17 +283,15 @@ def claims_chart(table: pd.DataFrame, *, title: str = "The tutorial's cures for 
     for offset, (column, label, colour) in enumerate(parts):
         axes.barh(rows + (offset - 1) * height, table[column], height=height, label=tr(label), color=colour)
     for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
-        axes.text(train + 0.01, row - height, tr("gap {points:.0f} points", points=100 * gap), va="center", fontsize=9)
+        axes.text(train + 0.01, row - height, tr("gap {points:.0f} points", points=100 * gap), va="center",
+                  fontsize=9)
     axes.set_yticks(rows, table["variant"])
     axes.invert_yaxis()
     axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
     axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes.set_xlabel(tr("accuracy"))
-    axes.set_ylabel(tr("variant (one change from the baseline)"))
-    axes.set_title(tr(title))
+    axes.set(xlabel=tr("accuracy"), ylabel=tr("variant (one change from the baseline)"), title=tr(title))
     axes.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
-    return figure
+    return _finish(figure)
 
 
 def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns: int = 6, maps=None):
@@ -320,7 +308,8 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
         Values 0..1 drawn over the faces (saliency maps, say).
     """
     rows = int(np.ceil(len(images) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)  # room for two-line captions
+    # 2.35 inches a row: room for two-line captions
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
     for index, (image, caption) in enumerate(zip(images, captions)):
@@ -329,9 +318,7 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
         if maps is not None:
             ax.imshow(maps[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)
         ax.set_title(caption, fontsize=8)
-    figure.suptitle(tr(title))
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title)
 
 
 def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4):
@@ -351,12 +338,9 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     for ax, image, name in zip(axes[0], images, titles):
         shown = ax.imshow(image, cmap=cmap)
         ax.set_title(tr(name), fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
         figure.colorbar(shown, ax=ax, fraction=0.046)
-    figure.suptitle(tr(title))
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title)
 
 
 def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
@@ -389,10 +373,8 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     shown = right.imshow(frames[0][2], cmap="RdBu_r", vmin=-limit, vmax=limit)
     right.set_title(tr("feature map"))
     for ax in (left, right):
-        ax.set_xlabel(tr("x (pixels)"))
-        ax.set_ylabel(tr("y (pixels)"))
-    figure.suptitle(tr("A 3x3 kernel sliding over a face"))
-    figure.tight_layout()
+        ax.set(xlabel=tr("x (pixels)"), ylabel=tr("y (pixels)"))
+    _finish(figure, title="A 3x3 kernel sliding over a face")
 
     def draw(index):
         row, column, partial = frames[index]
@@ -401,8 +383,7 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
         return window, shown
 
     movie = animation.FuncAnimation(figure, draw, frames=len(frames), interval=1000 / fps, blit=True)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _folder_made(path)
     movie.save(path, writer=animation.PillowWriter(fps=fps))
     plt.close(figure)
     return path
@@ -435,12 +416,11 @@ def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
             kernel = kernels[:, :, 0, index]
             limit = float(np.abs(kernel).max()) or 1.0
             ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    figure.suptitle(tr(title))
-    figure.tight_layout()
-    return figure
+    return _finish(figure, title)
 
 
-def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: str = "Learning-rate schedule"):
+def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int,
+                        title: str = "Learning-rate schedule"):
     """The learning rate at every step of training, against the epoch.
 
     Parameters
@@ -455,9 +435,6 @@ def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int, title: s
     rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]
     figure, ax = plt.subplots(figsize=(7, 3))
     ax.plot(steps / steps_per_epoch, rates)
-    ax.set_xlabel(tr("epoch"))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("learning rate"), title=tr(title))
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel(tr("learning rate"))
-    ax.set_title(tr(title))
-    figure.tight_layout()
-    return figure
+    return _finish(figure)

@@ -1,15 +1,10 @@
-"""The FER2013 container: faces, labels and usage as arrays, and the one path to model input.
-
-It sits below every module that makes or consumes faces (loader, synthetic faces, splits, training,
-evaluation, live view), so none needs another to hold a data set. It never imports Keras.
-"""
+"""The FER2013 container: faces, labels and usage as arrays, and the one path to model input (no Keras)."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
-
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +36,8 @@ class FER2013:
         Rows dropped per :class:`fer_lib.data.SkipReason` (a ``str`` enum: ``skip_reasons["label"]`` works).
     synthetic : bool
         True when the faces were drawn by :func:`fer_lib.data.synthetic_fer2013`.
+    files : ndarray of shape (n,), dtype str, optional
+        Each face's file inside an image folder (:func:`fer_lib.data.load_image_folder`); None for a CSV.
 
     Examples
     --------
@@ -57,6 +54,7 @@ class FER2013:
     skipped: int = 0
     skip_reasons: dict = dataclasses.field(default_factory=dict)
     synthetic: bool = False
+    files: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -74,24 +72,17 @@ class FER2013:
             Which rows to keep.
         """
         index = np.asarray(index)
-        return dataclasses.replace(
-            self, images=self.images[index], labels=self.labels[index], usage=self.usage[index]
-        )
+        return dataclasses.replace(self, images=self.images[index], labels=self.labels[index],
+                                   usage=self.usage[index], files=None if self.files is None else self.files[index])
 
     def class_counts(self) -> pd.Series:
-        """Number of faces per emotion, indexed by emotion name (all seven present).
-
-        A ``pandas.Series`` of ints named ``faces``, in :data:`fer_lib.labels.EMOTIONS` order.
-        """
+        """Number of faces per emotion: a ``pandas.Series`` named ``faces``, indexed by all seven emotions."""
         counts = np.bincount(self.labels, minlength=NUM_CLASSES)
         return pd.Series(counts, index=list(EMOTIONS), name="faces")
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
-    """Shape raw grey faces for a model: ``(n, 48, 48, 1)`` float32 holding 0..255.
-
-    The only preprocessing outside a model, and no rescaling: every fer_lib model normalises in its first
-    layer, so training, evaluation and the live view feed the same raw grey levels.
+    """Shape raw grey faces for a model: ``(n, 48, 48, 1)`` float32 holding 0..255 (models normalise).
 
     Parameters
     ----------

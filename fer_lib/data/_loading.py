@@ -1,7 +1,4 @@
-"""FER2013 files: reading archives, the parsed-array cache, discovery and :func:`load_fer2013`.
-
-The one entry point most readers need is :func:`load_fer2013`.
-"""
+"""FER2013 files: reading archives, the parsed-array cache, discovery and :func:`load_fer2013`."""
 
 from __future__ import annotations
 
@@ -41,16 +38,11 @@ FER2013_PATH_VARIABLE = "FER2013_PATH"
 #: Bump when the cache layout or the parser's output changes.
 _CACHE_VERSION = 2
 
+#: FER2013's usual file names in a ``data_input/`` folder, in the order discovery tries them.
+_DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz", "fer2013")  # the last: images
+
 #: Bytes read (and then hashed) at a time.
 _READ_BLOCK = 8 << 20
-
-#: FER2013's usual file names in a ``data_input/`` folder, in the order discovery tries them.
-_DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz")
-
-
-# --------------------------------------------------------------------------------------
-# Reading bytes: .csv, .csv.gz, .zip, .tar.gz
-# --------------------------------------------------------------------------------------
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -83,18 +75,15 @@ def _pick_csv_member(names: Iterable[str], path: Path) -> str:
 
 
 def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, Future]:
-    """Read the whole file into memory, hashing each block in ``hasher`` while the next one is read."""
+    """Read the whole file, hashing each block in ``hasher`` while the next one is read."""
     size = path.stat().st_size
-    buffer = mmap.mmap(-1, size)
-    view = memoryview(buffer)
+    file_bytes = mmap.mmap(-1, size)  # slices are bytes
+    view = memoryview(file_bytes)
     digest = hashlib.sha256()
     position = 0
     try:
         with open(path, "rb", buffering=0) as handle:
-            while position < size:
-                count = handle.readinto(view[position : position + _READ_BLOCK])
-                if not count:
-                    break
+            while count := handle.readinto(view[position : position + _READ_BLOCK]):
                 hasher.submit(digest.update, view[position : position + count])
                 position += count
     except OSError as exc:
@@ -103,7 +92,7 @@ def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, F
         raise DataError(
             f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again."
         )
-    return buffer, hasher.submit(digest.hexdigest)
+    return file_bytes, hasher.submit(digest.hexdigest)
 
 
 def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
@@ -137,15 +126,7 @@ def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
 def _read_tar_bytes(fileobj, path: Path) -> bytes:
     with tarfile.open(fileobj=fileobj, mode="r:*") as archive:
         members = {m.name: m for m in archive.getmembers() if m.isfile()}
-        member = archive.extractfile(members[_pick_csv_member(members, path)])
-        if member is None:  # a regular file always has a payload: the archive is broken
-            raise tarfile.TarError("the CSV member has no data")
-        return member.read()
-
-
-# --------------------------------------------------------------------------------------
-# Cache
-# --------------------------------------------------------------------------------------
+        return archive.extractfile(members[_pick_csv_member(members, path)]).read()
 
 
 def cache_dir() -> Path:
@@ -157,12 +138,6 @@ def cache_dir() -> Path:
 def _cache_path(path: Path, sha256: str, on_error: str) -> Path:
     stem = path.name.split(".")[0]
     return cache_dir() / f"{stem}-{sha256[:20]}-{on_error}-v{_CACHE_VERSION}.npz"
-
-
-def _write_cache_atomically(target: Path, arrays: dict) -> None:
-    """Write an ``.npz`` beside ``target`` and rename it into place: never half-written."""
-    with atomic_target(target) as temporary:
-        np.savez(temporary, **arrays)
 
 
 def _read_cache(target: Path) -> dict | None:
@@ -181,11 +156,6 @@ def _read_cache(target: Path) -> dict | None:
         return None
 
 
-# --------------------------------------------------------------------------------------
-# Public loader
-# --------------------------------------------------------------------------------------
-
-
 def load_fer2013(
     path: str | os.PathLike,
     *,
@@ -193,13 +163,15 @@ def load_fer2013(
     on_error: Literal["raise", "skip"] = "raise",
     progress: bool = False,
 ) -> FER2013:
-    """Load FER2013 from a Kaggle-layout CSV file.
+    """Load FER2013 from a Kaggle-layout CSV file, or from its image-folder copy.
 
     Parameters
     ----------
     path : str or path-like
-        ``fer2013.csv``, ``fer2013.csv.gz``, Kaggle's ``.zip`` archive or ``fer2013.tar.gz``.
-        Columns ``emotion`` and ``pixels`` are required, ``Usage`` is optional.
+        ``fer2013.csv``, ``fer2013.csv.gz``, Kaggle's ``.zip`` archive or ``fer2013.tar.gz``: columns
+        ``emotion`` and ``pixels`` are required, ``Usage`` is optional. Or the image copy's folder (or
+        ``.zip``) with ``train/<emotion>/`` and ``test/<emotion>/``: read by
+        :func:`fer_lib.data.load_image_folder`, its counts checked against FER2013's.
     cache : bool, default True
         Reuse (and write) parsed arrays in :func:`cache_dir`, keyed by the file's SHA-256.
     on_error : {"raise", "skip"}, default "raise"
@@ -232,8 +204,12 @@ def load_fer2013(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
     path = Path(path).expanduser()
+    from fer_lib.data._folders import is_image_folder, load_image_folder
+
+    if is_image_folder(path):
+        return load_image_folder(path, cache=cache)
     if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        what = "is a folder without images" if path.is_dir() else "does not exist"
         raise DataNotFoundError(f"FER2013 file {path} {what}. {DOWNLOAD_HELP}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")
@@ -252,7 +228,10 @@ def load_fer2013(
             stored = {"images": parsed.images, "labels": parsed.labels, "usage": parsed.usage,
                       "skip_reasons": parsed.skip_reasons}
             if parsed.skipped:
-                _warn_skipped(path, parsed.skipped, parsed.skip_reasons, parsed.first_skipped)
+                reasons = ", ".join(f"{kind.description}: {n}" for kind, n in parsed.skip_reasons.items())
+                examples = "; ".join(f"row {row + 1}: {words}" for row, words in parsed.first_skipped)
+                message = f"{path}: skipped {parsed.skipped} bad row(s) ({reasons}); first: {examples}"
+                warnings.warn(message, FerWarning, stacklevel=2)
             if target is not None:
                 _try_write_cache(target, stored)
         sha256 = digest.result()
@@ -267,47 +246,26 @@ def load_fer2013(
     )
 
 
-def _warn_skipped(path: Path, skipped: int, skip_reasons: dict, first_skipped: list) -> None:
-    reasons = ", ".join(f"{kind.description}: {count}" for kind, count in skip_reasons.items())
-    examples = "; ".join(f"row {row + 1}: {words}" for row, words in first_skipped)
-    message = f"{path}: skipped {skipped} bad row(s) ({reasons}); first: {examples}"
-    warnings.warn(message, FerWarning, stacklevel=3)
-
-
 def _try_write_cache(target: Path, stored: dict) -> None:
-    arrays = {
-        "images": stored["images"],
-        "labels": stored["labels"],
-        "usage": stored["usage"],
-        "skip_kinds": np.array([kind.value for kind in stored["skip_reasons"]], dtype=str),
-        "skip_counts": np.array(list(stored["skip_reasons"].values()), dtype=np.int64),
-    }
+    skip_kinds = np.array([kind.value for kind in stored["skip_reasons"]], dtype=str)
+    skip_counts = np.array(list(stored["skip_reasons"].values()), dtype=np.int64)
     try:
-        _write_cache_atomically(target, arrays)
+        with atomic_target(target) as temporary:  # never half-written
+            np.savez(temporary, images=stored["images"], labels=stored["labels"], usage=stored["usage"],
+                     skip_kinds=skip_kinds, skip_counts=skip_counts)
     except (OSError, FerError) as exc:
         message = f"could not write the cache {target} ({exc}); continuing without it"
         warnings.warn(message, FerWarning, stacklevel=3)
 
 
-# --------------------------------------------------------------------------------------
-# Discovery
-# --------------------------------------------------------------------------------------
-
-
-def _candidate_paths() -> list[Path]:
-    """``data_input/fer2013.csv`` (and the other names) in the working folder, then in each parent folder:
-    a notebook in ``notebooks/`` finds the repository's; never the installed package's own folder."""
-    here = Path.cwd()
-    return [folder / "data_input" / name for folder in (here, *here.parents) for name in _DATA_NAMES]
-
-
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
-    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``...).
+    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``, the
+    image folder ``fer2013/``, or ``train/`` and ``test/`` in ``data_input/`` itself).
 
     Parameters
     ----------
     path : str or path-like, optional
-        An explicit file; it must exist.
+        An explicit file or image folder; it must exist.
 
     Returns
     -------
@@ -321,22 +279,23 @@ def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
     """
     if path not in (None, ""):
         path = Path(path).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise DataNotFoundError(f"FER2013 file {path} does not exist. {DOWNLOAD_HELP}")
         return path
     from_environment = os.environ.get(FER2013_PATH_VARIABLE, "")
     if from_environment:
         path = Path(from_environment).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise DataNotFoundError(
                 f"the environment variable {FER2013_PATH_VARIABLE} names {path}, which does not exist; "
                 f"point it at a FER2013 file or unset it. {DOWNLOAD_HELP}"
             )
         return path
-    for candidate in _candidate_paths():
-        if candidate.is_file():
-            return candidate
-    return None
+    # data_input/ in the working folder, then in each parent: a notebook in notebooks/ finds the repository's.
+    here = Path.cwd()
+    candidates = (folder / "data_input" / name for folder in (here, *here.parents) for name in (*_DATA_NAMES, ""))
+    return next((found for found in candidates if found.is_file() or (found.is_dir() and (found / "train").is_dir())),
+                None)
 
 
 def load_default_data(
@@ -347,10 +306,7 @@ def load_default_data(
     verbose: bool = True,
     **load_options,
 ) -> FER2013:
-    """Load FER2013 from the first place :func:`discover_fer2013` finds, else synthetic faces.
-
-    The synthetic fallback prints :data:`fer_lib.data._synthetic.SYNTHETIC_BANNER` so that
-    nobody mistakes its numbers for FER2013 results.
+    """Load FER2013 from the first place :func:`discover_fer2013` finds, else synthetic faces (saying so).
 
     Parameters
     ----------
@@ -361,8 +317,7 @@ def load_default_data(
     seed : int, default 0
         Seed of the synthetic faces.
     verbose : bool, default True
-        Print where the faces come from: the file's name and how it was found (never the machine's
-        folders, which notebooks would save in their outputs).
+        Print where the faces come from (or the synthetic-data banner).
     **load_options
         Passed to :func:`load_fer2013` (``cache``, ``on_error``, ``progress``).
     """
@@ -371,15 +326,12 @@ def load_default_data(
         if verbose:
             print(SYNTHETIC_BANNER)
         return synthetic_fer2013(synthetic_size, seed=seed)
-    if verbose:
-        print(f"FER2013 from {_where(found, path)}")
+    if verbose:  # the file's name, never the machine's folders: notebooks save this line
+        if path not in (None, ""):
+            how = "the path given"
+        elif os.environ.get(FER2013_PATH_VARIABLE, ""):
+            how = f"named by ${FER2013_PATH_VARIABLE}"
+        else:
+            how = f"found in {found.parent.name}/"
+        print(f"FER2013 from {found.name} ({how})")
     return load_fer2013(found, **load_options)
-
-
-def _where(found: Path, path) -> str:
-    """The file's name and how it was found, without the machine's folders (notebooks save this line)."""
-    if path not in (None, ""):
-        return f"{found.name} (the path given)"
-    if os.environ.get(FER2013_PATH_VARIABLE, ""):
-        return f"{found.name} (named by ${FER2013_PATH_VARIABLE})"
-    return f"{found.name} (found in {found.parent.name}/)"

@@ -1,8 +1,6 @@
 """Train, validation and test parts of a data set: FER2013's own split and the tutorial's.
 
-``official`` keeps ``PublicTest`` as the test set and carves a stratified
-validation part out of ``Training``; ``tutorial`` reproduces the tutorial's
-random split over all rows. ``PrivateTest`` rows never enter any part.
+``PrivateTest`` rows never enter the official split's parts.
 """
 
 from __future__ import annotations
@@ -69,7 +67,7 @@ def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int
     if not np.any(usage == "PublicTest"):
         raise DataError(f"{data.source}: no 'PublicTest' rows to test on; use protocol='tutorial'.")
     training = data.subset(usage == "Training")
-    train, validation = _stratified_halves(training, validation_fraction, seed)
+    train, validation = validation_split(training, fraction=validation_fraction, seed=seed)
     return Split(train, validation, data.subset(usage == "PublicTest"), "official", seed)
 
 
@@ -86,8 +84,16 @@ def tutorial_split(data: FER2013) -> Split:
 
 
 def validation_split(data: FER2013, *, fraction: float = 0.1, seed: int = 0) -> tuple[FER2013, FER2013]:
-    """Carve a stratified validation part of ``fraction`` from ``data``."""
-    return _stratified_halves(data, fraction, seed)
+    """Carve a validation part of ``fraction`` from ``data``, stratified when every class can be."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1; got {fraction}")
+    index = np.arange(len(data))
+    counts = np.bincount(data.labels, minlength=NUM_CLASSES)
+    stratify = data.labels if counts[counts > 0].min() >= 2 and len(index) * fraction >= NUM_CLASSES else None
+    train, validation = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
+    return data.subset(np.sort(train)), data.subset(np.sort(validation))
 
 
 def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
@@ -120,24 +126,10 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
     return data.subset(np.sort(chosen))
 
 
-def _stratified_halves(data: FER2013, fraction: float, seed: int) -> tuple[FER2013, FER2013]:
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation fraction must be between 0 and 1; got {fraction}")
-    index = np.arange(len(data))
-    counts = np.bincount(data.labels, minlength=NUM_CLASSES)
-    stratify = data.labels if counts[counts > 0].min() >= 2 and len(index) * fraction >= NUM_CLASSES else None
-    train, validation = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
-    return data.subset(np.sort(train)), data.subset(np.sort(validation))
-
-
 def make_split(
     data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1, seed: int = 0
 ) -> Split:
     """Split ``data`` by ``protocol``: ``"official"`` (Usage column) or ``"tutorial"`` (random).
-
-    ``"official"`` falls back to nothing: a file without ``Usage`` raises with advice.
 
     Parameters
     ----------
@@ -181,17 +173,12 @@ def save_split(split: Split, path: str | os.PathLike) -> Path:
         Target ``.npz`` file; missing folders are created.
     """
     path = Path(path)
-    arrays = {}
+    arrays = {"protocol": split.protocol, "seed": -1 if split.seed is None else split.seed,
+              "source": split.train.source, "sha256": split.train.sha256, "synthetic": split.train.synthetic}
     for part in ("train", "validation", "test"):
         data = getattr(split, part)
-        arrays[f"{part}_images"] = data.images
-        arrays[f"{part}_labels"] = data.labels
-        arrays[f"{part}_usage"] = data.usage.astype(str)
-    arrays["protocol"] = np.array(split.protocol)
-    arrays["seed"] = np.array(-1 if split.seed is None else split.seed)
-    arrays["source"] = np.array(split.train.source)
-    arrays["sha256"] = np.array(split.train.sha256)
-    arrays["synthetic"] = np.array(split.train.synthetic)
+        arrays |= {f"{part}_images": data.images, f"{part}_labels": data.labels,
+                   f"{part}_usage": data.usage.astype(str)}
     with atomic_target(path) as temporary:
         np.savez(temporary, **arrays)
     return path

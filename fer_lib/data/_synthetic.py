@@ -1,8 +1,4 @@
-"""Synthetic faces in FER2013's format, for machines without FER2013.
-
-Each emotion has its own mouth, brows and eyes, so every command runs end to end and a network has
-something to learn; every result made from them says so (:data:`SYNTHETIC_BANNER`, a stamp on figures).
-"""
+"""Synthetic faces in FER2013's format, for machines without FER2013; results from them say so."""
 
 from __future__ import annotations
 
@@ -38,9 +34,7 @@ _FACE_SHAPES = {
 def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: float = 0.125) -> FER2013:
     """Draw ``n`` cartoon faces in FER2013's format whose emotion shows in mouth, brows and eyes.
 
-    Each class has its own mouth (smile, frown, open "O", flat line...), brow slant and eye size; position,
-    scale, brightness, contrast and noise vary per face, so a CNN must learn shapes rather than pixels.
-    Usage is ``Training`` and ``PublicTest`` in FER2013's proportions.
+    Position, scale, brightness, contrast and noise vary per face, so a CNN must learn shapes, not pixels.
 
     Parameters
     ----------
@@ -77,13 +71,7 @@ def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: flo
     for i, label in enumerate(labels):
         images[i] = _draw_face(int(label), rng, xx, yy)
     usage = np.where(rng.random(n) < public_test_fraction, "PublicTest", "Training")
-    return FER2013(
-        images=images,
-        labels=labels.astype(np.int64),
-        usage=usage.astype(str),
-        source="synthetic",
-        synthetic=True,
-    )
+    return FER2013(images, labels.astype(np.int64), usage.astype(str), source="synthetic", synthetic=True)
 
 
 def _draw_face(label: int, rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:

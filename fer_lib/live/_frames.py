@@ -1,21 +1,22 @@
-"""Frames and faces: checks, colour conversions, box overlap and safe 48x48 crops.
+"""Frames and faces: frame checks, colour conversions, box overlap, safe 48x48 crops and the face record.
 
-Every part of the live loop (sources, detectors, smoothing, drawing) starts from these.
+A face record is one dict per face, the same everywhere (CLI, notebooks, widgets, CSV/JSON)::
+
+    {"box": (x, y, w, h), "probabilities": [7 floats in EMOTIONS order], "emotion": "Happy"}
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from fer_lib.labels import IMAGE_SIZE
+from fer_lib.labels import EMOTIONS, IMAGE_SIZE
 
-__all__ = ["check_frame", "to_gray", "to_bgr", "box_iou", "crop_face", "crop_faces"]
+__all__ = ["box_iou", "check_frame", "crop_face", "crop_faces", "face_record", "to_bgr", "to_gray"]
 
-# Side of the grid a face is sampled on before the final area resize: caps the
-# memory a huge box can take while keeping 16 source pixels per output pixel.
+# Side of the grid a face is sampled on before the final area resize: caps the memory a huge box takes.
 _MAX_SAMPLES = 16 * IMAGE_SIZE
 
 
@@ -25,8 +26,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
-        Float frames are refused rather than guessed at (0..1 or 0..255?):
-        convert them first, e.g. ``(frame * 255).round().astype(np.uint8)``.
+        Float frames are refused rather than guessed at (0..1 or 0..255?).
 
     Returns
     -------
@@ -46,10 +46,9 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     array = check_frame(frame)
     if array.ndim == 2:
         return array
-    channels = array.shape[2]
-    if channels == 1:
+    if array.shape[2] == 1:
         return np.ascontiguousarray(array[..., 0])
-    code = cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY
+    code = cv2.COLOR_BGR2GRAY if array.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
     return cv2.cvtColor(np.ascontiguousarray(array), code)
 
 
@@ -61,8 +60,7 @@ def check_frame(frame) -> np.ndarray:
             f"expected a uint8 frame (grey levels 0..255); got dtype {array.dtype}. "
             "Convert it first, e.g. (frame * 255).round().astype(np.uint8) for 0..1 floats."
         )
-    valid_shape = array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))
-    if not valid_shape:
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))):
         raise ValueError(
             f"expected a frame of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; "
             f"got shape {array.shape}"
@@ -84,8 +82,6 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     --------
     >>> box_iou((0, 0, 10, 10), (5, 0, 10, 10))
     0.3333333333333333
-    >>> box_iou((0, 0, 10, 10), (20, 0, 10, 10))
-    0.0
     """
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
@@ -107,27 +103,12 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     return np.array(array, copy=True, order="C")
 
 
-def _box_ints(box: Sequence[float]) -> tuple[int, int, int, int]:
-    try:
-        values = np.asarray(box, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        values = np.zeros(0)
-    if values.shape != (4,) or not np.all(np.isfinite(values)):
-        raise ValueError(f"expected a box (x, y, w, h) of 4 finite numbers; got {box!r}")
-    x, y, w, h = (int(round(v)) for v in values)
-    if w <= 0 or h <= 0:
-        raise ValueError(f"box {box!r} is empty: width and height must be positive")
-    return x, y, w, h
-
-
 def _sample_positions(start: int, size: int, pad_before: int, pad_after: int, limit: int) -> np.ndarray:
-    """Source indices along one axis: the box ``[start, start+size)``, padded by repeating its
-    own edge rows, then clipped to the frame ``[0, limit)`` (edge replication outside it)."""
+    """Source indices along one axis: the box padded with its own edge, then clipped to ``[0, limit)``."""
     total = size + pad_before + pad_after
     count = min(total, _MAX_SAMPLES)
     steps = np.floor((np.arange(count) + 0.5) * (total / count)).astype(np.int64)
-    positions = start - pad_before + steps
-    positions = np.clip(positions, start, start + size - 1)  # pad to square with the crop's edge
+    positions = np.clip(start - pad_before + steps, start, start + size - 1)  # pad to square: the crop's edge
     return np.clip(positions, 0, limit - 1)  # outside the frame: the frame's edge
 
 
@@ -135,12 +116,19 @@ def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) ->
     """A ``(48, 48)`` grey face cut from a frame, safe at the frame's edges."""
     gray = to_gray(gray)
     height, width = gray.shape
-    x, y, w, h = _box_ints(box)
+    try:
+        values = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        values = np.zeros(0)
+    if values.shape != (4,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"expected a box (x, y, w, h) of 4 finite numbers; got {box!r}")
+    x, y, w, h = (round(v) for v in values)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box {box!r} is empty: width and height must be positive")
     if not np.isfinite(margin) or margin < 0:
         raise ValueError(f"margin must be a non-negative fraction of the box; got {margin!r}")
-    if margin:
-        dx, dy = int(round(margin * w)), int(round(margin * h))
-        x, y, w, h = x - dx, y - dy, w + 2 * dx, h + 2 * dy
+    dx, dy = round(margin * w), round(margin * h)
+    x, y, w, h = x - dx, y - dy, w + 2 * dx, h + 2 * dy
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise ValueError(
             f"box {tuple(box)!r} lies entirely outside the {width}x{height} frame; "
@@ -161,7 +149,7 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> n
     gray : ndarray of shape (H, W), dtype uint8
         The frame (BGR, BGRA and (H, W, 1) frames are converted with :func:`to_gray`).
     boxes : array-like of shape (n, 4)
-        ``(x, y, w, h)`` per face in frame pixels, as for :func:`crop_face`.
+        ``(x, y, w, h)`` per face in frame pixels.
     margin : float, default 0.0
         Widen each box by this fraction of its width (height) on each side first.
 
@@ -177,3 +165,13 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> n
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"expected boxes of shape (n, 4) as (x, y, w, h); got shape {boxes.shape}")
     return np.stack([crop_face(gray, box, margin=margin) for box in boxes])
+
+
+def face_record(box: Sequence[float], probabilities: Sequence[float]) -> dict:
+    """The record of one face: its box as ints, its probabilities as floats, its top emotion."""
+    probabilities = [float(p) for p in probabilities]
+    return {
+        "box": tuple(int(v) for v in box),
+        "probabilities": probabilities,
+        "emotion": EMOTIONS[int(np.argmax(probabilities))],
+    }

@@ -1,11 +1,8 @@
-"""Frames in, emotion records out: detect, classify, smooth, over every frame of a source.
-
-One record per face (:func:`fer_lib.live.face_record`), the same everywhere
-(CLI, notebooks, widgets, CSV/JSON).
-"""
+"""Frames in, emotion records out (:func:`fer_lib.live.face_record`): detect, classify, smooth, per frame."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 from typing import Any, Callable, Iterator
@@ -15,19 +12,12 @@ import numpy as np
 
 from fer_lib.model._classifier import DEFAULT_MODEL_PATH, EmotionClassifier
 from fer_lib.live._detectors import DETECTORS, FaceDetector, make_detector
-from fer_lib.live._frames import check_frame, crop_faces, to_gray
-from fer_lib.live._records import face_record
+from fer_lib.live._frames import check_frame, crop_faces, face_record
 from fer_lib.live._smoothing import ProbabilitySmoother
 from fer_lib.live._sources import open_source
 
-__all__ = [
-    "default_detector",
-    "default_classifier",
-    "analyze_frame",
-    "classify_boxes",
-    "iter_analyzed",
-    "run_loop",
-]
+__all__ = ["analyze_frame", "classify_boxes", "default_classifier", "default_detector", "iter_analyzed",
+           "run_loop"]
 
 
 #: A face detector, or the name of one (:data:`fer_lib.live.DETECTORS`).
@@ -47,11 +37,9 @@ def default_classifier() -> EmotionClassifier:
 
 
 def _detector(detector: Detector | None) -> FaceDetector:
-    """The detector to use: the argument itself, or the shared one of that name (default BlazeFace)."""
-    if detector is None:
-        return default_detector()
-    if isinstance(detector, str):
-        return default_detector(detector)
+    """The detector itself, or the shared one of that name (None: BlazeFace)."""
+    if detector is None or isinstance(detector, str):
+        return default_detector(detector or DETECTORS[0])
     return detector
 
 
@@ -93,9 +81,8 @@ def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | 
     boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     if len(boxes) == 0:
         return []
-    gray = to_gray(frame)
     classifier = classifier if classifier is not None else default_classifier()
-    probabilities = classifier.predict(crop_faces(gray, boxes))
+    probabilities = classifier.predict(crop_faces(frame, boxes))
     return [face_record(box, row) for box, row in zip(boxes, probabilities)]
 
 
@@ -116,12 +103,11 @@ def iter_analyzed(
     Parameters
     ----------
     source
-        Anything :func:`fer_lib.live.open_source` accepts; frames of any size with 1, 3 or 4 channels.
+        Anything :func:`fer_lib.live.open_source` accepts.
     every : int, default 1
         Analyse every ``every``-th frame; frames in between reuse the last records.
     detect_every : int, default 1
-        Run the detector (the costly step) on every ``detect_every``-th analysed frame only; the analysed
-        frames in between classify the faces again, from the new frame, at the boxes last detected.
+        Detect on every ``detect_every``-th analysed frame only; the others classify the last boxes again.
     smooth : bool or ProbabilitySmoother, default True
         Smooth probabilities over frames (a fresh ``ProbabilitySmoother()`` when True).
     max_frames : int, optional
@@ -188,11 +174,9 @@ def run_loop(
     """
     count = 0
     frames = iter_analyzed(source, every=every, smooth=smooth, max_frames=max_frames, **options)
-    try:
+    with contextlib.closing(frames):
         for frame, faces in frames:
             count += 1
             if on_frame is not None and on_frame(frame, faces) is False:
                 break
-    finally:
-        frames.close()
     return count

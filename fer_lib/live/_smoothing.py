@@ -1,24 +1,19 @@
-"""Probabilities smoothed over frames, so that a face's label does not flicker.
-
-A face is followed from frame to frame by where its box is (:func:`fer_lib.live.box_iou`,
-then centre distance); its last few probability rows are averaged.
-"""
+"""Probabilities smoothed over frames, so that a face's label does not flicker."""
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from fer_lib.live._frames import box_iou
-from fer_lib.live._records import face_record
+from fer_lib.live._frames import box_iou, face_record
 
 __all__ = ["ProbabilitySmoother"]
 
 
 def _centre_distance(a, b) -> float:
-    """Distance between box centres, in units of the larger box side."""
+    """Distance between box centres, in units of the largest box side."""
     dx = (a[0] + a[2] / 2) - (b[0] + b[2] / 2)
     dy = (a[1] + a[3] / 2) - (b[1] + b[3] / 2)
     return float(np.hypot(dx, dy)) / max(a[2], a[3], b[2], b[3], 1)
@@ -52,10 +47,11 @@ class ProbabilitySmoother:
     >>> smoother = ProbabilitySmoother(window=2)
     >>> face = {"box": (0, 0, 10, 10), "probabilities": [0, 0, 0, 1, 0, 0, 0], "emotion": "Happy"}
     >>> sad = dict(face, probabilities=[0, 0, 0, 0.4, 0.6, 0, 0], emotion="Sad")
-    >>> _ = smoother.update([face]); smoother.update([sad])[0]["emotion"]
+    >>> _ = smoother.update([face])
+    >>> smoother.update([sad])[0]["emotion"]
     'Happy'
-    >>> smoother.update([sad])[0]["track"], smoother.update([dict(sad, box=(50, 50, 10, 10)), sad])[0]["track"]
-    (0, 1)
+    >>> [face["track"] for face in smoother.update([dict(sad, box=(50, 50, 10, 10)), sad])]
+    [1, 0]
     """
 
     def __init__(
@@ -86,7 +82,7 @@ class ProbabilitySmoother:
         Parameters
         ----------
         faces : sequence of dict
-            This frame's records (see :mod:`fer_lib.live._records`).
+            This frame's records (see :func:`fer_lib.live.face_record`).
         """
         candidates = []
         for face_index, face in enumerate(faces):
@@ -114,7 +110,8 @@ class ProbabilitySmoother:
             track["missed"] = 0
             track["history"].append(np.asarray(face["probabilities"], np.float64))
             tracks.append(track)
-            smoothed.append({**face_record(face["box"], np.mean(track["history"], axis=0)), "track": track["id"]})
+            record = face_record(face["box"], np.mean(track["history"], axis=0))
+            smoothed.append({**record, "track": track["id"]})
         for track_index, track in enumerate(self._tracks):
             if track_index not in used_tracks and track["missed"] < self.max_missed:
                 track["missed"] += 1

@@ -1,18 +1,17 @@
 """Frame sources: cameras, videos, streams, images, folders and arrays, as BGR frames that always release.
 
-:func:`open_source` turns any of them into a :class:`FrameSource`: an iterator of
-``(H, W, 3)`` uint8 BGR frames and a context manager. A camera or video file is
-released when the loop ends, stops early, fails or is interrupted
-(``KeyboardInterrupt``), and a source that delivers no frame raises
-:class:`~fer_lib.errors.SourceError` instead of waiting forever.
+A camera or video is released when the loop ends, stops early, fails or is interrupted, and a source
+that delivers no frame raises :class:`~fer_lib.errors.SourceError` instead of waiting forever.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,13 +19,7 @@ import numpy as np
 from fer_lib.live._frames import to_bgr
 from fer_lib.errors import SourceError
 
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "FrameSource",
-    "open_source",
-    "source_kind",
-    "image_files",
-]
+__all__ = ["IMAGE_EXTENSIONS", "FrameSource", "folder_images", "image_files", "open_source", "source_kind"]
 
 #: File suffixes read as still images (anything else is opened as a video).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -137,21 +130,19 @@ def open_source(
     if isinstance(source, (bool, np.bool_)):
         raise TypeError(f"expected a camera index, path or frames; got {source!r}")
     if isinstance(source, (int, np.integer)):
-        return _open_camera(int(source), capture_factory, read_timeout)
+        return _open_capture(int(source), f"camera {int(source)}", capture_factory, read_timeout)
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         path = Path(text)
         kind = source_kind(text)
-        if kind == "stream":
-            return _open_video(text, f"stream {text}", capture_factory)
+        if kind in ("stream", "video"):
+            return _open_capture(text, f"{kind} {text}", capture_factory, None)
         if kind == "folder":
-            return _open_folder(path)
+            return FrameSource((_read_image(file) for file in folder_images(path)), f"folder {path}", None)
         if kind == "image":
-            return _open_image(path)
-        if kind == "video":
-            return _open_video(text, f"video {path}", capture_factory)
+            return FrameSource(iter([_read_image(path)]), f"image {path}", None)
         if kind == "camera":
-            return _open_camera(int(text), capture_factory, read_timeout)
+            return _open_capture(int(text), f"camera {int(text)}", capture_factory, read_timeout)
         raise SourceError(
             f"{path} does not exist (looked for a video, image or folder from {Path.cwd()}); "
             "check the path, or pass a camera index such as 0."
@@ -167,18 +158,14 @@ def open_source(
     )
 
 
-def _releaser(capture) -> Callable[[], None]:
-    released = []
-
-    def release() -> None:
-        if not released:
-            released.append(True)
-            capture.release()
-
-    return release
-
-
-def _open_capture(argument, description: str, capture_factory, advice: str):
+def _open_capture(argument, description: str, capture_factory, read_timeout: float | None) -> FrameSource:
+    """A camera (failing after ``read_timeout`` s without a frame) or, for ``None``, a video or stream."""
+    advice = (
+        "OpenCV cannot decode it: check the file, or convert it to H.264 .mp4 (ffmpeg -i IN OUT.mp4)"
+        if read_timeout is None
+        else "check that a camera is connected, not used by another program and allowed for this user, try "
+        "another index, or pass a video file such as assets/white_house_clip.mp4"
+    )
     try:
         capture = capture_factory(argument)
     except Exception as exc:
@@ -186,26 +173,13 @@ def _open_capture(argument, description: str, capture_factory, advice: str):
     if not capture.isOpened():
         capture.release()
         raise SourceError(f"{description} cannot be opened; {advice}")
-    return capture
+    release = functools.cache(capture.release)  # once, whether the frames end or the source is closed
+    return FrameSource(_iter_capture(capture, release, description, read_timeout), description, release)
 
 
-def _open_camera(index: int, capture_factory, read_timeout: float) -> FrameSource:
-    description = f"camera {index}"
-    capture = _open_capture(
-        index,
-        description,
-        capture_factory,
-        "check that a camera is connected, not used by another program and allowed for this "
-        "user, try another index, or pass a video file such as assets/white_house_clip.mp4",
-    )
-    release = _releaser(capture)
-    return FrameSource(_iter_camera(capture, release, description, read_timeout), description, release)
-
-
-def _iter_camera(capture, release, description: str, read_timeout: float) -> Iterator[np.ndarray]:
+def _iter_capture(capture, release, description: str, read_timeout: float | None) -> Iterator[np.ndarray]:
+    delivered, failing_since = 0, None
     try:
-        delivered = 0
-        failing_since = None
         while True:
             ok, frame = capture.read()
             if ok and frame is not None and np.size(frame):
@@ -213,6 +187,13 @@ def _iter_camera(capture, release, description: str, read_timeout: float) -> Ite
                 delivered += 1
                 yield to_bgr(frame)
                 continue
+            if read_timeout is None:  # a video's end
+                if delivered:
+                    return
+                raise SourceError(
+                    f"{description} opened but yielded no frame; it is empty or damaged: "
+                    "check it plays in a video player, or re-encode it to H.264 .mp4"
+                )
             now = time.monotonic()
             failing_since = now if failing_since is None else failing_since
             if now - failing_since >= read_timeout:
@@ -222,35 +203,6 @@ def _iter_camera(capture, release, description: str, read_timeout: float) -> Ite
                     "program uses it and that it is plugged in, or pass a video file instead"
                 )
             time.sleep(min(0.01, read_timeout / 10))
-    finally:
-        release()
-
-
-def _open_video(argument: str, description: str, capture_factory) -> FrameSource:
-    capture = _open_capture(
-        argument,
-        description,
-        capture_factory,
-        "OpenCV cannot decode it: check the file, or convert it to H.264 .mp4 (ffmpeg -i IN OUT.mp4)",
-    )
-    release = _releaser(capture)
-    return FrameSource(_iter_video(capture, release, description), description, release)
-
-
-def _iter_video(capture, release, description: str) -> Iterator[np.ndarray]:
-    try:
-        delivered = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok or frame is None or not np.size(frame):
-                break
-            delivered += 1
-            yield to_bgr(frame)
-        if delivered == 0:
-            raise SourceError(
-                f"{description} opened but yielded no frame; it is empty or damaged: "
-                "check it plays in a video player, or re-encode it to H.264 .mp4"
-            )
     finally:
         release()
 
@@ -265,19 +217,15 @@ def _read_image(path: Path) -> np.ndarray:
     return image
 
 
-def _open_image(path: Path) -> FrameSource:
-    image = _read_image(path)
-    return FrameSource(iter([image]), f"image {path}", None)
-
-
-def _open_folder(folder: Path) -> FrameSource:
+def folder_images(folder: str | os.PathLike) -> list[Path]:
+    """:func:`image_files`, or a SourceError for a folder without images."""
     files = image_files(folder)
     if not files:
         raise SourceError(
             f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-            "put images there or pass a video file or camera index"
+            "put images there, or pass image files or a video"
         )
-    return FrameSource((_read_image(path) for path in files), f"folder {folder}", None)
+    return files
 
 
 def _iter_arrays(frames: Iterable, description: str) -> Iterator[np.ndarray]:

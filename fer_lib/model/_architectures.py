@@ -1,9 +1,7 @@
-"""Model builders: the tutorial's CNN, our own lighter network, and the layers they share.
+"""Model builders: the tutorial's CNN, our own lighter networks, and test-time averaging wrappers.
 
-Every model here takes raw grey faces, a float32 batch of shape ``(n, 48, 48, 1)``
-holding 0..255 (see :func:`fer_lib.data.to_model_input`), and normalises them in
-its own first layer. A saved ``.keras`` file therefore classifies raw faces with
-no outside knowledge of how it was trained.
+Every model takes raw grey faces, float32 ``(n, 48, 48, 1)`` holding 0..255, and normalises them in its
+first layer, so a saved ``.keras`` file needs no outside knowledge of how it was trained.
 """
 
 from __future__ import annotations
@@ -17,18 +15,8 @@ from keras import layers, regularizers
 from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
-__all__ = [
-    "seed_cnn",
-    "fer_net",
-    "fer_resnet",
-    "with_flip_averaging",
-    "with_crop_averaging",
-    "build_model",
-    "MODEL_BUILDERS",
-    "HorizontalFlip",
-    "count_parameters",
-    "compile_model",
-]
+__all__ = ["seed_cnn", "fer_net", "fer_resnet", "with_flip_averaging", "with_crop_averaging", "build_model",
+           "MODEL_BUILDERS", "HorizontalFlip", "count_parameters", "compile_model"]
 
 
 @keras.saving.register_keras_serializable(package="fer_lib")
@@ -51,9 +39,8 @@ def seed_cnn(
     """The tutorial's VGG-style CNN, layer for layer (about 5.9 M parameters).
 
     Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5; the same with 256 and 512;
-    flatten; dense 512 / 256 / 128 with dropout 0.4, 0.4, 0.5; softmax over 7. Adam(1e-3, 0.9, 0.999,
-    1e-7), categorical cross-entropy, L2(0.01) on the first convolution, as in the tutorial. The tutorial
-    standardised pixels outside the model (then fed webcam faces divided by 255, a mismatch); here a
+    flatten; dense 512 / 256 / 128 with dropout 0.4, 0.4, 0.5; softmax; Adam(1e-3), L2(0.01) on the first
+    convolution. The tutorial standardised pixels outside the model (and webcam faces differently); here a
     per-pixel :class:`keras.layers.Normalization` adapted on ``normalization_data`` is the first layer.
 
     Parameters
@@ -63,13 +50,10 @@ def seed_cnn(
     compile : bool, default True
         Compile with the tutorial's optimiser and loss.
     width : int, default 64
-        Filters of the first block (the others 2, 4 and 8 times as many; the dense head stays 512-256-128).
-        :mod:`research.claims` uses 16, a sixteenth of the computation (64 trains at tens of faces per
-        second on a 2-core CPU).
+        Filters of the first block (the others 2, 4 and 8 times as many); :mod:`research.claims` uses 16.
     conv_dropout, dense_dropout, pool_strides : optional
-        The tutorial's values by default; :mod:`research.claims` changes them to test its cures for
-        overfitting ("more dropout", "a smaller stride"). The convolutions already use stride 1, so the
-        stride that can shrink is the pooling layers' (2x2 windows at stride 1 overlap, keeping more).
+        The tutorial's values by default; :mod:`research.claims` changes them to test "more dropout" and
+        "a smaller stride" (the pooling layers': the convolutions already use stride 1).
     """
     if not 0.0 <= conv_dropout < 1.0 or len(dense_dropout) != 3 or not all(0.0 <= r < 1.0 for r in dense_dropout):
         raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); got {conv_dropout}, {dense_dropout}")
@@ -77,19 +61,18 @@ def seed_cnn(
         raise ValueError(f"width must be a positive integer; got {width!r}")
     if len(pool_strides) != 4 or not all(s in (1, 2) for s in pool_strides):
         raise ValueError(f"pool_strides needs four strides of 1 or 2, one per block; got {pool_strides}")
-    filters = width
     normalize = layers.Normalization(axis=(1, 2, 3), name="per_pixel_standardize")
     model = keras.Sequential(name="seed_cnn")
     model.add(keras.Input(shape=IMAGE_SHAPE, name="face"))
     model.add(normalize)
-    model.add(layers.Conv2D(filters, 3, activation="relu", kernel_regularizer=regularizers.l2(0.01)))
-    model.add(layers.Conv2D(filters, 3, activation="relu", padding="same"))
+    model.add(layers.Conv2D(width, 3, activation="relu", kernel_regularizer=regularizers.l2(0.01)))
+    model.add(layers.Conv2D(width, 3, activation="relu", padding="same"))
     model.add(layers.BatchNormalization())
     model.add(layers.MaxPooling2D(pool_size=2, strides=pool_strides[0]))
     model.add(layers.Dropout(conv_dropout))
     for multiplier, stride in zip((2, 4, 8), pool_strides[1:]):
         for _ in range(2):
-            model.add(layers.Conv2D(multiplier * filters, 3, activation="relu", padding="same"))
+            model.add(layers.Conv2D(multiplier * width, 3, activation="relu", padding="same"))
             model.add(layers.BatchNormalization())
         model.add(layers.MaxPooling2D(pool_size=2, strides=stride))
         model.add(layers.Dropout(conv_dropout))
@@ -103,11 +86,8 @@ def seed_cnn(
     else:
         normalize.adapt(np.zeros((2,) + IMAGE_SHAPE, np.float32) + np.array([[[[-1.0]]], [[[1.0]]]], np.float32))
     if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
-            loss="categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        adam = keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+        model.compile(optimizer=adam, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -132,11 +112,9 @@ def fer_net(
 ) -> keras.Model:
     """Our network: a light VGG-style CNN built to fight the tutorial's overfitting.
 
-    Four blocks of two 3x3 convolutions (batch norm, ReLU) with ``widths`` filters, max pooling between
-    blocks, global average pooling instead of the tutorial's 1 M-weight flatten-dense head, one dropout,
-    softmax: about 1.2 M parameters with the default widths (a fifth of the tutorial's), trained with AdamW
-    weight decay and label smoothing. Augmentation lives in the training pipeline
-    (:mod:`fer_lib.train._loop`). The first layer rescales raw 0..255 grey levels to -1..1.
+    Four blocks of two 3x3 convolutions (batch norm, ReLU), max pooling between blocks, global average
+    pooling instead of the tutorial's 1 M-weight dense head, dropout, softmax: 1.2 M parameters (a fifth of
+    the tutorial's), trained with AdamW weight decay and label smoothing.
 
     Parameters
     ----------
@@ -145,10 +123,9 @@ def fer_net(
     dropout : float, default 0.4
         Dropout before the classifier.
     block_dropout : float, default 0.0
-        Dropout after every pooling layer; for :mod:`research.claims`, which tests "more dropout".
+        Dropout after every pooling layer (:mod:`research.claims`' "more dropout").
     pool_strides : tuple of int, optional
-        One stride of 1 or 2 per pooling layer (default all 2); for :mod:`research.claims`, which tests
-        "a smaller stride".
+        One stride of 1 or 2 per pooling layer, default all 2 (:mod:`research.claims`' "a smaller stride").
     compile : bool, default True
         Compile with AdamW, label-smoothed cross-entropy and accuracy.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
@@ -158,8 +135,7 @@ def fer_net(
     optimizer : {"adamw", "sgd"}, default "adamw"
         ``"sgd"``: SGD with Nesterov momentum 0.9 and the same ``weight_decay``.
     input_size : int, default 48
-        Side of the square faces it takes: smaller for a network trained on crops
-        (:func:`with_crop_averaging` then gives it whole faces).
+        Side of the faces it takes: smaller for a network trained on crops (see :func:`with_crop_averaging`).
 
     Returns
     -------
@@ -169,8 +145,7 @@ def fer_net(
     Raises
     ------
     ValueError
-        For strides other than 1 or 2 (or the wrong number), dropout rates outside [0, 1) or an unknown
-        optimizer.
+        For wrong strides, dropout rates outside [0, 1) or an unknown optimizer.
 
     Examples
     --------
@@ -191,13 +166,18 @@ def fer_net(
             x = layers.MaxPooling2D(2, strides=strides[block - 1], name=f"block{block}_pool")(x)
             if block_dropout:
                 x = layers.Dropout(block_dropout, name=f"block{block}_dropout")(x)
+    return _with_head(inputs, x, "fer_net", dropout, compile, optimizer=optimizer,
+                      learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
+
+
+def _with_head(inputs, x, name: str, dropout: float, compile: bool, **recipe) -> keras.Model:
+    """Global average pooling, dropout and softmax on ``x``; compiled with ``recipe`` if asked."""
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name="fer_net")
+    model = keras.Model(inputs, outputs, name=name)
     if compile:
-        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
-                      label_smoothing=label_smoothing)
+        compile_model(model, **recipe)
     return model
 
 
@@ -216,8 +196,7 @@ def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate
     label_smoothing : float, default 0.1
         Of the categorical cross-entropy.
     ema_momentum : float, optional
-        Keep an exponential moving average of the weights at this momentum (Keras's ``use_ema``);
-        ``fit`` swaps the average in when it ends.
+        Keep a moving average of the weights (Keras' ``use_ema``), swapped in when ``fit`` ends.
 
     Raises
     ------
@@ -232,11 +211,8 @@ def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate
                                       weight_decay=weight_decay, **ema)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adamw' or 'sgd'")
-    model.compile(
-        optimizer=chosen,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-        metrics=["accuracy"],
-    )
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    model.compile(optimizer=chosen, loss=loss, metrics=["accuracy"])
 
 
 def _residual_block(x, filters: int, name: str):
@@ -264,10 +240,8 @@ def fer_resnet(
 ) -> keras.Model:
     """The residual variant of :func:`fer_net`: the same convolutions, each pair bridged by a shortcut.
 
-    Each stage holds ``blocks`` basic residual blocks (3x3 conv, BN, ReLU, 3x3 conv, BN, plus the input,
-    ReLU; a 1x1 projection where the width changes), max pooling between stages, then global average
-    pooling, dropout and softmax, trained like :func:`fer_net`. With ``blocks=1`` it has fer_net's eight
-    3x3 convolutions and about 4% more parameters (1.22 M, the projections).
+    Each stage holds ``blocks`` basic residual blocks (a 1x1 projection where the width changes); with
+    ``blocks=1``, fer_net's eight 3x3 convolutions and 4% more parameters (1.22 M).
 
     Parameters
     ----------
@@ -310,21 +284,12 @@ def fer_resnet(
             x = _residual_block(x, filters, f"stage{stage}_block{block}")
         if stage < len(widths):
             x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name="fer_resnet")
-    if compile:
-        compile_model(model, optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
-                      label_smoothing=label_smoothing)
-    return model
+    return _with_head(inputs, x, "fer_resnet", dropout, compile, optimizer=optimizer,
+                      learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
 
 
 def with_flip_averaging(model: keras.Model) -> keras.Model:
     """Wrap ``model`` so it averages its probabilities over the face and its mirror image.
-
-    Test-time augmentation: two forward passes, often a point of accuracy. The wrapper loads back with
-    ``keras.saving.load_model`` once ``fer_lib`` is imported.
 
     Parameters
     ----------
@@ -345,8 +310,8 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
 def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
     """Wrap a network trained on crops of the faces so that it takes whole 48x48 faces.
 
-    ``crops=1`` classifies the centre crop; ``crops=10`` averages over the four corner crops and the centre
-    crop, each also mirrored (the "ten-crop" test of AlexNet and of FER2013 papers training on 44x44 crops).
+    ``crops=1`` classifies the centre crop; ``crops=10`` averages the four corner crops and the centre one,
+    each also mirrored (AlexNet's "ten-crop" test).
 
     Parameters
     ----------
@@ -386,8 +351,6 @@ def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
     return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=f"{model.name}_ten_crop")
 
 
-
-
 #: Model name -> builder; :func:`build_model` and the training CLI look names up here.
 MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "seed_cnn": seed_cnn,
@@ -417,13 +380,9 @@ def build_model(name: str, **options) -> keras.Model:
     >>> build_model("fer_net_small", compile=False).name
     'fer_net'
     """
-    try:
-        builder = MODEL_BUILDERS[name]
-    except KeyError:
-        raise ModelError(
-            f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}"
-        ) from None
-    return builder(**options)
+    if name not in MODEL_BUILDERS:
+        raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}")
+    return MODEL_BUILDERS[name](**options)
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:

@@ -1,10 +1,7 @@
 """Model cards: what a trained model is, what it was trained on, how and how well.
 
-A card is a small JSON file beside every saved model (``default.json`` beside the shipped ``default.keras``)
-and in every run folder. :class:`ModelCard` holds one field per top-level key: :meth:`ModelCard.from_run`
-assembles it from a training run, :meth:`ModelCard.write` / :meth:`ModelCard.read` move it to and from disk.
-Its keys and their order are those of the committed cards (the shipped model's and ``results/``), so old and new
-cards read the same.
+A card is a JSON file beside every saved model and in every run folder; its keys and their order are those
+of the committed cards (the shipped model's and ``results/``), so old and new cards read the same.
 """
 
 from __future__ import annotations
@@ -59,8 +56,6 @@ def _now() -> str:
 class ModelCard:
     """A model card: one field per key of the card's JSON file, in the file's order.
 
-    Build one with :meth:`from_run` or read one with :meth:`read`; :meth:`to_dict` gives the JSON-ready dict.
-
     Parameters
     ----------
     name, architecture : str
@@ -68,31 +63,26 @@ class ModelCard:
     parameters : dict
         ``trainable``, ``non_trainable`` and ``total`` parameter counts.
     flip_tta : bool
-        Whether the saved model averages each face with its mirror image.
-    data : dict
-        ``file``, ``sha256``, ``synthetic`` and ``skipped_rows`` of the training data.
-    split : dict
-        ``protocol``, ``validation_fraction``, ``seed``, ``sizes`` and ``test_part``.
+        Whether the saved model averages each face with its mirror image (or ten crops).
+    data, split : dict
+        The training data's ``file``, ``sha256``, ``synthetic``, ``skipped_rows``; the split's ``protocol``,
+        ``validation_fraction``, ``seed``, ``sizes`` and ``test_part``.
     recipe : dict
-        The run's configuration (model, protocol, epochs, batch size, optimiser settings).
-    epochs_trained, epochs_planned : int
+        The run's identity (:meth:`fer_lib.train.TrainConfig.identity`) without the data's keys.
+    epochs_trained, epochs_planned, best_epoch : int
+        ``best_epoch`` (highest validation accuracy) may be None.
     weights : str
         Which checkpoint the model holds (``"last epoch"``, ``"best validation epoch (15)"``).
-    best_epoch : int or None
-        The epoch with the highest validation accuracy.
     seconds : float
-        Training time summed over the run's epochs (evaluation excluded).
+        Training time summed over the run's epochs.
     machine : dict
         :func:`machine_description` of the machine that trained it.
-    accuracy : dict
-        ``train``, ``validation``, ``validation_without_flip_tta`` and ``test`` accuracies (fractions).
-    per_class_test_accuracy : dict
-        Emotion name -> test accuracy of the faces with that label.
+    accuracy, per_class_test_accuracy : dict
+        ``train``, ``validation``, ``validation_without_flip_tta``, ``test``; emotion name -> test accuracy.
     test_macro_f1 : float or None
-        Test F1 averaged over the seven classes (:attr:`fer_lib.evaluation.Evaluation.macro_f1`);
-        ``None`` on cards written before it was recorded.
+        Test F1 averaged over the classes; ``None`` on cards written before it was recorded.
     history : str
-        The per-epoch history CSV (a file name beside the model, or a path in the run folder).
+        The history CSV (a file name beside the model, or a path in the run folder).
     created : str, optional
         ISO time stamp (UTC); default now.
     input, output : str, optional
@@ -132,49 +122,23 @@ class ModelCard:
     history: str
 
     @classmethod
-    def from_run(
-        cls,
-        *,
-        config: Mapping[str, Any],
-        state: Mapping[str, Any],
-        data: FER2013,
-        split: Split,
-        train_size: int,
-        parameters: dict[str, int],
-        flip_tta: bool,
-        accuracy: Mapping[str, float | None],
-        per_class_test_accuracy: Mapping[str, float],
-        test_macro_f1: float | None = None,
-        weights: str,
-        history: str | os.PathLike,
-    ) -> ModelCard:
+    def from_run(cls, *, config: Mapping[str, Any], state: Mapping[str, Any], data: FER2013, split: Split,
+                 train_size: int, parameters: dict[str, int], flip_tta: bool,
+                 accuracy: Mapping[str, float | None], per_class_test_accuracy: Mapping[str, float],
+                 test_macro_f1: float | None = None, weights: str, history: str | os.PathLike) -> ModelCard:
         """Assemble the card of a finished training run.
 
         Parameters
         ----------
-        config : mapping
-            The run's configuration as :func:`fer_lib.train.train` builds it (``model_name``, ``protocol``,
-            ``validation_fraction``, ``seed``, ``epochs``, ``data_sha256``, ``synthetic`` and the recipe).
-        state : mapping
-            The run's saved state: ``epoch`` (epochs trained), ``seconds``, ``best_epoch``.
-        data : FER2013
-            The data set the run was trained on.
-        split : Split
-            The split the run used (its validation and test parts are counted).
+        config, state : mapping
+            The run's identity (:meth:`fer_lib.train.TrainConfig.identity`) and saved state (``epoch``,
+            ``seconds``, ``best_epoch``).
+        data, split : FER2013, Split
+            The data set the run was trained on and its split.
         train_size : int
-            Faces actually trained on (a subset when ``sample_size`` was given).
-        parameters : dict
-            :func:`fer_lib.model.count_parameters` of the network.
-        flip_tta : bool
-            Whether the saved model averages over mirror images.
-        accuracy : mapping
-            ``train``, ``validation``, ``validation_without_flip_tta``, ``test``.
-        per_class_test_accuracy : mapping
-            Emotion name -> test accuracy.
-        test_macro_f1 : float, optional
-            Test F1 averaged over the seven classes.
-        weights : str
-            Which checkpoint the model holds.
+            Faces actually trained on.
+        parameters, flip_tta, accuracy, per_class_test_accuracy, test_macro_f1, weights
+            The card's fields of these names.
         history : str or path
             Where the history CSV is.
         """

@@ -23,16 +23,10 @@ from fer_lib.quiet import hidden_startup_lines
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-__all__ = [
-    "DEFAULT_KERAS_PATH",
-    "DEFAULT_MODEL_PATH",
-    "BATCH_BUCKETS",
-    "EmotionClassifier",
-    "load_saved_model",
-    "predict_probabilities",
-]
+__all__ = ["DEFAULT_KERAS_PATH", "DEFAULT_MODEL_PATH", "BATCH_BUCKETS", "EmotionClassifier",
+           "load_saved_model", "predict_probabilities"]
 
-#: The shipped model's files: package data (``fer_lib/model/shipped/``), found wherever fer_lib is installed.
+#: The shipped model's files: package data, found wherever fer_lib is installed.
 _SHIPPED = Path(str(importlib.resources.files("fer_lib.model") / "shipped"))
 #: The shipped Keras model (training, evaluation, notebooks 3-4).
 DEFAULT_KERAS_PATH: Path = _SHIPPED / "default.keras"
@@ -125,13 +119,10 @@ class EmotionClassifier:
             self.model = model
             _check_model_shapes(model, self.path)
             self._predict = _compiled_predict(model)
-        self._check_probabilities()
-
-    def _check_probabilities(self) -> None:
-        """Refuse a model whose outputs on two probe faces are not probabilities (no softmax at the end)."""
+        # Refuse a model whose outputs on two probe faces are not probabilities (no softmax at the end).
         ramp = np.linspace(0, 255, IMAGE_SIZE).astype(np.uint8)
         probe = np.stack([np.full((IMAGE_SIZE, IMAGE_SIZE), 128, np.uint8), np.tile(ramp, (IMAGE_SIZE, 1))])
-        out = np.asarray(self._predict_all(probe), dtype=np.float64)
+        out = np.asarray(self._predict_all(probe), dtype=np.float64)  # not predict, which callers may wrap
         sums = out.sum(axis=1)
         if not (np.isfinite(out).all() and out.min() >= -1e-6 and np.allclose(sums, 1.0, atol=1e-3)):
             where = f"model file {self.path}" if self.path is not None else "this model"
@@ -319,8 +310,7 @@ def _compiled_predict(model) -> Callable[[np.ndarray], Any]:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        # autograph=False: a plain forward pass has no Python control flow to convert (and autograph
-        # cannot read a lambda's source, which it reports as a warning)
+        # autograph=False: no control flow to convert (and autograph warns it cannot read a lambda's source)
         function = tf.function(lambda batch: model(batch, training=False), jit_compile=False, autograph=False)
         return lambda batch: function(tf.convert_to_tensor(batch)).numpy()
     return model.predict_on_batch  # other backends: Keras' own compiled predict step

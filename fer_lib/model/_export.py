@@ -1,10 +1,5 @@
-"""Export a trained Keras model to LiteRT (``.tflite``) for fast, TensorFlow-free inference.
-
-Training and evaluation use Keras on TensorFlow; the live loop, ``predict`` and
-the widgets run the exported file with LiteRT (``ai-edge-litert``), which
-starts in a fraction of a second and needs no TensorFlow. :func:`export_litert`
-writes two files beside the model, plus a manifest that ties them to it.
-"""
+"""Export a trained Keras model to LiteRT (``.tflite``): the live loop, ``predict`` and the widgets run it
+without TensorFlow, starting in a fraction of a second. A manifest ties the two files to their model."""
 
 from __future__ import annotations
 
@@ -33,11 +28,8 @@ def litert_paths(model_path: str | os.PathLike) -> dict[str, Path]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> dict[str, Path]:

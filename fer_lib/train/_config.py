@@ -15,9 +15,8 @@ __all__ = ["TrainConfig", "PROFILES", "RECIPES", "OPTIMIZERS"]
 #: Per-model recipe where the config leaves it open (``seed_cnn``: the tutorial's Adam 1e-3, no augmentation).
 RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"augment": False, "schedule": "constant", "learning_rate": 1e-3, "flip_tta": False},
-    "fer_net": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
-    "fer_net_small": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
-    "fer_resnet": {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"},
+    **{name: {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"}
+       for name in ("fer_net", "fer_net_small", "fer_resnet")},
 }
 
 #: ``optimizer`` choices -> the peak learning rate used when none is given (``None``: the recipe's).
@@ -35,23 +34,20 @@ class TrainConfig:
     Parameters
     ----------
     model_name : str, default "fer_net"
-        A key of :data:`RECIPES`: ``"seed_cnn"`` (the tutorial's network), ``"fer_net"``,
-        ``"fer_net_small"`` or ``"fer_resnet"``.
-    epochs : int, default 24
-    batch_size : int, default 64
-    seed : int, default 0
-        Seeds the split, the sample, the batch order, augmentation and the weights.
+        A key of :data:`RECIPES`: ``"seed_cnn"`` (the tutorial's), ``"fer_net"``, ``"fer_net_small"``,
+        ``"fer_resnet"``.
+    epochs, batch_size, seed : int, default 24, 64, 0
+        The seed sets the split, the sample, the batch order, augmentation and the weights.
     protocol : {"official", "tutorial"}
         ``official``: train and validation from Training, test = PublicTest; ``tutorial``: random 81/9/10.
     validation_fraction : float, default 0.1
         Share of the training rows carved out (stratified) for validation.
     sample_size : int, optional
-        Train on a stratified random subset of this many faces (quick runs).
+        Train on a stratified random subset of this many faces.
     learning_rate, schedule, augment, flip_tta : optional
-        Override the model's recipe in :data:`RECIPES`. ``flip_tta="auto"`` keeps test-time flip averaging
-        only if it improves validation accuracy.
+        Override :data:`RECIPES`; ``flip_tta="auto"`` keeps flip averaging if it helps on validation.
     optimizer : {"adamw", "sgd"}
-        ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]``. Not for ``seed_cnn``.
+        ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]`` (not for ``seed_cnn``).
     mixup, cutmix : float, default 0.0
         Beta alphas of :func:`fer_lib.train.mix_batch` (0: off).
     random_erasing : float, default 0.0
@@ -59,15 +55,13 @@ class TrainConfig:
     class_weight : {None, "balanced"}
         ``"balanced"``: rare classes count as much as common ones in the loss.
     crop : int, optional
-        Train on random ``crop`` x ``crop`` windows (24-47, fer_net models); test on ten crops if they beat
-        the centre crop on validation.
+        Train on random 24-47 pixel windows (fer_net models); test on ten crops if they help on validation.
     model_options : dict
-        Extra keyword arguments for the model builder (part of the run's identity).
+        Extra keyword arguments for the model builder.
     max_minutes : float, optional
-        Stop when this many minutes of training are spent (counted across resumed calls).
+        Stop when this many minutes of training are spent (across resumed calls).
     early_stopping, reduce_lr : int, optional
-        Patience in epochs for early stopping on validation accuracy and for halving a constant learning
-        rate on a plateau.
+        Patience in epochs for early stopping on validation accuracy and halving a constant rate on a plateau.
 
     Raises
     ------
@@ -158,10 +152,8 @@ class TrainConfig:
         return cls(**{key: value for key, value in identity.items() if key in names})
 
     def recipe(self) -> dict[str, Any]:
-        """The model's recipe (:data:`RECIPES`) with this config's overrides.
-
-        Keys: ``augment``, ``schedule``, ``learning_rate`` and ``flip_tta``.
-        """
+        """The model's recipe (:data:`RECIPES`: ``augment``, ``schedule``, ``learning_rate``, ``flip_tta``)
+        with this config's overrides."""
         recipe = dict(RECIPES[self.model_name])
         if OPTIMIZERS[self.optimizer] is not None:
             recipe["learning_rate"] = OPTIMIZERS[self.optimizer]
@@ -171,9 +163,8 @@ class TrainConfig:
         return recipe
 
     def identity(self, data) -> dict[str, Any]:
-        """What makes a run this run: recorded in its state and card, hashed into its folder name.
-
-        The dict holds the keys every run has, the recipe, and the options that are not at their default.
+        """What makes a run this run (saved in its state and card, hashed into its folder name): the keys
+        every run has, the recipe, and the options not at their default.
 
         Parameters
         ----------
@@ -202,13 +193,9 @@ def fingerprint(identity) -> str:
 
 #: Named configs: ``python -m fer_lib train --profile NAME``, ``make train``, notebook 3.
 PROFILES: dict[str, TrainConfig] = {
-    # Seconds to a minute: that everything runs (tests, nbval).
-    "fast": TrainConfig("fer_net_small", epochs=2, sample_size=1500),
-    # What `make run-all` trains in notebook 3: a few minutes.
-    "default": TrainConfig("fer_net_small", epochs=4),
-    # What a student can run in minutes on 2 CPU cores (`make train`): 6 min on a quiet machine,
-    # 61.7% PublicTest (results/fer_net_small_default.json).
+    "fast": TrainConfig("fer_net_small", epochs=2, sample_size=1500),  # a minute: tests, nbval
+    "default": TrainConfig("fer_net_small", epochs=4),  # notebook 3 in `make run-all`: a few minutes
+    # `make train`: 6 min on 2 quiet CPU cores, 61.7% PublicTest (results/fer_net_small_default.json)
     "student": TrainConfig("fer_net_small", epochs=12),
-    # The recipe of the shipped model (its card): random erasing on a long cosine schedule.
-    "full": TrainConfig("fer_net", epochs=72, random_erasing=0.5),
+    "full": TrainConfig("fer_net", epochs=72, random_erasing=0.5),  # the shipped model's recipe
 }

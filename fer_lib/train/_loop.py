@@ -1,9 +1,7 @@
 """The training loop: :func:`train` chains public steps a notebook can run one by one.
 
-``prepare_split`` -> ``training_batches`` / ``validation_arrays`` -> ``build_model_for`` ->
-``model.fit`` with a checkpoint after every epoch -> ``write_results`` (flip averaging chosen
-on validation, every part scored once, the model card). ``finalize`` runs the last step on a
-stopped run. Smoke runs: Keras honours ``KERAS_MAX_EPOCHS`` and ``KERAS_MAX_STEPS_PER_EPOCH``.
+``prepare_split`` -> ``training_batches`` -> ``build_model_for`` -> ``model.fit`` (a checkpoint every
+epoch) -> ``write_results`` (test-time averaging chosen on validation, scores, the card).
 """
 
 from __future__ import annotations
@@ -28,14 +26,10 @@ from fer_lib.labels import IMAGE_SIZE
 from fer_lib.model import _architectures as architectures
 from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
-from fer_lib.train._augment import centre_crop, training_batches, validation_arrays
+from fer_lib.train._augment import training_batches, validation_arrays
 from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
 from fer_lib.train._runs import EpochCheckpoint, Run, TimeBudget, default_run_dir, open_run, save_model
 from fer_lib.train._seeding import set_seed
-
-__all__ = ["TrainingResult", "Targets", "learning_rate_schedule", "prepare_split", "build_model_for", "train",
-           "write_results", "finalize", "reopen_run", "reestimate_batch_norm"]
-
 
 @dataclasses.dataclass
 class TrainingResult:
@@ -44,15 +38,13 @@ class TrainingResult:
     Parameters
     ----------
     model : keras.Model
-        The final model, without optimiser state (wrapped in flip averaging when the card says so).
+        The final model, without optimiser state (with the card's test-time averaging).
     history : pandas.DataFrame
         One row per epoch: ``epoch``, losses, accuracies, ``learning_rate``, ``seconds``.
     card : dict
-        The model card (:meth:`fer_lib.model.ModelCard.to_dict`), as saved beside the model.
-    run_dir : Path
-        The run's checkpoint folder.
-    output : Path or None
-        The saved ``.keras`` file, if one was asked for.
+        The model card (:meth:`fer_lib.model.ModelCard.to_dict`).
+    run_dir, output : Path
+        The run's folder; the saved ``.keras`` file, if one was asked for (else None).
     """
 
     model: keras.Model
@@ -63,11 +55,8 @@ class TrainingResult:
 
 
 class Targets(Protocol):
-    """A hook that gives :func:`train` the targets to fit instead of the labels (distillation uses one).
-
-    ``identity`` (a dict) joins the run's identity, so another hook trains in another folder; calling
-    it with the training faces and the run's folder returns ``(n, 7)`` probabilities.
-    """
+    """A hook giving :func:`train` soft targets (distillation): called with the training faces and the
+    run's folder it returns ``(n, 7)`` probabilities; its ``identity`` dict joins the run's identity."""
 
     identity: dict
 
@@ -77,8 +66,7 @@ class Targets(Protocol):
 def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
     """The learning rate ``train`` gives the optimiser: a constant, or warm-up then cosine decay.
 
-    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base`` (large steps on a fresh network
-    are unstable), then half a cosine down to zero at the last step, so the final epochs settle.
+    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base``, then half a cosine down to zero.
 
     Parameters
     ----------
@@ -109,10 +97,9 @@ def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epo
     if schedule == "constant":
         return base
     if schedule == "cosine":
-        warmup = steps_per_epoch  # one epoch of linear warm-up, then cosine to zero
         return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=base / 10, decay_steps=max(steps_per_epoch * epochs - warmup, 1),
-            warmup_target=base, warmup_steps=warmup, alpha=0.0,
+            initial_learning_rate=base / 10, decay_steps=max(steps_per_epoch * (epochs - 1), 1),
+            warmup_target=base, warmup_steps=steps_per_epoch, alpha=0.0,
         )
     raise ValueError(f"unknown schedule {schedule!r}; expected 'constant' or 'cosine'")
 
@@ -125,14 +112,14 @@ def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None 
     ----------
     config : TrainConfig
     data : FER2013, path or None
-        ``None``: :func:`fer_lib.data.load_default_data` (``FER2013_PATH``, ``data_input/``).
+        ``None``: :func:`fer_lib.data.load_default_data`.
     verbose : bool, default True
         Progress while a file is read.
 
     Returns
     -------
     (FER2013, Split, FER2013)
-        The whole data set, its split, and the faces to train on.
+        The data set, its split, and the faces to train on.
 
     Raises
     ------
@@ -166,17 +153,20 @@ def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -
         Batches per epoch (the schedule's unit).
     """
     options: dict[str, Any] = dict(config.model_options)
-    recipe = config.recipe()
     if config.model_name == "seed_cnn":
         options["normalization_data"] = to_model_input(faces.images)
     else:
-        options["learning_rate"] = learning_rate_schedule(recipe["schedule"], recipe["learning_rate"],
-                                                          steps_per_epoch, config.epochs)
+        options["learning_rate"] = _schedule(config, steps_per_epoch)
         if config.optimizer != "adamw":
             options["optimizer"] = config.optimizer
         if config.crop is not None:
             options["input_size"] = config.crop
     return architectures.build_model(config.model_name, **options)
+
+
+def _schedule(config: TrainConfig, steps_per_epoch: int):
+    recipe = config.recipe()
+    return learning_rate_schedule(recipe["schedule"], recipe["learning_rate"], steps_per_epoch, config.epochs)
 
 
 def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = None, *,
@@ -193,10 +183,9 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     data : FER2013, path or None
         Data set or file; ``None`` finds one (:func:`fer_lib.data.load_default_data`).
     model : keras.Model, optional
-        A network built by hand (compiled with ``config``'s recipe if it is not compiled yet)
-        instead of the one ``config.model_name`` names; its architecture joins the run's identity.
+        A hand-built network instead of ``config.model_name``'s (compiled with the recipe if it is not).
     targets : Targets or ndarray of shape (n, 7), optional
-        What to fit instead of the one-hot labels of the training faces (soft targets).
+        Soft targets to fit instead of the one-hot labels.
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks, e.g. :class:`fer_lib.course.plots.LiveCurves` in a notebook.
     run_dir : path, optional
@@ -206,7 +195,7 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     output : path, optional
         Where to save the final ``.keras`` model; its card (``.json``) and history go beside it.
     verbose : int or str, default "auto"
-        Keras' progress (0 silent, 1 bars, 2 a line per epoch); also our own lines.
+        Keras' progress (0 silent, 1 bars, 2 a line per epoch) and our own lines.
 
     Raises
     ------
@@ -257,9 +246,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     elif model is None:
         model = build_model_for(config, faces, len(batches))
     elif getattr(model, "optimizer", None) is None:
-        recipe = config.recipe()
-        architectures.compile_model(model, optimizer=config.optimizer, learning_rate=learning_rate_schedule(
-            recipe["schedule"], recipe["learning_rate"], len(batches), config.epochs))
+        schedule = _schedule(config, len(batches))
+        architectures.compile_model(model, optimizer=config.optimizer, learning_rate=schedule)
 
     callbacks = [EpochCheckpoint(run.folder, run.state, batches), *callbacks]
     if config.early_stopping:
@@ -297,11 +285,11 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     Parameters
     ----------
     run_dir : str or path
-        The run's checkpoint folder (with ``state.json``).
+        The run's folder (with ``state.json``).
     data : FER2013, path or None
         The data the run was trained on (checked by SHA-256); ``None``: discovery.
     output : str or path, optional
-        Where to save the ``.keras`` model; its card goes beside it as ``.json``.
+        Where to save the ``.keras`` model, its card and history.
     weights : {"best", "last"}, default "best"
         The best-validation checkpoint or the last epoch's.
     verbose : int or str, default 1
@@ -309,8 +297,7 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
     Raises
     ------
     ModelError
-        When ``run_dir`` holds no run, ``weights`` is neither ``"best"`` nor ``"last"``, or ``data`` is not
-        the file the run was trained on.
+        When ``run_dir`` holds no run, ``weights`` is unknown, or ``data`` is not the run's file.
     """
     if weights not in ("best", "last"):
         raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
@@ -328,11 +315,9 @@ def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | N
     Parameters
     ----------
     run_dir : str or path
-        The run's folder (with ``state.json``).
     data : FER2013, path or None
         The data the run was trained on; ``None``: discovery.
     verbose : int or str, default 1
-        Progress while a file is read.
 
     Raises
     ------
@@ -363,9 +348,8 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     Parameters
     ----------
     model : keras.Model
-        The trained network.
     run : Run
-        Its run (the card is written in its folder; ``run.state["config"]`` is its identity).
+        Its run (``run.state["config"]`` is its identity; the card goes in its folder).
     data, split, faces : FER2013, Split, FER2013
         As :func:`prepare_split` returns them.
     output : path, optional
@@ -376,11 +360,7 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     """
     identity = run.state["config"]
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
-    if identity.get("crop"):
-        plain = architectures.with_crop_averaging(model, crops=1)
-        averaged = architectures.with_crop_averaging(model, crops=10)
-    else:
-        plain, averaged = model, architectures.with_flip_averaging(model)
+    plain, averaged = _averaging(model, identity, False), _averaging(model, identity, True)
     val_plain = evaluate_accuracy(plain, split.validation)
     final_model, tta_used, val_tta = plain, False, None
     if identity["flip_tta"]:
@@ -420,23 +400,26 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
+def _averaging(model: keras.Model, identity: dict, used: bool) -> keras.Model:
+    """``model`` with the run's test-time averaging (ten crops or flips) if ``used``, else centre crops."""
+    if identity.get("crop"):
+        return architectures.with_crop_averaging(model, crops=10 if used else 1)
+    return architectures.with_flip_averaging(model) if used else model
+
+
 def _architecture_key(model: keras.Model) -> str:
-    """A hand-built network's identity: every layer's kind, settings and size, without Keras' generated names,
-    so the same network built again resumes its run and an edited one (another activation, rate, stride) does not."""
+    """A hand-built network's identity: each layer's kind, settings (not its name) and size."""
     if not model.built:
         model.build((None, IMAGE_SIZE, IMAGE_SIZE, 1))
     layers = []
     for layer in _all_layers(model):
         settings = {} if hasattr(layer, "layers") else {k: v for k, v in layer.get_config().items() if k != "name"}
         layers.append([type(layer).__name__, settings, int(layer.count_params())])
-    return hashlib.sha256(json.dumps(layers, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return fingerprint(layers)
 
 
 def _finished(run: Run, config: TrainConfig) -> bool:
-    """Whether a resumed run has nothing left to train and its card is the last epoch's weights.
-
-    Not with early stopping, which restores the best epoch's weights (the checkpoint holds the last).
-    """
+    """Whether a resumed run is done and its card is of the last epoch (early stopping restores the best)."""
     if config.early_stopping:
         return False
     card = run.folder / "card.json"
@@ -447,46 +430,22 @@ def _finished(run: Run, config: TrainConfig) -> bool:
 def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str) -> TrainingResult:
     """A finished run's result: its card as written, its last weights with the card's averaging."""
     card = ModelCard.read(run.folder / "card.json")
-    model = _inference_copy(load_saved_model(run.checkpoint))
-    if run.state["config"].get("crop"):
-        model = architectures.with_crop_averaging(model, crops=10 if card.flip_tta else 1)
-    elif card.flip_tta:
-        model = architectures.with_flip_averaging(model)
+    model = _averaging(_inference_copy(load_saved_model(run.checkpoint)), run.state["config"], card.flip_tta)
     return _result(model, card, run, output, verbose)
 
 
-def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:
-    """Measure every batch-normalisation layer's statistics again, for the weights ``model`` has now."""
-    layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
-    if not layers:
-        return
-    side = model.input_shape[1]  # a network trained on crops sees their centres
-    momenta = [layer.momentum for layer in layers]
-    try:
-        for count, start in enumerate(range(0, len(images), batch_size)):
-            for layer in layers:  # batch k weighs 1/(k+1): a running plain average
-                layer.momentum = count / (count + 1)
-            faces = to_model_input(images[start:start + batch_size])
-            model(centre_crop(faces, None if side == IMAGE_SIZE else side), training=True)
-    finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum
-
-
 def _inference_copy(model: keras.Model) -> keras.Model:
-    """The same network and weights, uncompiled: a few MB on disk instead of three times that."""
-    copy = model.__class__.from_config(model.get_config())  # clone_model would keep the optimiser
+    """The same network and weights without optimiser state (a third of the file)."""
+    copy = model.__class__.from_config(model.get_config())
     copy.set_weights(model.get_weights())
-    # set_weights bypasses load_own_variables, so a layer deriving constants from its variables
-    # (seed_cnn's adapted Normalization) must recompute them, as loading a saved file does.
-    for layer in _all_layers(copy):
+    for layer in _all_layers(copy):  # e.g. an adapted Normalization recomputes its constants, as loading does
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()
     return copy
 
 
 def _all_layers(model: keras.Model) -> list:
-    """Every layer of ``model``, those of nested models included."""
+    """Every layer of ``model``, nested models' included."""
     found, pending = [], list(model.layers)
     while pending:
         layer = pending.pop()

@@ -1,9 +1,5 @@
-"""A run's folder: checkpoints after every epoch, resume, the time budget.
-
-A checkpoint is written atomically after every epoch outside the work tree
-(``~/.cache/fer_lib/runs/<model>-<fingerprint>`` by default), so an interrupted run
-resumes where it stopped and loses no finished epoch.
-"""
+"""A run's folder (default ``~/.cache/fer_lib/runs/<model>-<fingerprint>``): an atomic checkpoint after
+every epoch, so an interrupted run resumes losing no finished epoch; the time budget."""
 
 from __future__ import annotations
 
@@ -20,8 +16,7 @@ from fer_lib._fileio import atomic_target, atomic_write_text
 from fer_lib.errors import ModelError
 from fer_lib.train._augment import AugmentedFaces
 
-__all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget",
-           "estimate_epoch_seconds"]
+__all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget"]
 
 
 @dataclasses.dataclass
@@ -91,7 +86,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         seconds = time.perf_counter() - self._started
-        row = {"epoch": epoch + 1, **logs, "learning_rate": _current_learning_rate(self.model), "seconds": seconds}
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))  # a schedule's: now
+        row = {"epoch": epoch + 1, **logs, "learning_rate": rate, "seconds": seconds}
         self.state["history"] = [r for r in self.state["history"] if r["epoch"] <= epoch] + [row]
         self.state["epoch"] = epoch + 1
         self.state["seconds"] = self.state.get("seconds", 0.0) + seconds
@@ -102,7 +98,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             save_model(self.model, self.run_dir / "best.keras")
         save_model(self.model, self.run_dir / "checkpoint.keras")
         atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
-        atomic_write_text(self.run_dir / "state.json", json.dumps(self.state, indent=2))
+        Run(self.run_dir, self.state, True).save_state()
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -135,32 +131,3 @@ class TimeBudget(keras.callbacks.Callback):
         if self.remaining_seconds <= 0 and not self.model.stop_training:
             self.model.stop_training = True
             self.stopped_at = (self._epoch + 1, batch + 1)
-
-
-def estimate_epoch_seconds(model: keras.Model, dataset: AugmentedFaces, *, validation=None, batches: int = 5,
-                           clock=time.perf_counter) -> float:
-    """Seconds one epoch of ``model.fit`` on ``dataset`` will take, from a few timed batches."""
-    if batches < 1:
-        raise ValueError(f"batches must be at least 1; got {batches}")
-    count = min(batches, len(dataset))
-    model.train_on_batch(*dataset[0])
-    started = clock()
-    for index in range(count):
-        model.train_on_batch(*dataset[index % len(dataset)])
-    seconds = (clock() - started) / count * len(dataset)
-    if validation is not None and len(validation[0]):
-        faces = validation[0][:512]
-        model.predict(faces[:64], verbose=0)  # compile the prediction step
-        started = clock()
-        model.evaluate(faces, validation[1][:512], batch_size=256, verbose=0)
-        seconds += (clock() - started) * len(validation[0]) / len(faces)
-    return float(seconds)
-
-
-def _current_learning_rate(model: keras.Model) -> float:
-    optimizer = model.optimizer
-    rate = optimizer.learning_rate
-    try:
-        return float(keras.ops.convert_to_numpy(rate))
-    except Exception:  # a schedule object: evaluate it at the current step
-        return float(keras.ops.convert_to_numpy(rate(optimizer.iterations)))

@@ -1,8 +1,6 @@
-"""Tests for fer_lib.data._parsing: both parser paths, row problems and their kinds, chunks and threads."""
+"""Tests for fer_lib.data._parsing: both field readers, row problems and their kinds, chunks and threads."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from fer_lib.labels import IMAGE_SIZE, NUM_PIXELS
 from fer_lib.data._parsing import SkipReason, parse_csv_bytes
 
 HEADER = "emotion,pixels,Usage"
-CHUNK = parsing._FAST_CHUNK_ROWS
+CHUNK = parsing._CHUNK_ROWS
 
 
 def pixel_text(values) -> str:
@@ -39,18 +37,18 @@ def csv_bytes(rows: list[str], header: str = HEADER, newline: str = "\n", final_
 
 @pytest.fixture
 def fast_only(monkeypatch):
-    """Fail the test if the careful path is taken: the file must be parsed by the fast path."""
+    """Fail the test if pandas reads the file: a clean file must be cut into fields from its bytes."""
 
     def careful(*args, **kwargs):
-        raise AssertionError("the careful parser ran; this clean file should take the fast path")
+        raise AssertionError("the careful reader ran; this clean file should take the fast path")
 
-    monkeypatch.setattr(parsing, "_careful_parse", careful)
+    monkeypatch.setattr(parsing, "_careful_fields", careful)
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 2 rows, so that a few rows make many chunks and chunk boundaries."""
-    monkeypatch.setattr(parsing, "_FAST_CHUNK_ROWS", 2)
+    monkeypatch.setattr(parsing, "_CHUNK_ROWS", 2)
 
 
 # ----------------------------------------------------------------------------------- good files
@@ -97,6 +95,12 @@ def test_fast_path_takes_any_column_order(fast_only, small_chunks, header, build
     expected_usage = {"emotion,pixels": "Unassigned", "pixels,emotion": "Unassigned",
                       "Usage,pixels,emotion": "PublicTest"}
     assert set(parsed.usage) == {expected_usage.get(header, "Training")}
+
+
+def test_last_line_without_newline_and_without_usage(fast_only):
+    rows, images, _ = make_rows(2, usage=None)
+    parsed = parse_csv_bytes(csv_bytes(rows, header="emotion,pixels", final_newline=False))
+    np.testing.assert_array_equal(parsed.images, images)
 
 
 def test_extreme_and_zero_padded_pixels(fast_only):
@@ -235,6 +239,7 @@ def test_skip_reason_is_a_str_enum_with_descriptions():
     assert SkipReason("pixel_count") is SkipReason.PIXEL_COUNT and str(SkipReason.USAGE) == "usage"
     assert {reason.description for reason in SkipReason} == {
         "wrong pixel count", "non-integer pixel", "pixel out of range", "bad emotion label", "unknown Usage",
+        "no face found", "more than one face",
     }
 
 
@@ -276,12 +281,14 @@ def test_any_valid_row_round_trips(pixels, label):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n_rows=st.integers(1, 9), seed=st.integers(0, 2**16), newline=st.sampled_from(["\n", "\r\n"]),
        final_newline=st.booleans(), workers=st.integers(1, 3))
-def test_fast_and_careful_paths_agree(small_chunks, n_rows, seed, newline, final_newline, workers):
+def test_both_readers_agree(small_chunks, monkeypatch, n_rows, seed, newline, final_newline, workers):
     rows, images, labels = make_rows(n_rows, seed=seed)
     raw = csv_bytes(rows, newline=newline, final_newline=final_newline)
-    fast = parsing._fast_parse(raw, progress=False, name="x.csv", workers=workers)
-    careful = parsing._careful_parse(raw, Path("x.csv"), "raise", False)
-    assert fast is not None
+    assert parsing._fast_fields(raw) is not None
+    fast = parse_csv_bytes(raw, workers=workers)
+    with monkeypatch.context() as patch:
+        patch.setattr(parsing, "_fast_fields", lambda raw: None)  # pandas reads it instead
+        careful = parse_csv_bytes(raw, workers=workers)
     for parsed in (fast, careful):
         np.testing.assert_array_equal(parsed.images, images)
         np.testing.assert_array_equal(parsed.labels, labels)

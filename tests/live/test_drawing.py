@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_lib.live import annotate, to_bgr
-from fer_lib.live._records import face_record
+from fer_lib.live._frames import face_record
 
 
 def test_annotate_draws_on_a_copy():

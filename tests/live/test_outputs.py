@@ -23,7 +23,7 @@ from fer_lib.live._outputs import (
     video_fps,
     write_report,
 )
-from fer_lib.live._records import face_record
+from fer_lib.live._frames import face_record
 
 FACE = face_record((10, 20, 30, 40), [0.05, 0, 0, 0.8, 0.15, 0, 0])
 

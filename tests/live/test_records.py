@@ -1,4 +1,4 @@
-"""Tests of fer_lib.live._records: the one shape of a face record."""
+"""Tests of fer_lib.live.face_record: the one shape of a face record."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_lib.labels import EMOTIONS, NUM_CLASSES
-from fer_lib.live._records import face_record
+from fer_lib.live._frames import face_record
 
 
 def test_face_record_has_plain_python_types():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,20 @@ def test_rows_of_the_saved_table_are_kept_when_checkpoints_are_gone(study, monke
     with pytest.raises(AssertionError, match="trained again"):  # same name and words, another network
         recipes.run_recipe_study(faces, minutes=0.1, variants=[changed], sample_size=256, batch_size=32,
                                  run_root=tmp_path / "no-checkpoints", output=copy, verbose=0)
+
+
+def test_estimate_epoch_seconds_scales_timed_batches_to_the_epoch():
+    from fer_lib.model import _architectures as models
+    from fer_lib.train import AugmentedFaces
+
+    faces = synthetic_fer2013(256, seed=0)
+    batches = AugmentedFaces(faces.images, faces.labels, batch_size=32)
+    ticks = iter(np.arange(0.0, 100.0, 1.0))  # every clock call one second later
+    model = models.fer_net(widths=(4, 8))
+    seconds = recipes.estimate_epoch_seconds(model, batches, batches=3, clock=lambda: float(next(ticks)))
+    assert seconds == pytest.approx(1.0 / 3 * len(batches))
+    validation = (faces.images[:100, ..., None].astype("float32"), batches.targets[:100])
+    real = recipes.estimate_epoch_seconds(model, batches, validation=validation)
+    assert 0 < real < 60
+    with pytest.raises(ValueError, match="batches must be at least 1; got 0"):
+        recipes.estimate_epoch_seconds(model, batches, batches=0)

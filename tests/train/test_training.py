@@ -311,22 +311,6 @@ def test_time_budget_counts_seconds_spent_before():
         training.TimeBudget(0)
 
 
-def test_estimate_epoch_seconds_scales_timed_batches_to_the_epoch():
-    from fer_lib.model import _architectures as models
-
-    faces = synthetic_fer2013(256, seed=0)
-    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32)
-    ticks = iter(np.arange(0.0, 100.0, 1.0))  # every clock call one second later
-    model = models.fer_net(widths=(4, 8))
-    seconds = training.estimate_epoch_seconds(model, batches, batches=3, clock=lambda: float(next(ticks)))
-    assert seconds == pytest.approx(1.0 / 3 * len(batches))
-    real = training.estimate_epoch_seconds(model, batches, validation=(faces.images[:100, ..., None].astype("float32"),
-                                                                       batches.targets[:100]))
-    assert 0 < real < 60
-    with pytest.raises(ValueError, match="batches must be at least 1; got 0"):
-        training.estimate_epoch_seconds(model, batches, batches=0)
-
-
 def test_learning_rate_schedule_warms_up_then_decays_to_zero():
     rate = training.learning_rate_schedule("cosine", 2e-3, steps_per_epoch=50, epochs=8)
     values = np.array([float(rate(step)) for step in range(0, 401, 10)])
@@ -336,21 +320,6 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
     assert training.learning_rate_schedule("constant", 1e-3, 50, 8) == 1e-3
     with pytest.raises(ValueError, match="unknown schedule 'step'"):
         training.learning_rate_schedule("step", 1e-3, 50, 8)
-
-
-def test_reestimate_batch_norm_measures_the_statistics_of_the_faces():
-    import keras
-
-    inputs = keras.Input((48, 48, 1))
-    outputs = keras.layers.BatchNormalization(momentum=0.99)(keras.layers.Rescaling(1.0)(inputs))
-    model = keras.Model(inputs, outputs)
-    images = synthetic_fer2013(300, seed=2).images
-    training.reestimate_batch_norm(model, images, batch_size=64)
-    norm = model.layers[-1]
-    pixels = images.astype(np.float64)
-    batch_means = [pixels[i:i + 64].mean() for i in range(0, 300, 64)]
-    assert float(norm.moving_mean.numpy()[0]) == pytest.approx(np.mean(batch_means), rel=1e-4)
-    assert norm.momentum == 0.99  # restored
 
 
 def test_crop_batch_takes_a_window_of_each_face():
@@ -440,3 +409,44 @@ def test_a_run_with_early_stopping_is_never_taken_as_finished(tmp_path):
     (tmp_path / "card.json").write_text(json.dumps({"weights": "last epoch"}))
     assert _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5))
     assert not _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5, early_stopping=2))
+
+
+_PINNED_FINGERPRINTS = {  # computed before the train/ refactoring: old run folders must still resume
+    "fast": "82245b82e8f8591c", "default": "e831e59350c70625", "student": "694aaa5d6bd0c8f1",
+    "full": "a296cc54e8fc91ec", "seed_cnn": "9f52a51b278edfd4", "knobs": "6804c1f676279e37",
+    "constant": "a198715588ddeae2",
+}
+
+
+def test_run_identities_and_fingerprints_stay_as_they_were():
+    from types import SimpleNamespace
+
+    from fer_lib.train._config import fingerprint
+
+    data = SimpleNamespace(sha256="ab" * 32, synthetic=False)
+    configs = {
+        **training.PROFILES,
+        "seed_cnn": training.TrainConfig("seed_cnn", epochs=5, protocol="tutorial", sample_size=900),
+        "knobs": training.TrainConfig("fer_net", optimizer="sgd", mixup=0.2, cutmix=1.0, random_erasing=0.5,
+                                      class_weight="balanced", crop=44, max_minutes=3.0,
+                                      model_options={"widths": (8, 16)}, flip_tta=True, early_stopping=3),
+        "constant": training.TrainConfig("fer_resnet", schedule="constant", learning_rate=1e-3, reduce_lr=2,
+                                         augment=False),
+    }
+    assert {name: fingerprint(config.identity(data)) for name, config in configs.items()} == _PINNED_FINGERPRINTS
+    assert list(configs["knobs"].identity(data)) == [
+        "model_name", "protocol", "validation_fraction", "sample_size", "epochs", "batch_size", "seed",
+        "data_sha256", "synthetic", "augment", "schedule", "learning_rate", "flip_tta", "model_options",
+        "optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "crop", "max_minutes"]
+
+
+@pytest.mark.parametrize("card", ["fer_lib/model/shipped/default.json", "results/fer_net_crop44.json",
+                                  "results/seed_cnn_tutorial.json", "results/fer_net_small_default.json"])
+def test_committed_cards_give_back_their_recipe(card):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    saved = json.loads((Path(__file__).resolve().parents[2] / card).read_text())
+    data = SimpleNamespace(sha256=saved["data"]["sha256"], synthetic=saved["data"]["synthetic"])
+    identity = training.TrainConfig.from_identity(saved["recipe"]).identity(data)
+    assert {k: v for k, v in identity.items() if k not in ("data_sha256", "synthetic")} == saved["recipe"]

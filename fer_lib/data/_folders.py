@@ -1,0 +1,289 @@
+"""Data sets as folders of images: FER2013's image-folder copy (``train/<emotion>/Training_1.jpg``) and your own
+faces (``my_faces/<emotion>/<session>_<time>.png``), read into the same :class:`FER2013` container as the CSV."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import warnings
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+from fer_lib._fileio import atomic_target
+from fer_lib.data._container import FER2013
+from fer_lib.data._loading import cache_dir
+from fer_lib.data._parsing import SkipReason
+from fer_lib.errors import DataError, DataNotFoundError, FerWarning
+from fer_lib.labels import EMOTIONS, IMAGE_SIZE
+from fer_lib.language import EMOTION_NAMES
+from fer_lib.live._detectors import FaceDetector, make_detector
+from fer_lib.live._frames import crop_faces, to_gray
+
+__all__ = ["load_image_folder", "is_image_folder", "my_faces_folder", "save_face", "session_of", "IMAGE_SUFFIXES"]
+
+#: Suffixes read as images (case-insensitive).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+#: FER2013's image-folder copy: split folders, and the usage a file-name prefix gives.
+_SPLIT_FOLDERS = {"train": "Training", "test": "PublicTest"}
+_PREFIXES = ("Training", "PublicTest", "PrivateTest")
+#: Faces per emotion (FER2013's label order) in FER2013's Training rows, and in PublicTest + PrivateTest.
+FER2013_COUNTS = {"train": (3995, 436, 4097, 7215, 4830, 3171, 4965), "test": (958, 111, 1024, 1774, 1247, 831, 1233)}
+_CACHE_VERSION = 1
+
+
+def _emotion_names() -> dict[str, int]:
+    """Folder name (lower case, English or Indonesian) -> label."""
+    return {name.lower(): label for names in EMOTION_NAMES.values() for label, name in enumerate(names)}
+
+
+def _files(path: Path) -> tuple[list[PurePosixPath], callable]:
+    """The image files under a folder or in a ``.zip`` (relative, sorted), and a function reading one's bytes."""
+    if path.is_dir():
+        names = [PurePosixPath(p.relative_to(path).as_posix()) for p in path.rglob("*") if p.is_file()]
+        open_bytes = lambda name: (path / name).read_bytes()  # noqa: E731
+    else:
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{path} is neither a folder nor a readable .zip archive ({exc})") from exc
+        names = [PurePosixPath(name) for name in archive.namelist() if not name.endswith("/")]
+        open_bytes = lambda name: archive.read(str(name))  # noqa: E731
+    names = [n for n in names if not any(part.startswith((".", "__MACOSX")) for part in n.parts)]
+    images = sorted(n for n in names if n.suffix.lower() in IMAGE_SUFFIXES)
+    if len(images) < len(names):
+        others = sorted(set(names) - set(images))
+        warnings.warn(f"{path}: ignored {len(others)} file(s) that are not images ({others[0]}, ...); images are "
+                      f"{', '.join(IMAGE_SUFFIXES)}", FerWarning, stacklevel=3)
+    # Folders around everything (a zip of archive/train/...) are not part of the layout.
+    outer = PurePosixPath()
+    while images and all(len(n.parts) > 2 for n in images) and len({n.parts[0] for n in images}) == 1 \
+            and images[0].parts[0].lower() not in _SPLIT_FOLDERS:
+        outer, images = outer / images[0].parts[0], [PurePosixPath(*n.parts[1:]) for n in images]
+    return images, lambda name: open_bytes(outer / name)
+
+
+def is_image_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder, or a ``.zip`` without a CSV, that holds images (not a FER2013 CSV)."""
+    path = Path(path)
+    if path.is_dir():
+        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.rglob("*"))
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        names = zipfile.ZipFile(path).namelist()
+        return not any(n.lower().endswith(".csv") for n in names) and any(
+            n.lower().endswith(IMAGE_SUFFIXES) for n in names)
+    return False
+
+
+def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | str] | None = None,
+                      detector: FaceDetector | str = "blazeface", cache: bool = True) -> FER2013:
+    """Load a data set that is a folder (or ``.zip``) of images, one folder per emotion.
+
+    Two layouts: ``<emotion>/*.png`` (your own faces) and FER2013's image-folder copy
+    ``train/<emotion>/*.jpg`` + ``test/<emotion>/*.jpg``. Emotion folders are named in English or Indonesian
+    (any case), or through ``emotions``. A face's ``usage`` comes from its file name's prefix (``Training_``,
+    ``PublicTest_``, ``PrivateTest_``), else from its split folder (``train`` -> Training, ``test`` ->
+    PublicTest, with a warning), else it is ``Unassigned``. Images that are not 48x48 face crops go through
+    the live loop's detector and crop (the same path as :func:`fer_lib.live.analyze_frame`); a photo with no
+    face or several is skipped and reported in a warning. Nothing is written in ``path``: the arrays are cached
+    under :func:`fer_lib.data.cache_dir`, keyed by the files' contents.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder or ``.zip``.
+    emotions : mapping, optional
+        Folder name -> emotion (a label 0..6 or an English name), for folders named otherwise.
+    detector : FaceDetector or {"blazeface", "haar"}, default "blazeface"
+        Finds the face in photos that are not crops.
+    cache : bool, default True
+        Reuse the arrays of an earlier call on the same files.
+
+    Returns
+    -------
+    FER2013
+        With ``files`` (each face's path inside ``path``) and ``skip_reasons`` (photos skipped per reason).
+
+    Raises
+    ------
+    DataNotFoundError
+        ``path`` does not exist.
+    DataError
+        Unknown emotion folder, an empty emotion folder, an unreadable image or a mixed layout; the message
+        names the folder or file.
+
+    Examples
+    --------
+    >>> faces = load_image_folder("my_faces")          # doctest: +SKIP
+    >>> faces.class_counts()["Happy"]                   # doctest: +SKIP
+    30
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataNotFoundError(f"image folder {path} does not exist; give a folder with one sub-folder per "
+                                "emotion (happy/, sad/, ...) or FER2013's train/ and test/ folders")
+    files, read = _files(path)
+    if not files:
+        raise DataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}); expected <emotion>/<image> or "
+                        "train/<emotion>/<image>")
+    depths = {len(f.parts) for f in files}
+    if len(depths) > 1 or depths - {2, 3}:
+        odd = next(f for f in files if len(f.parts) != min(depths) or len(f.parts) not in (2, 3))
+        raise DataError(f"{path}: mixed or unknown layout ({odd} beside {files[0]}); put every image in "
+                        "<emotion>/ or every one in train|test/<emotion>/")
+    names = _emotion_names() | {k.lower(): (EMOTIONS.index(v) if isinstance(v, str) else int(v))
+                                for k, v in (emotions or {}).items()}
+    split = depths == {3}
+    for folder in sorted({f.parts[-2] for f in files}):
+        if folder.lower() not in names:
+            raise DataError(f"{path}: unknown emotion folder {folder!r}; name the folders {', '.join(EMOTIONS)} "
+                            "(English or Indonesian, any case) or pass emotions={folder_name: emotion}")
+    if split and {f.parts[0].lower() for f in files} - set(_SPLIT_FOLDERS):
+        bad = sorted({f.parts[0] for f in files if f.parts[0].lower() not in _SPLIT_FOLDERS})
+        raise DataError(f"{path}: unknown split folder {bad[0]!r}; FER2013's image copy has train/ and test/")
+    if path.is_dir():
+        for folder in sorted(p for p in path.rglob("*") if p.is_dir() and p.name.lower() in names):
+            if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+                raise DataError(f"emotion folder {folder} is empty; add images to it or remove it")
+
+    digest = hashlib.sha256(f"v{_CACHE_VERSION} {detector!r} {sorted(names.items())}".encode())
+    contents = [read(f) for f in files]
+    for name, data in zip(files, contents):
+        digest.update(f"{name}\0{len(data)}\0".encode() + hashlib.sha256(data).digest())
+    target = cache_dir() / f"folder-{path.stem}-{digest.hexdigest()[:20]}.npz"
+    if cache and target.is_file():
+        with np.load(target, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    else:
+        arrays = _read_faces(path, files, contents, names, detector)
+        if cache:
+            with atomic_target(target) as temporary:
+                np.savez(temporary, **arrays)
+    skip_reasons = {SkipReason(str(kind)): int(count)
+                    for kind, count in zip(arrays["skip_kinds"], arrays["skip_counts"]) if count}
+    if skip_reasons:
+        examples = "; ".join(f"{SkipReason(str(kind)).description}: {files}"
+                             for kind, files in zip(arrays["skip_kinds"], arrays["skip_examples"]) if files)
+        warnings.warn(f"{path}: skipped {sum(skip_reasons.values())} photo(s) ({examples}); crop them by hand or "
+                      "take them again", FerWarning, stacklevel=2)
+    usage = arrays["usage"]
+    if split:
+        _check_usage(path, files, usage)
+        _report_counts(path, arrays)
+    return FER2013(arrays["images"], arrays["labels"], usage, source=str(path), sha256=digest.hexdigest(),
+                   skipped=sum(skip_reasons.values()), skip_reasons=skip_reasons, files=arrays["files"])
+
+
+def _read_faces(path: Path, files, contents, names, detector) -> dict:
+    """Decode every image; photos go through the detector and the live loop's crop."""
+    detector = make_detector(detector) if isinstance(detector, str) else detector
+    images, labels, usage, kept = [], [], [], []
+    skipped = {SkipReason.NO_FACE: [], SkipReason.SEVERAL_FACES: []}
+    for name, data in zip(files, contents):
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise DataError(f"{name} in {path} is not a readable image; delete it or save it again as PNG or JPEG")
+        if image.dtype != np.uint8:
+            image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+        if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):  # already a face crop
+            face = to_gray(image)
+        else:
+            boxes = np.asarray(detector.detect(image)).reshape(-1, 4)
+            if len(boxes) != 1:
+                skipped[SkipReason.NO_FACE if len(boxes) == 0 else SkipReason.SEVERAL_FACES].append(str(name))
+                continue
+            face = crop_faces(to_gray(image), boxes)[0]
+        prefix = name.name.split("_")[0]
+        images.append(face)
+        labels.append(names[name.parts[-2].lower()])
+        usage.append(prefix if prefix in _PREFIXES else
+                     _SPLIT_FOLDERS[name.parts[0].lower()] if len(name.parts) == 3 else "Unassigned")
+        kept.append(str(name))
+    return {"images": np.asarray(images, np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE),
+            "labels": np.asarray(labels, np.int64), "usage": np.asarray(usage, dtype="<U11"),
+            "files": np.asarray(kept, dtype=str), "skip_kinds": np.asarray([kind.value for kind in skipped]),
+            "skip_counts": np.asarray([len(v) for v in skipped.values()]),
+            "skip_examples": np.asarray([", ".join(v[:3]) + (", ..." if len(v) > 3 else "") for v in skipped.values()])}
+
+
+def _check_usage(path: Path, files, usage) -> None:
+    guessed = sorted({f.parts[0] for f in files if f.name.split("_")[0] not in _PREFIXES})
+    if guessed:
+        warnings.warn(f"{path}: file names in {', '.join(guessed)}/ do not say Training_, PublicTest_ or "
+                      "PrivateTest_; usage taken from the folder (train -> Training, test -> PublicTest)",
+                      FerWarning, stacklevel=3)
+
+
+def _report_counts(path: Path, arrays: dict) -> None:
+    """Compare the faces per split and emotion with FER2013's; warn where they differ."""
+    differences = []
+    for split, usages in (("train", ("Training",)), ("test", ("PublicTest", "PrivateTest"))):
+        found = np.bincount(arrays["labels"][np.isin(arrays["usage"], usages)], minlength=len(EMOTIONS))
+        expected = FER2013_COUNTS[split]
+        if found.sum() != sum(expected):
+            differences.append(f"{split}/ {int(found.sum()):,} faces (FER2013: {sum(expected):,})")
+        else:
+            differences += [f"{split}/{EMOTIONS[i].lower()} {int(n):,} (FER2013: {m:,})"
+                            for i, (n, m) in enumerate(zip(found, expected)) if n != m]
+    if differences:
+        warnings.warn(f"{path} differs from FER2013's image copy: {'; '.join(differences)}; its results will "
+                      "not compare with FER2013's", FerWarning, stacklevel=3)
+
+
+def my_faces_folder(create: bool = False) -> Path:
+    """``my_faces/`` in the working folder or the nearest parent that has one (the rule of ``data_input/``);
+    the working folder's when there is none.
+
+    Parameters
+    ----------
+    create : bool, default False
+        Create the folder when it does not exist.
+    """
+    here = Path.cwd()
+    found = next((folder / "my_faces" for folder in (here, *here.parents) if (folder / "my_faces").is_dir()),
+                 here / "my_faces")
+    if create:
+        found.mkdir(parents=True, exist_ok=True)
+    return found
+
+
+def session_of(file: str | os.PathLike) -> str:
+    """The recording session of a captured face, from its name ``<emotion>/<session>_<time>.png``.
+
+    Parameters
+    ----------
+    file : str or path-like
+    """
+    return PurePosixPath(file).name.split("_")[0]
+
+
+def save_face(face: np.ndarray, emotion: str, session: str, *, folder: str | os.PathLike | None = None) -> Path:
+    """Save one 48x48 grey face crop as ``<folder>/<emotion>/<session>_<time>.png`` (written whole or not at all).
+
+    Parameters
+    ----------
+    face : ndarray of shape (48, 48), uint8
+    emotion : str
+        An emotion name (English or Indonesian); its folder is the English name in lower case.
+    session : str
+        The recording session (no ``_``), e.g. ``time.strftime("%Y%m%d-%H%M%S")`` when Record was pressed.
+    folder : str or path-like, optional
+        Default :func:`my_faces_folder`.
+    """
+    label = _emotion_names().get(str(emotion).lower())
+    if label is None:
+        raise DataError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+    if "_" in session:
+        raise DataError(f"session {session!r} must not contain '_' (it separates session and time in file names)")
+    face = np.asarray(face)
+    if face.shape != (IMAGE_SIZE, IMAGE_SIZE) or face.dtype != np.uint8:
+        raise DataError(f"a face crop is a 48x48 uint8 grey image; got {face.shape} {face.dtype}")
+    target = Path(folder or my_faces_folder()) / EMOTIONS[label].lower() / f"{session}_{time.time_ns() // 1000}.png"
+    with atomic_target(target) as temporary:
+        if not cv2.imwrite(str(temporary), face):
+            raise DataError(f"OpenCV could not write {target}")
+    return target

@@ -1,0 +1,125 @@
+"""Capture: your own faces saved as ``my_faces/<emotion>/<session>_<time>.png``, the crop the classifier sees."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer_lib.data._folders import IMAGE_SUFFIXES, my_faces_folder, save_face
+from fer_lib.errors import DataError
+from fer_lib.labels import EMOTIONS
+from fer_lib.language import EMOTION_NAMES
+from fer_lib.live._frames import crop_faces, to_gray
+from fer_lib.live._loop import iter_analyzed
+
+__all__ = ["FaceRecorder", "capture_faces", "face_counts"]
+
+
+def face_counts(folder: str | os.PathLike | None = None) -> dict[str, int]:
+    """Saved faces per emotion (English names, all seven) in ``folder`` (default :func:`my_faces_folder`).
+
+    Parameters
+    ----------
+    folder : str or path-like, optional
+    """
+    folder = Path(folder) if folder is not None else my_faces_folder()
+    return {name: sum(1 for p in (folder / name.lower()).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if (folder / name.lower()).is_dir() else 0 for name in EMOTIONS}
+
+
+class FaceRecorder:
+    """Saves the face of each analysed frame that has exactly one, one recording session per :meth:`start`.
+
+    The widgets and ``python -m fer_lib capture`` feed it ``(frame, faces)`` as the live loop yields them, so
+    the saved crop is the one the classifier saw. Frames with no face or several are counted, not saved.
+
+    Parameters
+    ----------
+    folder : str or path-like, optional
+        Where the emotion folders go; default :func:`fer_lib.data.my_faces_folder` (created when needed).
+    every : int, default 3
+        Save every ``every``-th frame with one face (consecutive frames are nearly the same picture).
+    """
+
+    def __init__(self, folder: str | os.PathLike | None = None, *, every: int = 3) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.every = every
+        self.emotion, self.session, self.remaining, self.skipped, self.saved = None, None, 0, 0, []
+        self._seen = 0
+
+    @property
+    def recording(self) -> bool:
+        """Whether faces are still wanted in this session."""
+        return self.remaining > 0
+
+    def start(self, emotion: str, count: int) -> str:
+        """Begin a session: the next ``count`` single faces are saved as ``emotion``; returns the session name."""
+        names = {name.lower(): EMOTIONS[i] for names in EMOTION_NAMES.values() for i, name in enumerate(names)}
+        if str(emotion).lower() not in names:
+            raise DataError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+        if int(count) < 1:
+            raise DataError(f"count must be a positive number of faces; got {count!r}")
+        self.emotion, self.remaining = names[str(emotion).lower()], int(count)
+        self.session, self.skipped, self.saved, self._seen = time.strftime("%Y%m%d-%H%M%S"), 0, [], 0
+        return self.session
+
+    def stop(self) -> None:
+        """End the session early."""
+        self.remaining = 0
+
+    def add(self, frame: np.ndarray, faces: list[dict]) -> Path | None:
+        """Save the frame's face if it has exactly one and the session wants it; returns the file or None."""
+        if not self.recording:
+            return None
+        if len(faces) != 1:
+            self.skipped += 1
+            return None
+        self._seen += 1
+        if (self._seen - 1) % self.every:
+            return None
+        crop = crop_faces(to_gray(frame), np.asarray([faces[0]["box"]]))[0]
+        path = save_face(crop, self.emotion, self.session, folder=self.folder or my_faces_folder(create=True))
+        self.saved.append(path)
+        self.remaining -= 1
+        return path
+
+
+def capture_faces(source: Any, emotion: str, count: int, *, folder: str | os.PathLike | None = None,
+                  every: int = 3, **loop_options: Any) -> FaceRecorder:
+    """Record ``count`` faces of ``emotion`` from a camera or video (``python -m fer_lib capture``).
+
+    Parameters
+    ----------
+    source
+        Anything :func:`fer_lib.live.open_source` accepts (a camera index, a video, a folder of images).
+    emotion : str
+        English or Indonesian name.
+    count : int
+        Faces to save; the loop stops when they are saved or the source ends.
+    folder : str or path-like, optional
+        Default :func:`fer_lib.data.my_faces_folder`.
+    every : int, default 3
+        Save every ``every``-th frame with one face.
+    **loop_options
+        Passed to :func:`fer_lib.live.iter_analyzed` (``detector``, ``classifier``, ``max_frames``).
+
+    Returns
+    -------
+    FaceRecorder
+        Its ``saved`` files, ``skipped`` frames and ``session``.
+    """
+    recorder = FaceRecorder(folder, every=every)
+    recorder.start(emotion, count)
+    frames = iter_analyzed(source, smooth=False, **loop_options)
+    try:
+        for frame, faces in frames:
+            recorder.add(frame, faces)
+            if not recorder.recording:
+                break
+    finally:
+        frames.close()
+    return recorder
