@@ -26,7 +26,7 @@ from fer_lib.live._sources import open_source
 from fer_lib.model._classifier import EmotionClassifier
 from fer_lib.train._config import TrainConfig
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "EMOTIONS",

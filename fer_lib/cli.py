@@ -108,26 +108,8 @@ def export_files(model: str | os.PathLike) -> None:
     """
     from fer_lib.model import export_litert
 
-    with _quiet_conversion():
-        paths = export_litert(model)
-    for name, path in paths.items():
+    for name, path in export_litert(model).items():
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
-
-
-@contextlib.contextmanager
-def _quiet_conversion():
-    """TensorFlow's converter prints pages of C++ and Python logging: keep them off the terminal."""
-    import logging
-
-    from fer_lib.quiet import hidden_startup_lines
-
-    previous = logging.getLogger("tensorflow").level
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    try:
-        with hidden_startup_lines(), contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
-            yield
-    finally:
-        logging.getLogger("tensorflow").setLevel(previous)
 
 
 def print_scores(card: dict) -> None:

@@ -1,42 +1,21 @@
-"""Constants shared by every module: emotion names, image geometry, colours.
-
-Defined once here so that the data loader, the models, the live view and the
-notebooks can never disagree about class order or image size.
-"""
+"""Emotion names, image geometry and colours, defined once so no module disagrees on class order or size."""
 
 from __future__ import annotations
 
-__all__ = [
-    "EMOTIONS",
-    "NUM_CLASSES",
-    "IMAGE_SIZE",
-    "IMAGE_SHAPE",
-    "NUM_PIXELS",
-    "USAGE_VALUES",
-    "USAGE_UNASSIGNED",
-    "EMOTION_COLORS_BGR",
-    "emotion_name",
-]
+__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "IMAGE_SHAPE", "NUM_PIXELS", "USAGE_VALUES",
+           "USAGE_UNASSIGNED", "EMOTION_COLORS_BGR", "emotion_name"]
 
 #: Emotion names in FER2013's label order (label ``i`` is ``EMOTIONS[i]``).
 EMOTIONS: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
-
-#: Number of emotion classes.
 NUM_CLASSES: int = len(EMOTIONS)
 
-#: Side of a FER2013 face in pixels.
+#: Side of a FER2013 face in pixels; a model input is ``IMAGE_SHAPE`` (height, width, one grey channel).
 IMAGE_SIZE: int = 48
-
-#: Shape of one model input: height, width, channels (grey).
 IMAGE_SHAPE: tuple[int, int, int] = (IMAGE_SIZE, IMAGE_SIZE, 1)
-
-#: Pixels in one FER2013 face.
 NUM_PIXELS: int = IMAGE_SIZE * IMAGE_SIZE
 
-#: ``Usage`` values allowed in a FER2013 CSV file.
+#: ``Usage`` values allowed in a FER2013 CSV file, and the one given to rows of a file without the column.
 USAGE_VALUES: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
-
-#: ``Usage`` given to every row of a file that has no ``Usage`` column.
 USAGE_UNASSIGNED: str = "Unassigned"
 
 #: One BGR colour per emotion, for boxes and labels drawn on frames.
@@ -52,22 +31,11 @@ EMOTION_COLORS_BGR: tuple[tuple[int, int, int], ...] = (
 
 
 def emotion_name(label: int) -> str:
-    """Return the emotion name of an integer label: ``EMOTIONS[label]``.
+    """``EMOTIONS[label]``, refusing a label outside 0..6 (no negative indexing).
 
     Parameters
     ----------
     label : int
-        A FER2013 label, 0..6.
-
-    Raises
-    ------
-    ValueError
-        When ``label`` is outside 0..6.
-
-    Examples
-    --------
-    >>> emotion_name(3)
-    'Happy'
     """
     if not 0 <= int(label) < NUM_CLASSES:
         raise ValueError(f"emotion label {label!r} is outside 0..{NUM_CLASSES - 1}")

@@ -1,10 +1,6 @@
-"""The words the course shows in its figures and widgets, in English (the default) and in Indonesian.
+"""The words figures and widgets show, in English (the default) or Indonesian (a notebook's ``language``).
 
-The two editions of a notebook share their code cells; their prose differs (``scripts/make_id_notebooks.py``
-takes it from ``notebooks/translations/id.json``), and so do the words drawn, which come from
-:data:`EMOTION_NAMES` and :data:`FIGURE_WORDS` here. A notebook's ``language`` parameter reaches
-:func:`set_language` through :func:`fer_lib.course.notebook_setup`; plots and widgets then ask :func:`tr` and
-:func:`emotion_names`. Data never changes language: records, CSV files and model cards keep the English names.
+Data never changes language: records, CSV files and model cards keep the English names.
 """
 
 from __future__ import annotations
@@ -14,20 +10,9 @@ from typing import Iterator
 
 from fer_lib.labels import EMOTIONS, emotion_name
 
-__all__ = [
-    "LANGUAGES",
-    "EMOTION_NAMES",
-    "FIGURE_WORDS",
-    "set_language",
-    "current_language",
-    "using_language",
-    "emotion_names",
-    "display_emotion",
-    "tr",
-]
+__all__ = ["EMOTION_NAMES", "set_language", "emotion_names", "display_emotion", "tr"]
 
-#: Language codes the course is written in (ISO 639-1).
-LANGUAGES: tuple[str, ...] = ("en", "id")
+LANGUAGES: tuple[str, ...] = ("en", "id")  # ISO 639-1
 
 #: Emotion names per language, in FER2013's label order.
 EMOTION_NAMES: dict[str, tuple[str, ...]] = {
@@ -35,7 +20,7 @@ EMOTION_NAMES: dict[str, tuple[str, ...]] = {
     "id": ("Marah", "Jijik", "Takut", "Senang", "Sedih", "Terkejut", "Netral"),
 }
 
-#: English figure text -> its Indonesian translation. ``{name}`` fields are filled by :func:`tr`.
+# English figure text -> its Indonesian translation; tests/test_language.py checks every text drawn has one.
 FIGURE_WORDS: dict[str, str] = {
     # fer_lib.course.plots
     "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data",
@@ -65,7 +50,8 @@ FIGURE_WORDS: dict[str, str] = {
     "Confusion matrix (rows: true, normalised)": "Matriks konfusi (baris: label benar, dinormalisasi)",
     "predicted emotion": "emosi yang diprediksi",
     "true emotion": "emosi sebenarnya",
-    "The tutorial's cures for overfitting, on equal budgets": "Obat overfitting dari tutorial, dengan anggaran yang sama",
+    "The tutorial's cures for overfitting, on equal budgets":
+        "Obat overfitting dari tutorial, dengan anggaran yang sama",
     "variant (one change from the baseline)": "varian (satu perubahan dari baseline)",
     "train (no dropout, no augmentation)": "latih (tanpa dropout, tanpa augmentasi)",
     "PublicTest": "PublicTest",
@@ -101,7 +87,8 @@ FIGURE_WORDS: dict[str, str] = {
     "face": "wajah",
     "convolution": "konvolusi",
     "{pooling} pool {size}": "{pooling} pooling {size}",
-    "Learning rate of the {epochs}-epoch run below": "Laju pembelajaran pada pelatihan {epochs} epoch di bawah",
+    "Learning rate of the {epochs}-epoch run below":
+        "Laju pembelajaran pada pelatihan {epochs} epoch di bawah",
     "{model}: {epochs} epochs": "{model}: {epochs} epoch",
     "The shipped model's training curves": "Kurva pelatihan model bawaan",
     "The shipped model: train against validation": "Model bawaan: latih dibandingkan validasi",
@@ -110,13 +97,22 @@ FIGURE_WORDS: dict[str, str] = {
     "{true}\nsaid {said}": "{true}\ndijawab {said}",
     "SmoothGrad: pixels that move the predicted score": "SmoothGrad: piksel yang menggerakkan skor prediksi",
     "labelled {emotion}": "berlabel {emotion}",
-    "Training images that teach nothing about faces": "Gambar latih yang tidak mengajarkan apa pun tentang wajah",
+    "Training images that teach nothing about faces":
+        "Gambar latih yang tidak mengajarkan apa pun tentang wajah",
     "The 48×48 crops the network classifies": "Potongan 48×48 yang diklasifikasikan jaringan",
     "{name}: {count} face(s)": "{name}: {count} wajah",
-    "Frame 235 of the clip: the Haar cascade against BlazeFace": "Frame 235 dari klip: Haar cascade dibandingkan BlazeFace",
+    "Frame 235 of the clip: the Haar cascade against BlazeFace":
+        "Frame 235 dari klip: Haar cascade dibandingkan BlazeFace",
     "Last live frame ({count} frames shown)": "Frame live terakhir ({count} frame ditampilkan)",
+    "Your faces (three per emotion)": "Wajah Anda (tiga per emosi)",
+    "Before fine-tuning (rows: true, normalised)": "Sebelum fine-tuning (baris: label benar, dinormalisasi)",
+    "After fine-tuning (rows: true, normalised)": "Setelah fine-tuning (baris: label benar, dinormalisasi)",
     # fer_lib.course._liveview
     "Start": "Mulai",
+    "Record": "Rekam",
+    "faces": "wajah",
+    "Saved faces: {saved}": "Wajah tersimpan: {saved}",
+    " (recording {emotion}: {n} to go)": " (merekam {emotion}: {n} lagi)",
     "Stop": "Berhenti",
     "Largest face": "Wajah terbesar",
     "{count} face(s): {described}": "{count} wajah: {described}",
@@ -139,11 +135,6 @@ def set_language(language: str) -> None:
     Parameters
     ----------
     language : {"en", "id"}
-
-    Raises
-    ------
-    ValueError
-        For a language the course is not written in.
     """
     global _current
     _current = _checked(language)
@@ -156,20 +147,7 @@ def current_language() -> str:
 
 @contextlib.contextmanager
 def using_language(language: str) -> Iterator[None]:
-    """Speak ``language`` inside a ``with`` block, then the previous one again.
-
-    Parameters
-    ----------
-    language : {"en", "id"}
-
-    Examples
-    --------
-    >>> with using_language("id"):
-    ...     tr("accuracy")
-    'akurasi'
-    >>> tr("accuracy")
-    'accuracy'
-    """
+    """Speak ``language`` inside a ``with`` block, then the previous one again."""
     previous = _current
     set_language(language)
     try:
@@ -184,38 +162,17 @@ def emotion_names(language: str | None = None) -> tuple[str, ...]:
     Parameters
     ----------
     language : {"en", "id"}, optional
-
-    Raises
-    ------
-    ValueError
-        For an unknown language.
-
-    Examples
-    --------
-    >>> emotion_names("id")[3]
-    'Senang'
     """
     return EMOTION_NAMES[_checked(language)]
 
 
 def display_emotion(emotion: str | int, language: str | None = None) -> str:
-    """The name to show for an emotion given by its English name or its label.
+    """The name to show for an emotion given by its English name or its label 0..6.
 
     Parameters
     ----------
     emotion : str or int
-        An English name from :data:`fer_lib.labels.EMOTIONS` or a label 0..6.
     language : {"en", "id"}, optional
-
-    Raises
-    ------
-    ValueError
-        For an unknown emotion or language.
-
-    Examples
-    --------
-    >>> display_emotion("Surprise", "id"), display_emotion(0, "id")
-    ('Terkejut', 'Marah')
     """
     if isinstance(emotion, str):
         if emotion not in EMOTIONS:
@@ -229,30 +186,15 @@ def display_emotion(emotion: str | int, language: str | None = None) -> str:
 def tr(text: str, language: str | None = None, **values) -> str:
     """``text`` (English) in ``language``, with ``{name}`` fields filled from ``values``.
 
-    Text without a translation is shown as it is, so a new figure never fails for want of one;
-    ``tests/test_language.py`` checks that every literal text and figure title passed here, and every plot's
-    default title, has an Indonesian entry (texts built at run time are not checked).
+    Text without a translation is shown as it is, so a new figure never fails for want of one.
 
     Parameters
     ----------
     text : str
         The English text, a key of :data:`FIGURE_WORDS`.
     language : {"en", "id"}, optional
-        Default: the current language.
     **values
         Fields to fill with :meth:`str.format`.
-
-    Raises
-    ------
-    ValueError
-        For an unknown language.
-
-    Examples
-    --------
-    >>> tr("train {metric}", "id", metric=tr("accuracy", "id"))
-    'akurasi latih'
-    >>> tr("train {metric}", "en", metric="loss")
-    'train loss'
     """
     language = _checked(language)
     translated = FIGURE_WORDS.get(text, text) if language == "id" else text

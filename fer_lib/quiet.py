@@ -1,7 +1,5 @@
-"""TensorFlow's C++ start-up lines (written to descriptor 2 whatever ``TF_CPP_MIN_LOG_LEVEL`` says) kept
-off the terminal, not lost: they wait in :func:`startup_lines`. The CLI runs each command in
-:func:`hidden_startup_lines`; a notebook's set-up call installs :func:`hide_startup_lines_from_now_on`.
-Importing fer_lib installs nothing; ``FER_LIB_VERBOSE=1`` lets everything through.
+"""TensorFlow's C++ start-up lines (on descriptor 2 whatever ``TF_CPP_MIN_LOG_LEVEL`` says) kept off the
+terminal, not lost (:func:`startup_lines`). Importing installs nothing; ``FER_LIB_VERBOSE=1`` shows all.
 """
 
 from __future__ import annotations
@@ -14,14 +12,7 @@ import tempfile
 import threading
 from typing import Callable, Iterator
 
-__all__ = [
-    "STARTUP_PATTERNS",
-    "VERBOSE_VARIABLE",
-    "is_startup_line",
-    "hidden_startup_lines",
-    "hide_startup_lines_from_now_on",
-    "startup_lines",
-]
+__all__ = ["is_startup_line", "hidden_startup_lines", "hide_startup_lines_from_now_on", "startup_lines"]
 
 #: Environment variable that turns the hiding off (``1``, ``true`` or ``yes``).
 VERBOSE_VARIABLE = "FER_LIB_VERBOSE"
@@ -54,27 +45,17 @@ _INFORMATIONAL = re.compile(r"WARNING: All log messages before absl|I\d{4} |\d{4
 
 
 def is_startup_line(line: str) -> bool:
-    """Whether ``line`` is one of TensorFlow's or absl's C++ start-up lines.
+    """Whether ``line`` (one line of standard error) is one of TensorFlow's or absl's C++ start-up lines.
 
     Parameters
     ----------
     line : str
-        One line of standard error.
-
-    Examples
-    --------
-    >>> is_startup_line("I0000 00:00:1795623327.268088    4477 port.cc:153] oneDNN custom operations are on.")
-    True
-    >>> is_startup_line("W0512 10:01:02.000123  881 cuda_dnn.cc:8310] Unable to register cuDNN factory")
-    True
-    >>> is_startup_line("error: model file models/x.keras does not exist")
-    False
     """
     return _STARTUP.match(line) is not None
 
 
 def startup_lines() -> list[str]:
-    """The start-up lines hidden so far in this process, oldest first (each ending in a newline)."""
+    """The start-up lines hidden so far in this process, oldest first."""
     return list(_hidden)
 
 
@@ -87,21 +68,15 @@ def hidden_startup_lines(*, enabled: bool | None = None,
                          hide: Callable[[str], bool] | None = None) -> Iterator[None]:
     """Run a block with TensorFlow's C++ start-up lines hidden; everything else still reaches stderr.
 
-    Descriptor 2 goes to a temporary file during the block; afterwards the lines ``hide`` recognises are
-    kept for :func:`startup_lines` and the others are written to ``sys.stderr`` in their order.
+    Descriptor 2 goes to a temporary file; afterwards the lines ``hide`` recognises are kept for
+    :func:`startup_lines` and the others are written to ``sys.stderr`` in order.
 
     Parameters
     ----------
     enabled : bool, optional
         ``False`` runs the block untouched. Default: hide unless ``$FER_LIB_VERBOSE`` is set.
     hide : callable, optional
-        Which lines to hide (default :func:`is_startup_line`); ``scripts/run_notebooks.py``
-        also hides the notebook kernels' routine warnings.
-
-    Examples
-    --------
-    >>> with hidden_startup_lines():
-    ...     import keras  # TensorFlow's start-up lines, if it prints any, wait in startup_lines()
+        Which lines to hide; default :func:`is_startup_line`.
     """
     if enabled is None:
         enabled = not _verbose_requested()
@@ -136,15 +111,7 @@ def hidden_startup_lines(*, enabled: bool | None = None,
 def hide_startup_lines_from_now_on() -> bool:
     """Filter descriptor 2 for the rest of the process: informational start-up lines are kept back.
 
-    For a Jupyter kernel, where TensorFlow may be imported in any later cell. Descriptor 2 becomes a pipe
-    read by a daemon thread, which keeps the informational lines for :func:`startup_lines` and passes every
-    other line on in order; if the thread fails, descriptor 2 is restored. Calling it again does nothing.
-
-    Returns
-    -------
-    bool
-        Whether the filter is in place; ``False`` when ``$FER_LIB_VERBOSE`` is set or descriptor 2 cannot be
-        redirected.
+    For a Jupyter kernel; every other line passes in order. Returns whether the filter is in place.
     """
     global _filter_installed
     if _filter_installed:

@@ -513,3 +513,48 @@ def test_a_failed_video_counts_none_of_its_frames_and_inputs_named_twice_run_onc
     assert status == 1 and "a frame the checks refuse" in captured.err
     assert "1 input(s), 1 frame(s) analysed" in captured.out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["obama_annotated.jpg"]
+
+
+# --------------------------------------------------------------------------------------
+# your own faces: capture, finetune
+# --------------------------------------------------------------------------------------
+
+
+def test_capture_saves_single_faces_by_session(photo, media, tiny_model_path, tmp_path, capsys):
+    import shutil
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index in range(4):
+        shutil.copy(photo, frames / f"{index}.jpg")
+    shutil.copy(media / "two_people.jpg", frames / "9.jpg")  # two faces: not saved, counted
+    status = cli.main(["capture", "--source", str(frames), "--emotion", "Senang", "--count", "3", "--every", "1",
+                       "--model", str(tiny_model_path), "--folder", str(tmp_path / "my_faces")])
+    out = capsys.readouterr().out
+    saved = sorted((tmp_path / "my_faces" / "happy").glob("*.png"))
+    assert status == 0 and len(saved) == 3 and len({p.name.split("_")[0] for p in saved}) == 1
+    assert "saved 3 of 3 faces of Happy" in out and "faces per emotion: Happy 3" in out
+    status = cli.main(["capture", "--source", str(frames), "--emotion", "sad", "--count", "9", "--every", "1",
+                       "--model", str(tiny_model_path), "--folder", str(tmp_path / "my_faces")])
+    assert status == 1 and "saved 4 of 9 faces of Sad" in capsys.readouterr().out  # the source ran out
+    assert cli.main(["capture", "--emotion", "grumpy", "--source", str(frames)]) == 2
+    assert "unknown emotion 'grumpy'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_finetune_writes_the_model_its_card_and_litert_files(tmp_path, capsys):
+    from fer_lib.course import write_stand_in_faces
+
+    faces = write_stand_in_faces(tmp_path / "my_faces", sessions=2, per_session=4)
+    output = tmp_path / "models" / "mine.keras"
+    assert cli.main(["finetune", str(faces), "--output", str(output), "--epochs", "2", "--unfreeze-epochs", "1",
+                     "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "fine-tuned on 28 faces of Angry, Disgust" in out and "held-out sessions (28 faces)" in out
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert card["emotions"] == list(EMOTIONS) and card["split"]["sizes"] == {"train": 28, "held_out": 28}
+    assert {"held_out_before", "held_out_after"} <= set(card["accuracy"])
+    assert sorted(p.name for p in output.parent.iterdir()) == [
+        "mine.json", "mine.keras", "mine.litert.json", "mine.quantized.tflite", "mine.tflite"]
+    # live and predict take it as they take the shipped model
+    assert EmotionClassifier(output.with_suffix(".tflite")).predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)

@@ -1,7 +1,6 @@
 """Scoring face detectors on the same frames: faces found, hits against hand-drawn boxes, time.
 
-Counts alone mislead (a box on the background can stand in for a missed face), so boxes are matched
-one to one with hand-drawn ones (notebook 5, ``benchmarks/detector_grid.py``).
+Counts alone mislead (a box on the background can stand in for a missed face), hence the one-to-one matching.
 """
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ import pandas as pd
 from fer_lib.live._frames import box_iou
 from fer_lib.errors import DataError
 
-__all__ = ["DEMO_CLIP", "DEMO_CLIP_FACES", "MIN_IOU", "match_boxes", "read_reference_boxes",
-           "score_detectors"]
+__all__ = ["DEMO_CLIP", "read_reference_boxes", "score_detectors"]
 
 _ASSETS = Path(__file__).resolve().parents[2] / "assets"
-#: The demo clip shipped with the project, and its hand-drawn faces.
+#: The project's demo clip, and its hand-drawn faces.
 DEMO_CLIP: Path = _ASSETS / "white_house_clip.mp4"
 DEMO_CLIP_FACES: Path = _ASSETS / "white_house_clip.faces.csv"
 
@@ -47,22 +45,17 @@ def match_boxes(found: Sequence[Box], references: Sequence[Box], *, min_iou: flo
 
 def read_reference_boxes(path: str | os.PathLike = DEMO_CLIP_FACES,
                          ) -> dict[int, list[tuple[int, int, int, int]]]:
-    """Hand-drawn face boxes per frame from a ``frame,x,y,w,h`` CSV file.
+    """Hand-drawn face boxes, ``{frame: [(x, y, w, h), ...]}`` in file order, from a ``frame,x,y,w,h`` CSV.
 
     Parameters
     ----------
     path : str or Path, default :data:`DEMO_CLIP_FACES`
         One row per face; a frame without a face has one row with empty ``x, y, w, h``.
 
-    Returns
-    -------
-    dict of int to list of (x, y, w, h)
-        Frame index to its faces, frames in file order.
-
     Raises
     ------
     DataError
-        If the file lacks a column or a box is not four positive integers; the message names the row.
+        If a column is missing or a box is not four positive integers (the message names the line).
     """
     path = Path(path)
     table = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
@@ -99,22 +92,15 @@ def score_detectors(
     detectors : mapping of str to detector
         Name to anything with ``detect(frame) -> (n, 4) boxes``.
     frames : sequence of ndarray
-        BGR (or grey) frames, the same for every detector.
     references : sequence of sequences of (x, y, w, h), optional
-        The faces of each frame, drawn by hand; without them only counts and times are given.
+        Each frame's hand-drawn faces; without them only counts and times are given.
     min_iou : float, default 0.3
-        Smallest overlap of a hit (:func:`match_boxes`).
 
     Returns
     -------
     pandas.DataFrame
-        One row per detector: ``frames``, ``frames with a face``, ``boxes``, ``ms a frame``
-        (median), and with references ``faces``, ``hits``, ``recall`` and ``false boxes``.
-
-    Raises
-    ------
-    ValueError
-        If ``references`` does not give one list of boxes per frame.
+        One row per detector: ``frames``, ``frames with a face``, ``boxes``, ``ms a frame`` (median),
+        and with references ``faces``, ``hits``, ``recall`` and ``false boxes``.
     """
     if references is not None and len(references) != len(frames):
         raise ValueError(f"references must give the faces of each of the {len(frames)} frames; "

@@ -21,6 +21,7 @@ from fer_lib.model._classifier import EmotionClassifier
 from fer_lib.live._drawing import annotate, hex_color
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
 from fer_lib.language import display_emotion, emotion_names, tr
+from fer_lib.live._capture import FaceRecorder, face_counts
 from fer_lib.live._timing import FpsMeter
 
 __all__ = ["LiveView", "show_annotated"]
@@ -57,6 +58,27 @@ class _Panel:
             ipywidgets.HBox([self.start_button, self.stop_button, self.status]),
             ipywidgets.HBox([self.image, ipywidgets.VBox([title, *rows])]),
         ])
+        self.recorder: FaceRecorder | None = None
+
+    def add_capture(self, recorder: FaceRecorder) -> None:
+        """The capture row: an emotion, how many faces, Record, and the faces saved per emotion."""
+        self.recorder = recorder
+        self.emotion = ipywidgets.Dropdown(options=list(zip(emotion_names(), EMOTIONS)), value="Happy",
+                                           layout=ipywidgets.Layout(width="130px"))
+        self.count = ipywidgets.BoundedIntText(value=30, min=1, max=500, description=tr("faces"),
+                                               layout=ipywidgets.Layout(width="150px"))
+        self.record_button = ipywidgets.Button(description=tr("Record"), icon="circle", button_style="warning")
+        self.saved = ipywidgets.Label()
+        self.widget.children += (ipywidgets.HBox([self.emotion, self.count, self.record_button, self.saved]),)
+        self.record_button.on_click(self.record)
+        self.show_counts()
+
+    def record(self, _button=None) -> None:
+        self.recorder.start(self.emotion.value, self.count.value)
+        self.show_counts()
+
+    def show_counts(self) -> None:
+        self.saved.value = capture_text(self.recorder)
 
     def set_running(self, running: bool) -> None:
         self.start_button.disabled = running
@@ -75,6 +97,15 @@ class _Panel:
         for bar, percent, probability in zip(self.bars, self.percents, probabilities):
             bar.value = float(probability)
             percent.value = f"{probability:.0%}" if face is not None else ""
+
+
+def capture_text(recorder: FaceRecorder) -> str:
+    """The faces saved per emotion, and what is being recorded: the capture row's line (both widgets)."""
+    counts = face_counts(recorder.folder)
+    saved = ", ".join(f"{display_emotion(name)} {n}" for name, n in counts.items() if n) or "-"
+    recording = tr(" (recording {emotion}: {n} to go)", emotion=display_emotion(recorder.emotion),
+                   n=recorder.remaining) if recorder.recording else ""
+    return tr("Saved faces: {saved}", saved=saved) + recording
 
 
 class _Worker:
@@ -100,6 +131,8 @@ class _Worker:
             for frame, faces in frames:
                 if self.stop_event.is_set():
                     break
+                if panel.recorder is not None and panel.recorder.add(frame, faces) is not None:
+                    panel.show_counts()
                 annotated = annotate(frame, faces)
                 fps = meter.tick()
                 shown += 1
@@ -164,6 +197,9 @@ class LiveView:
         Wider frames are shrunk to this width for display (:attr:`last_frame` keeps full size).
     jpeg_quality : int, default 80
         JPEG quality (0-100) of the frames sent to the image widget.
+    capture : bool, str or Path, optional
+        Add Record: the chosen emotion's next faces (the crop the classifier sees) are saved in this folder
+        (``True``: :func:`fer_lib.data.my_faces_folder`) as ``<emotion>/<session>_<time>.png``.
     **options
         For :func:`fer_lib.live.iter_analyzed` (``max_frames``, ``capture_factory``, ``read_timeout``).
     """
@@ -179,6 +215,7 @@ class LiveView:
         detector: Any = None,
         display_width: int | None = 640,
         jpeg_quality: int = 80,
+        capture: bool | str | Any = None,
         **options: Any,
     ) -> None:
         if max_fps is not None and not max_fps > 0:
@@ -191,6 +228,10 @@ class LiveView:
         self._options = dict(options, smooth=bool(smooth), every=every, detector=detector,
                              classifier=self.classifier)
         self._panel = _Panel(display_width=display_width, jpeg_quality=jpeg_quality)
+        if capture not in (None, False):
+            from fer_lib.data import my_faces_folder
+
+            self._panel.add_capture(FaceRecorder(my_faces_folder() if capture is True else capture))
         # what the thread reports back (it holds no reference to the view, so deleting the view stops it)
         self._state = types.SimpleNamespace(frames_shown=0, last_frame=None, last_faces=[], error=None,
                                             ended=False)
@@ -201,6 +242,7 @@ class LiveView:
         _VIEWS.add(self)
 
     widget = _forward("_panel", "widget", "The ipywidgets.VBox to display: buttons, status, image, bars.")
+    recorder = _forward("_panel", "recorder", "The FaceRecorder of the capture mode (None without it).")
     image = _forward("_panel", "image", "The image widget (JPEG bytes of the latest annotated frame).")
     start_button = _forward("_panel", "start_button", "The Start button.")
     stop_button = _forward("_panel", "stop_button", "The Stop button.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def write_stand_in_faces(folder: str | os.PathLike, *, sessions: int = 3, per_se
     Parameters
     ----------
     folder : str or path-like
-        Where the emotion folders go (created).
+        Where the emotion folders go (created; a stand-in already there is replaced).
     sessions : int, default 3
         Recording sessions per emotion.
     per_session : int, default 10
@@ -38,6 +39,11 @@ def write_stand_in_faces(folder: str | os.PathLike, *, sessions: int = 3, per_se
         ``folder``.
     """
     folder = Path(folder)
+    marker = folder / ".fer_lib_stand_in"
+    if marker.is_file():  # a stand-in written before: replaced, so that a rerun does not add a second copy
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text("faces drawn by fer_lib.course.write_stand_in_faces\n")
     for session in range(sessions):
         faces = synthetic_fer2013(len(EMOTIONS) * per_session * 3, seed=seed * 1000 + session)
         for label, emotion in enumerate(EMOTIONS):

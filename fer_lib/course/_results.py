@@ -11,14 +11,13 @@ from fer_lib.labels import EMOTIONS
 
 __all__ = ["NOISE_POINTS", "load_claims", "verdicts", "load_recipe_study"]
 
-#: Changes smaller than this many accuracy points are read as noise. With a constant learning rate on 5,000
-#: faces, validation accuracy swings by 3 to 8 points between epochs (the baseline's history); one standard
-#: error of an accuracy near 40% on the 2,871 validation faces is about 0.9 points.
+#: Changes under this many accuracy points are noise: on 5,000 faces at a constant learning rate, validation
+#: accuracy swings 3 to 8 points between epochs (one standard error near 40% on 2,871 faces is 0.9 points).
 NOISE_POINTS = 3.0
 
 
 def _read_study(path: str | os.PathLike, columns: set[str], *, kind: str, how_to_make: str) -> pd.DataFrame:
-    """Read a study's CSV, with clear errors when it is missing or is not that study's table."""
+    """Read a study's CSV; clear errors when it is missing or not that study's table."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {kind}. Make one with {how_to_make}.")
@@ -30,19 +29,12 @@ def _read_study(path: str | os.PathLike, columns: set[str], *, kind: str, how_to
 
 
 def load_claims(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a claims table written by ``python -m research claims``, with a clear error when it is missing.
+    """Read a claims table written by ``python -m research claims`` (the error for a missing one says how).
 
     Parameters
     ----------
     path : str or path
         The CSV file (``results/claims.csv``), one row per variant.
-
-    Raises
-    ------
-    FileNotFoundError
-        When ``path`` does not exist; the message gives the command that makes it.
-    ValueError
-        When the file lacks a claims table's columns.
     """
     columns = {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"}
     return _read_study(path, columns, kind="claims table",
@@ -53,35 +45,21 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
-    A cure must shrink the train-minus-validation gap *and* raise validation accuracy (a gap that shrinks
-    because training accuracy falls is no cure). ``validation_last3``, the mean of the last three epochs,
-    is compared when the table has it.
+    A cure shrinks the train-minus-validation gap *and* raises validation accuracy (``validation_last3``,
+    the mean of the last three epochs, when the table has it).
 
     Parameters
     ----------
     table : pandas.DataFrame
         A claims table (:func:`load_claims`) with a ``baseline`` row.
     noise : float, default NOISE_POINTS
-        Changes smaller than this many accuracy points count as no change.
+        Changes under this many accuracy points count as none.
 
     Returns
     -------
     pandas.DataFrame
-        ``variant``, ``claim``, ``gap_change`` and ``validation_change`` (points,
-        variant minus baseline) and ``verdict``.
-
-    Raises
-    ------
-    ValueError
-        When the table has no ``baseline`` row.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"variant": ["baseline", "augmentation"], "gap": [0.30, 0.03],
-    ...                       "validation_accuracy": [0.40, 0.45]})
-    >>> print(verdicts(table)["verdict"].iloc[0])  # doctest: +NORMALIZE_WHITESPACE
-    Cures overfitting: shrinks the overfitting gap by 27.0 points and raises validation accuracy
-    (+5.0 points).
+        ``variant``, ``claim``, ``gap_change`` and ``validation_change`` (points, variant minus baseline),
+        ``verdict``.
     """
     if "baseline" not in set(table["variant"]):
         raise ValueError("the claims table has no 'baseline' row to compare with")
@@ -98,6 +76,7 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
 
 
 def _verdict(gap: float, val: float, noise: float) -> str:
+    """The verdict sentence for a change of ``gap`` and ``val`` points."""
     gap_word = "shrinks" if gap <= -noise else "widens" if gap >= noise else "leaves"
     val_word = "raises" if val >= noise else "lowers" if val <= -noise else "does not change"
     gap_text = f"{gap_word} the overfitting gap" + (f" by {abs(gap):.1f} points" if gap_word != "leaves" else
@@ -116,19 +95,12 @@ def _verdict(gap: float, val: float, noise: float) -> str:
 
 
 def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a table written by ``python -m research recipes``, with a clear error when it is missing.
+    """Read a table written by ``python -m research recipes`` (the error for a missing one says how).
 
     Parameters
     ----------
     path : str or path
         The CSV file (``results/recipe_study.csv``).
-
-    Raises
-    ------
-    FileNotFoundError
-        When ``path`` does not exist; the message gives the command that makes it.
-    ValueError
-        When the file lacks the study's columns.
     """
     columns = {"variant", "minutes_budget", "epochs", "validation_accuracy", "test_accuracy", "test_macro_f1"}
     table = _read_study(path, columns, kind="recipe study",

@@ -1,7 +1,5 @@
-"""Set-up shared by the notebooks: profiles, output folders, seeding, language.
-
-``FER_LIB_PROFILE`` and ``FER_LIB_OUTPUT`` let ``make test`` run the committed notebooks unedited.
-"""
+"""Notebook set-up: profile, output folder, seed, language (``$FER_LIB_PROFILE`` and ``$FER_LIB_OUTPUT``
+let ``make test`` run the committed notebooks unedited)."""
 
 from __future__ import annotations
 
@@ -17,26 +15,13 @@ from fer_lib.train._seeding import set_seed
 
 __all__ = ["NotebookSettings", "notebook_setup", "PROFILE_NAMES"]
 
-#: The notebooks' profiles, the same names as :data:`fer_lib.train.PROFILES`: ``fast`` (seconds, for
-#: tests), ``default`` (what ``make run-all`` does), ``full`` (the shipped recipe).
+#: The names of :data:`fer_lib.train.PROFILES`: fast (tests), default (``make run-all``), full (the recipe).
 PROFILE_NAMES = ("fast", "default", "full")
 
 
 @dataclasses.dataclass(frozen=True)
 class NotebookSettings:
-    """What a notebook needs to know about the run it is part of (made by :func:`notebook_setup`).
-
-    Parameters
-    ----------
-    profile : {"fast", "default", "full"}
-        The budget the notebook runs under.
-    output_dir : Path
-        Where the notebook writes figures and ``metrics.json``.
-    seed : int
-        The seed everything was seeded with.
-    language : {"en", "id"}, default "en"
-        The language figures and widgets speak (:mod:`fer_lib.language`).
-    """
+    """The run a notebook is part of: profile, output folder, seed, language (from :func:`notebook_setup`)."""
 
     profile: str
     output_dir: Path
@@ -49,20 +34,7 @@ class NotebookSettings:
         return self.profile == "fast"
 
     def pick(self, fast, default, full=None):
-        """Choose a value by profile: ``pick(fast=200, default=None)``.
-
-        Parameters
-        ----------
-        fast, default : any
-            The value in the fast profile, and in the default profile.
-        full : any, optional
-            The value in the full profile; ``None`` uses ``default``.
-
-        Examples
-        --------
-        >>> NotebookSettings("full", Path("build"), 0).pick(fast=200, default=None, full=5000)
-        5000
-        """
+        """The value for this profile: ``pick(fast=200, default=None)``; ``full=None`` means ``default``."""
         if self.profile == "fast":
             return fast
         if self.profile == "full" and full is not None:
@@ -70,30 +42,11 @@ class NotebookSettings:
         return default
 
     def output_of(self, notebook: str) -> Path:
-        """The output folder of another notebook of the same run and edition, beside this notebook's own.
-
-        Parameters
-        ----------
-        notebook : str
-            The other notebook's name without ``.ipynb`` (``"03_train"``, say).
-
-        Examples
-        --------
-        >>> NotebookSettings("fast", Path("build/04_evaluate"), 0).output_of("03_train").as_posix()
-        'build/03_train'
-        >>> NotebookSettings("fast", Path("build/04_evaluate.id"), 0, "id").output_of("03_train").as_posix()
-        'build/03_train.id'
-        """
+        """The output folder of ``notebook`` (``"03_train"``) in the same run and edition, beside this one."""
         return self.output_dir.parent / _edition_folder(notebook, self.language)
 
     def write_metrics(self, **metrics) -> Path:
-        """Merge ``metrics`` into ``<output_dir>/metrics.json`` (for ``make run-all``) and return its path.
-
-        Parameters
-        ----------
-        **metrics
-            Names and JSON-ready values (numpy floats are written as floats).
-        """
+        """Merge ``metrics`` (numpy floats allowed) into ``<output_dir>/metrics.json`` and return its path."""
         path = self.output_dir / "metrics.json"
         current = json.loads(path.read_text()) if path.is_file() else {}
         current.update(metrics)
@@ -109,25 +62,17 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     Parameters
     ----------
     profile : {"fast", "default", "full"}, default "default"
-        The notebook's own choice (its ``parameters`` cell); ``$FER_LIB_PROFILE`` overrides it.
     output_dir : str or path, default "build"
-        Output folder; ``$FER_LIB_OUTPUT/<notebook>`` instead when that variable and ``notebook`` are set.
+        Replaced by ``$FER_LIB_OUTPUT/<notebook>`` when that variable and ``notebook`` are set.
     seed : int, default 0
-        Passed to :func:`fer_lib.train.set_seed`.
     notebook : str, optional
         The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
     figure_format : {"png", "jpeg", ...}, optional
-        Format of inline figures in IPython; ``"jpeg"`` (85 dpi, quality 60) keeps notebooks light.
+        Format of inline figures; ``"jpeg"`` (85 dpi, quality 60) keeps notebooks light.
     language : {"en", "id"}, default "en"
-        The language of figures and widgets; other editions write to ``<folder>.<language>``.
+        Figures' and widgets' language; other editions write to ``<folder>.<language>``.
     quiet_logs : bool, default True
-        In a Jupyter kernel, keep TensorFlow's start-up lines out of the cells from now on
-        (:func:`fer_lib.quiet.hide_startup_lines_from_now_on`; ``$FER_LIB_VERBOSE=1`` keeps everything).
-
-    Raises
-    ------
-    ValueError
-        For a profile outside :data:`PROFILE_NAMES` or a language outside :data:`fer_lib.language.LANGUAGES`.
+        In Jupyter, hide TensorFlow's start-up lines from now on (``$FER_LIB_VERBOSE=1`` keeps them).
     """
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
@@ -149,7 +94,7 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
 
 
 def _in_jupyter_kernel() -> bool:
-    """True inside a Jupyter kernel, not a terminal IPython or a process that merely imported ipykernel."""
+    """True inside a Jupyter kernel (not a terminal IPython, not a process that merely imported ipykernel)."""
     if "ipykernel" not in sys.modules:
         return False
     from IPython import get_ipython
@@ -163,8 +108,8 @@ def _edition_folder(name: str, language: str) -> str:
 
 
 def _set_inline_format(figure_format: str) -> None:
-    """Show inline figures in ``figure_format`` when running in IPython; elsewhere nothing to do."""
-    if "IPython" not in sys.modules:  # not running in IPython
+    """Show inline figures in ``figure_format`` when running in IPython."""
+    if "IPython" not in sys.modules:
         return
     from IPython import get_ipython
     from matplotlib_inline.backend_inline import set_matplotlib_formats

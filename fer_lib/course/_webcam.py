@@ -21,7 +21,10 @@ from fer_lib.live._drawing import hex_color
 from fer_lib.errors import FerError
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
 from fer_lib.language import emotion_names
+from fer_lib.language import tr
+from fer_lib.live._capture import FaceRecorder
 from fer_lib.live._smoothing import ProbabilitySmoother
+from fer_lib.course._liveview import capture_text
 
 __all__ = ["BrowserCamera"]
 
@@ -43,6 +46,9 @@ class BrowserCamera(anywidget.AnyWidget):
         Width, in pixels, the page scales each frame to before sending it.
     jpeg_quality : float, default 0.8
         JPEG quality (0 to 1) of the frames sent.
+    capture : bool, str or Path, optional
+        Add Record: the chosen emotion's next faces (the crop the classifier sees) are saved in this folder
+        (``True``: :func:`fer_lib.data.my_faces_folder`) as ``<emotion>/<session>_<time>.png``.
 
     Attributes
     ----------
@@ -68,6 +74,11 @@ class BrowserCamera(anywidget.AnyWidget):
     ).tag(sync=True)
     #: What the page last reported: "idle", "running", "stopped" or an error message.
     status = traitlets.Unicode("idle").tag(sync=True)
+    #: Capture mode: the Record row is shown, with this line of faces saved per emotion.
+    capture = traitlets.Bool(False).tag(sync=True)
+    capture_status = traitlets.Unicode("").tag(sync=True)
+    #: The page's own words in the notebook's language.
+    texts = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -77,6 +88,7 @@ class BrowserCamera(anywidget.AnyWidget):
         smooth: bool = True,
         width: int = 640,
         jpeg_quality: float = 0.8,
+        capture: bool | str | Path | None = None,
         **kwargs: Any,
     ) -> None:
         if int(width) < 64:
@@ -84,6 +96,7 @@ class BrowserCamera(anywidget.AnyWidget):
         if not 0.0 < float(jpeg_quality) <= 1.0:
             raise ValueError(f"jpeg_quality must lie in (0, 1]; got {jpeg_quality!r}")
         kwargs.setdefault("emotions", list(emotion_names()))  # the page's names, in the current language
+        kwargs.setdefault("texts", {word: tr(word) for word in ("Start", "Stop", "Record", "faces")})
         super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
         if isinstance(classifier, (str, Path)):
             classifier = EmotionClassifier(classifier)
@@ -92,7 +105,17 @@ class BrowserCamera(anywidget.AnyWidget):
         self._smoother = ProbabilitySmoother() if smooth else None
         self.frames = 0
         self.last_faces: list[dict] = []
+        self.recorder = None
+        if capture not in (None, False):
+            from fer_lib.data import my_faces_folder
+
+            self.recorder = FaceRecorder(my_faces_folder() if capture is True else capture)
+            self.capture, self.capture_status = True, capture_text(self.recorder)
         self.on_msg(self._on_message)
+
+    def __repr__(self) -> str:  # what a saved notebook shows where no browser runs the widget
+        return (f"BrowserCamera: the browser's webcam ({getattr(self, 'frames', 0)} frames analysed); "
+                "open the notebook in Jupyter to use it")
 
     def stop(self) -> None:
         """Ask the page to stop the camera (as the Stop button does)."""
@@ -119,12 +142,17 @@ class BrowserCamera(anywidget.AnyWidget):
             faces = self._smoother.update(faces)
         self.frames += 1
         self.last_faces = faces
+        if self.recorder is not None and self.recorder.add(frame, faces) is not None:
+            self.capture_status = capture_text(self.recorder)
         return faces
 
     def _on_message(self, _widget: Any, content: dict, buffers: list) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "start" and self._smoother is not None:
             self._smoother.reset()
+        if kind == "record" and self.recorder is not None:
+            self.recorder.start(EMOTIONS[int(content.get("emotion", 3))], int(content.get("count", 30)))
+            self.capture_status = capture_text(self.recorder)
         if kind != "frame":
             return
         started = time.perf_counter()

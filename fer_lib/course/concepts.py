@@ -1,4 +1,4 @@
-"""The building blocks of a CNN, applied one at a time to real faces (for notebook 1).
+"""The building blocks of a CNN, applied one at a time to real faces (notebook 1).
 
 Each function runs the real Keras layer on numpy arrays: what happens inside the trained network.
 """
@@ -8,18 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "KERNELS",
-    "convolve",
-    "convolve_numpy",
-    "output_size",
-    "conv_parameters",
-    "relu",
-    "pool",
-    "softmax",
-    "architecture_table",
-    "sliding_window_frames",
-]
+__all__ = ["KERNELS", "convolve", "convolve_numpy", "output_size", "conv_parameters", "relu", "pool",
+           "softmax", "architecture_table"]
 
 #: Classic 3x3 kernels, each a feature detector a first convolution layer often learns.
 KERNELS: dict[str, np.ndarray] = {
@@ -37,30 +27,18 @@ def _as_batch(image: np.ndarray) -> np.ndarray:
 
 
 def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", stride: int = 1) -> np.ndarray:
-    """Slide ``kernel`` over a grey ``image`` with a Keras ``Conv2D`` layer holding that kernel as its weight.
+    """The feature map of ``kernel`` sliding over a grey ``image``: a Keras ``Conv2D`` with it as its weight.
 
     Like every deep-learning library, Keras computes a cross-correlation (the kernel is not flipped).
 
     Parameters
     ----------
     image : ndarray of shape (h, w)
-        A grey image (a 48x48 face, say), any numeric dtype.
     kernel : ndarray of shape (k, k)
         The filter, e.g. a value of :data:`KERNELS`.
     padding : {"valid", "same"}, default "valid"
         ``valid`` shrinks the map by ``k - 1``; ``same`` pads to keep the size.
     stride : int, default 1
-        Step between window positions.
-
-    Returns
-    -------
-    ndarray of shape (h', w'), float32
-        The feature map.
-
-    Examples
-    --------
-    >>> convolve(np.arange(16).reshape(4, 4), np.ones((3, 3))).tolist()
-    [[45.0, 54.0], [81.0, 90.0]]
     """
     import keras
 
@@ -108,10 +86,10 @@ def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) ->
 
 
 def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "valid") -> int:
-    """Width (or height) of a convolution's or pooling's output: the formula Keras follows.
+    """Width (or height) of a convolution's or pooling's output, by the formula Keras follows.
 
-    ``valid`` (no padding): ``(size - kernel) // stride + 1``. ``same`` (zeros added around the border so
-    that nothing is cut off): ``ceil(size / stride)``.
+    ``valid`` (no padding): ``(size - kernel) // stride + 1``; ``same`` (zeros around the border):
+    ``ceil(size / stride)``.
 
     Parameters
     ----------
@@ -121,16 +99,6 @@ def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "vali
         Kernel (or pooling window) width.
     stride : int, default 1
     padding : {"valid", "same"}, default "valid"
-
-    Raises
-    ------
-    ValueError
-        For an unknown padding, a size, kernel or stride under 1, or a kernel wider than ``valid`` allows.
-
-    Examples
-    --------
-    >>> output_size(48, 3), output_size(48, 3, padding="same"), output_size(48, 3, stride=2)
-    (46, 48, 23)
     """
     if min(size, kernel, stride) < 1:
         raise ValueError(f"size, kernel and stride must be positive; got {size}, {kernel}, {stride}")
@@ -150,16 +118,9 @@ def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool =
     ----------
     kernel : int
         Kernel width (3 for 3x3).
-    channels_in : int
-        Feature maps coming in (1 for a grey face).
-    filters : int
-        Kernels in the layer (feature maps going out).
+    channels_in, filters : int
+        Feature maps coming in (1 for a grey face) and going out.
     bias : bool, default True
-
-    Examples
-    --------
-    >>> conv_parameters(3, 1, 64), conv_parameters(3, 64, 64)
-    (640, 36928)
     """
     return (kernel * kernel * channels_in + int(bias)) * filters
 
@@ -170,12 +131,6 @@ def relu(feature_map: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     feature_map : ndarray
-        Any shape.
-
-    Examples
-    --------
-    >>> relu(np.array([-2.0, 0.5])).tolist()
-    [0.0, 0.5]
     """
     import keras
 
@@ -189,17 +144,7 @@ def pool(feature_map: np.ndarray, size: int = 2, *, kind: str = "max") -> np.nda
     ----------
     feature_map : ndarray of shape (h, w)
     size : int, default 2
-        Window side and stride.
     kind : {"max", "average"}, default "max"
-
-    Returns
-    -------
-    ndarray of shape (h // size, w // size), float32
-
-    Examples
-    --------
-    >>> pool(np.arange(16).reshape(4, 4)).tolist()
-    [[5.0, 7.0], [13.0, 15.0]]
     """
     import keras
 
@@ -213,12 +158,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     scores : ndarray of shape (..., n)
-        Scores (logits); the last axis is normalised, the shape kept.
-
-    Examples
-    --------
-    >>> softmax(np.array([0.0, 0.0])).tolist()
-    [0.5, 0.5]
+        Scores (logits); the last axis is normalised.
     """
     import keras
 
@@ -226,14 +166,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def architecture_table(model) -> pd.DataFrame:
-    """A table of the layers, indexed by ``layer`` from 1: ``type``, ``output shape`` and ``parameters``.
+    """The layers' ``type``, ``output shape`` and ``parameters``, indexed by ``layer`` from 1.
 
     Layer names are left out: Keras numbers them per session (``conv2d_7``).
 
     Parameters
     ----------
     model : keras.Model
-        A built model (``keras.Sequential`` or functional).
+        A built model.
     """
     rows = []
     for layer in model.layers:
@@ -247,23 +187,7 @@ def architecture_table(model) -> pd.DataFrame:
 
 
 def sliding_window_frames(image: np.ndarray, kernel: np.ndarray, *, step: int = 3):
-    """Yield ``(row, column, partial_map)`` as the kernel slides: the map filled up to that position.
-
-    Parameters
-    ----------
-    image : ndarray of shape (h, w)
-        A grey image.
-    kernel : ndarray of shape (k, k)
-    step : int, default 3
-        Yield every ``step``-th row and column position (the last frame is always the full map).
-
-    Yields
-    ------
-    row, column : int
-        The window's position in the feature map.
-    partial_map : ndarray, float32
-        The feature map, NaN where the window has not been yet.
-    """
+    """Yield ``(row, column, map so far, NaN elsewhere)`` every ``step`` positions, ending on the full map."""
     full = convolve(image, kernel)
     partial = np.full(full.shape, np.nan, dtype=np.float32)
     positions = [(r, c) for r in range(0, full.shape[0], step) for c in range(0, full.shape[1], step)]

@@ -19,23 +19,9 @@ from fer_lib.data._container import FER2013
 from fer_lib.labels import EMOTIONS, NUM_CLASSES
 from fer_lib.language import display_emotion, emotion_names, tr
 
-__all__ = [
-    "class_counts_bar",
-    "sample_grid",
-    "pixel_statistics",
-    "training_curves",
-    "LiveCurves",
-    "augmentation_grid",
-    "confusion_heatmap",
-    "face_gallery",
-    "image_row",
-    "convolution_animation",
-    "save_figure",
-    "stamp_synthetic",
-    "claims_chart",
-    "kernel_grid",
-    "learning_rate_curve",
-]
+__all__ = ["class_counts_bar", "sample_grid", "pixel_statistics", "training_curves", "LiveCurves",
+           "augmentation_grid", "confusion_heatmap", "face_gallery", "image_row", "convolution_animation",
+           "save_figure", "claims_chart", "kernel_grid", "learning_rate_curve"]
 
 
 def _shown(name) -> str:
@@ -53,21 +39,14 @@ def _finish(figure, title: str | None = None, synthetic: bool = False):
 
 
 def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
-    """Write a large red warning across ``figure`` when it shows synthetic faces.
-
-    Parameters
-    ----------
-    figure : matplotlib.figure.Figure
-    synthetic : bool
-        Stamp only when true (pass ``data.synthetic``).
-    """
+    """Write a large red warning across ``figure`` when ``synthetic`` (pass ``data.synthetic``)."""
     if synthetic:
         figure.text(0.5, 0.5, "SYNTHETIC DATA", color="red", alpha=0.35, fontsize=36, ha="center",
                     va="center", rotation=20, weight="bold")
 
 
 def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per emotion and split"):
-    """Grouped bar chart of the number of faces per emotion in each part (e.g. train/validation/test).
+    """Grouped bar chart of the faces per emotion in each part (train/validation/test, say).
 
     Parameters
     ----------
@@ -92,10 +71,7 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
     Parameters
     ----------
     data : FER2013
-    per_class : int, default 8
-        Faces per row (fewer when a class has fewer).
-    seed : int, default 0
-        Chooses the faces.
+    per_class, seed : int
     title : str, optional
     """
     rng = np.random.default_rng(seed)
@@ -140,7 +116,7 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
     Parameters
     ----------
     history : pandas.DataFrame
-        A training history (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional).
+        ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional.
     title : str, optional
     """
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -166,7 +142,6 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     ----------
     figure : matplotlib.figure.Figure
     path : str or path
-        The ``.png`` file.
     dpi : int, default 110
     """
     path = _folder_made(path)
@@ -181,15 +156,14 @@ def _folder_made(path) -> Path:
 
 
 def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: int = 1):  # noqa: N802
-    """A Keras callback that redraws :func:`training_curves` in the notebook after each epoch.
+    """A Keras callback that redraws :func:`training_curves` in the notebook every ``every`` epochs.
 
-    Use: ``fer_lib.train.train(..., callbacks=[plots.LiveCurves()])``. Outside a notebook it draws nothing.
+    ``train(..., callbacks=[plots.LiveCurves()])``; outside a notebook it draws nothing.
 
     Parameters
     ----------
     title : str, optional
     every : int, default 1
-        Redraw every ``every`` epochs.
     """
     import keras
 
@@ -226,8 +200,7 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
     image : ndarray of shape (48, 48), uint8
     augment : callable
         ``augment(batch, rng)`` -> augmented batch, e.g. :func:`fer_lib.train.augment_batch`.
-    copies : int, default 7
-    seed : int, default 0
+    copies, seed : int
     title : str, optional
     """
     rng = np.random.default_rng(seed)
@@ -242,12 +215,12 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
 
 
 def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (rows: true, normalised)"):
-    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`) with the values written in.
+    """Heat map of a confusion table (:func:`fer_lib.evaluation.confusion_table`), values written in.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        Square, true emotions as rows and predicted as columns (fractions or counts).
+        True emotions as rows, predicted as columns (fractions or counts).
     title : str, optional
     """
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
@@ -271,7 +244,7 @@ def claims_chart(table: pd.DataFrame, *,
     Parameters
     ----------
     table : pandas.DataFrame
-        A claims table (:func:`research.claims.load_claims`).
+        A claims table (:func:`fer_lib.course.load_claims`).
     title : str, optional
     """
     parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
@@ -295,17 +268,15 @@ def claims_chart(table: pd.DataFrame, *,
 
 
 def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns: int = 6, maps=None):
-    """A grid of faces with a caption each; ``maps`` (same shape, 0..1) are overlaid as a heat map.
+    """A grid of captioned faces; ``maps`` (0..1, saliency say) are overlaid as a heat map.
 
     Parameters
     ----------
     images : ndarray of shape (n, 48, 48), uint8
     captions : list of str
-        One per face.
     title : str
     columns : int, default 6
     maps : ndarray of shape (n, 48, 48), optional
-        Values 0..1 drawn over the faces (saliency maps, say).
     """
     rows = int(np.ceil(len(images) / columns))
     # 2.35 inches a row: room for two-line captions
@@ -328,9 +299,7 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     ----------
     images : list of ndarray of shape (h, w)
     titles : list of str
-        One per image.
-    title : str
-    cmap : str, default "gray"
+    title, cmap : str
     width : float, default 2.4
         Inches per image.
     """
@@ -349,12 +318,11 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     Parameters
     ----------
     image : ndarray of shape (h, w)
-        A grey face.
     kernel : ndarray of shape (k, k)
     path : str or path
         The ``.gif`` file (its folder is created).
     step : int, default 3
-        Window positions skipped between frames (see :func:`fer_lib.course.concepts.sliding_window_frames`).
+        Window positions skipped between frames.
     fps : int, default 12
     """
     from matplotlib import animation
@@ -398,11 +366,6 @@ def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
         A first layer's weights (``layer.get_weights()[0]``) on grey input.
     title : str
     columns : int, default 8
-
-    Raises
-    ------
-    ValueError
-        For weights that are not one-channel kernels.
     """
     kernels = np.asarray(kernels)
     if kernels.ndim != 4 or kernels.shape[2] != 1:
@@ -427,8 +390,7 @@ def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int,
     ----------
     schedule : float or keras.optimizers.schedules.LearningRateSchedule
         What :func:`fer_lib.train.learning_rate_schedule` returns.
-    steps_per_epoch : int
-    epochs : int
+    steps_per_epoch, epochs : int
     title : str, optional
     """
     steps = np.arange(steps_per_epoch * epochs)

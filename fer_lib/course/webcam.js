@@ -42,11 +42,13 @@ function render({ model, el }) {
 
   const side = element("div", "fer-webcam-side", root);
   side.style.cssText = "min-width: 220px;";
+  const texts = model.get("texts") || {};
+  const say = (word) => texts[word] || word;
   const buttons = element("div", "", side);
   const start = element("button", "fer-webcam-start", buttons);
-  start.textContent = "Start";
+  start.textContent = say("Start");
   const stop = element("button", "fer-webcam-stop", buttons);
-  stop.textContent = "Stop";
+  stop.textContent = say("Stop");
   stop.disabled = true;
   const status = element("div", "fer-webcam-status", side);
   status.style.cssText = "margin: 6px 0; min-height: 2.6em;";
@@ -55,6 +57,36 @@ function render({ model, el }) {
   const bars = element("div", "fer-webcam-bars", side);
   const emotions = model.get("emotions");
   const colors = model.get("colors");
+
+  // Capture mode: Record saves the chosen emotion's next faces on the kernel's side (my_faces/<emotion>/).
+  if (model.get("capture")) {
+    const row = element("div", "fer-webcam-capture", side);
+    row.style.cssText = "margin: 8px 0; display: flex; gap: 6px; align-items: center; flex-wrap: wrap;";
+    const choice = element("select", "fer-webcam-emotion", row);
+    emotions.forEach((name, index) => {
+      const option = element("option", "", choice);
+      option.value = String(index);
+      option.textContent = name;
+    });
+    choice.value = "3";
+    const count = element("input", "fer-webcam-count", row);
+    count.type = "number";
+    count.min = "1";
+    count.value = "30";
+    count.style.cssText = "width: 4em;";
+    element("span", "", row).textContent = say("faces");
+    const record = element("button", "fer-webcam-record", row);
+    record.textContent = say("Record");
+    record.addEventListener("click", () => {
+      model.send({ type: "record", emotion: Number(choice.value), count: Math.max(1, Number(count.value) || 30) });
+    });
+    const saved = element("div", "fer-webcam-saved", side);
+    const showSaved = () => {
+      saved.textContent = model.get("capture_status");
+    };
+    showSaved();
+    model.on("change:capture_status", showSaved);
+  }
   const fills = emotions.map((name, index) => {
     const row = element("div", "fer-webcam-bar", bars);
     row.style.cssText = "display: flex; align-items: center; gap: 6px; margin: 2px 0;";

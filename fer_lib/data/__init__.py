@@ -13,5 +13,5 @@ from fer_lib.data._splits import Split, load_split, make_split, save_split, stra
 from fer_lib.data._synthetic import synthetic_fer2013
 
 __all__ = ["FER2013", "SkipReason", "Split", "discover_fer2013", "file_sha256", "load_default_data", "load_fer2013",
-           "load_image_folder", "my_faces_folder",
-           "load_split", "make_split", "save_split", "stratified_sample", "synthetic_fer2013", "to_model_input"]
+           "load_image_folder", "my_faces_folder", "load_split", "make_split", "save_split",
+           "stratified_sample", "synthetic_fer2013", "to_model_input"]

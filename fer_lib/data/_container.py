@@ -20,30 +20,22 @@ class FER2013:
 
     Parameters
     ----------
-    images : ndarray of shape (n, 48, 48), dtype uint8
-        Grey faces, row-major, 0 black to 255 white.
-    labels : ndarray of shape (n,), dtype int64
-        Emotion labels 0..6 in the order of :data:`fer_lib.labels.EMOTIONS`.
-    usage : ndarray of shape (n,), dtype str
+    images : ndarray of shape (n, 48, 48), uint8
+    labels : ndarray of shape (n,), int64
+        Emotion labels 0..6 in :data:`fer_lib.labels.EMOTIONS` order.
+    usage : ndarray of shape (n,), str
         ``Training``, ``PublicTest``, ``PrivateTest`` or ``Unassigned`` (file without ``Usage``).
     source : str
-        Path of the file the rows came from, or ``"synthetic"``.
+        The file the rows came from, or ``"synthetic"``.
     sha256 : str
         SHA-256 of the source file (empty for synthetic data).
     skipped : int
         Rows dropped by ``on_error="skip"``.
     skip_reasons : dict of SkipReason to int
-        Rows dropped per :class:`fer_lib.data.SkipReason` (a ``str`` enum: ``skip_reasons["label"]`` works).
+        Rows dropped per reason (a ``str`` enum: ``skip_reasons["label"]`` works).
     synthetic : bool
-        True when the faces were drawn by :func:`fer_lib.data.synthetic_fer2013`.
-    files : ndarray of shape (n,), dtype str, optional
-        Each face's file inside an image folder (:func:`fer_lib.data.load_image_folder`); None for a CSV.
-
-    Examples
-    --------
-    >>> faces = FER2013(np.zeros((2, 48, 48), np.uint8), np.array([3, 3]), np.array(["Training"] * 2))
-    >>> len(faces), int(faces.class_counts()["Happy"])
-    (2, 2)
+    files : ndarray of shape (n,), str, optional
+        Each face's file inside an image folder; None for a CSV.
     """
 
     images: np.ndarray
@@ -64,16 +56,16 @@ class FER2013:
         return f"FER2013(n={len(self)}, source={kind!r}, skipped={self.skipped})"
 
     def subset(self, index: np.ndarray | Sequence[int]) -> "FER2013":
-        """The rows a boolean mask or an integer index selects, with this set's source, hash and flags.
+        """The rows a boolean mask or an integer index selects, with this set's provenance.
 
         Parameters
         ----------
-        index : array of bool of shape (n,), or array of int
-            Which rows to keep.
+        index : array of bool or int
         """
         index = np.asarray(index)
+        files = None if self.files is None else self.files[index]
         return dataclasses.replace(self, images=self.images[index], labels=self.labels[index],
-                                   usage=self.usage[index], files=None if self.files is None else self.files[index])
+                                   usage=self.usage[index], files=files)
 
     def class_counts(self) -> pd.Series:
         """Number of faces per emotion: a ``pandas.Series`` named ``faces``, indexed by all seven emotions."""
@@ -87,17 +79,6 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     images : array of shape (48, 48), (n, 48, 48) or (n, 48, 48, 1)
-        Grey levels 0..255 (any numeric dtype).
-
-    Raises
-    ------
-    ValueError
-        ``images`` is not a face or a stack of 48x48 faces.
-
-    Examples
-    --------
-    >>> to_model_input(np.zeros((48, 48), np.uint8)).shape
-    (1, 48, 48, 1)
     """
     array = np.asarray(images)
     if array.ndim == 2:

@@ -235,8 +235,8 @@ def _report_counts(path: Path, arrays: dict) -> None:
 
 
 def my_faces_folder(create: bool = False) -> Path:
-    """``my_faces/`` in the working folder or the nearest parent that has one (the rule of ``data_input/``);
-    the working folder's when there is none.
+    """``my_faces/``: in the working folder or the nearest parent that has one; else beside the nearest
+    ``data_input/`` (a notebook in ``notebooks/`` and a terminal at the project's top agree), else here.
 
     Parameters
     ----------
@@ -244,8 +244,9 @@ def my_faces_folder(create: bool = False) -> Path:
         Create the folder when it does not exist.
     """
     here = Path.cwd()
-    found = next((folder / "my_faces" for folder in (here, *here.parents) if (folder / "my_faces").is_dir()),
-                 here / "my_faces")
+    folders = (here, *here.parents)
+    found = next((folder / "my_faces" for folder in folders if (folder / "my_faces").is_dir()), None) or next(
+        (folder / "my_faces" for folder in folders if (folder / "data_input").is_dir()), here / "my_faces")
     if create:
         found.mkdir(parents=True, exist_ok=True)
     return found

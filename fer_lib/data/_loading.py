@@ -23,35 +23,22 @@ from fer_lib._fileio import atomic_target
 from fer_lib.data._parsing import SkipReason, parse_csv_bytes
 from fer_lib.data._synthetic import SYNTHETIC_BANNER, synthetic_fer2013
 
-__all__ = [
-    "FER2013_PATH_VARIABLE",
-    "load_fer2013",
-    "discover_fer2013",
-    "load_default_data",
-    "file_sha256",
-    "cache_dir",
-]
+__all__ = ["FER2013_PATH_VARIABLE", "load_fer2013", "discover_fer2013", "load_default_data", "file_sha256",
+           "cache_dir"]
 
-#: Environment variable naming a FER2013 file; :func:`discover_fer2013` reads it.
 FER2013_PATH_VARIABLE = "FER2013_PATH"
-
-#: Bump when the cache layout or the parser's output changes.
-_CACHE_VERSION = 2
-
-#: FER2013's usual file names in a ``data_input/`` folder, in the order discovery tries them.
-_DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz", "fer2013")  # the last: images
-
-#: Bytes read (and then hashed) at a time.
+_CACHE_VERSION = 2  # bump when the cache layout or the parser's output changes
+# FER2013's usual names in data_input/, in the order discovery tries them; the last is the image folder.
+_DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz", "fer2013")
 _READ_BLOCK = 8 << 20
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes as ``sha256sum`` prints it: 64 hex digits (read in 1 MiB blocks).
+    """SHA-256 of a file's bytes as ``sha256sum`` prints it (64 hex digits).
 
     Parameters
     ----------
     path : str or path-like
-        Any file.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -68,10 +55,8 @@ def _pick_csv_member(names: Iterable[str], path: Path) -> str:
                 return name
     if len(csvs) == 1:
         return csvs[0]
-    raise DataError(
-        f"{path}: the archive holds {len(csvs)} CSV files ({', '.join(csvs) or 'none'}); "
-        "expected fer2013.csv. Extract the right one and pass its path."
-    )
+    raise DataError(f"{path}: the archive holds {len(csvs)} CSV files ({', '.join(csvs) or 'none'}); "
+                    "expected fer2013.csv. Extract the right one and pass its path.")
 
 
 def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, Future]:
@@ -89,9 +74,8 @@ def _read_and_hash(path: Path, hasher: ThreadPoolExecutor) -> tuple[mmap.mmap, F
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
     if position != size:
-        raise DataError(
-            f"{path}: the file shrank while it was read ({position} of {size} bytes); load it again."
-        )
+        raise DataError(f"{path}: the file shrank while it was read ({position} of {size} bytes); "
+                        "load it again.")
     return file_bytes, hasher.submit(digest.hexdigest)
 
 
@@ -115,10 +99,8 @@ def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
     except DataError:
         raise
     except (EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
-        raise DataError(
-            f"{path}: the file is truncated or corrupt ({type(exc).__name__}: {exc}). "
-            "Download it again; " + DOWNLOAD_HELP
-        ) from exc
+        raise DataError(f"{path}: the file is truncated or corrupt ({type(exc).__name__}: {exc}). "
+                        "Download it again; " + DOWNLOAD_HELP) from exc
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
 
@@ -144,46 +126,30 @@ def _read_cache(target: Path) -> dict | None:
     try:
         with np.load(target, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
-        arrays["skip_reasons"] = {
-            SkipReason(kind): int(count)
-            for kind, count in zip(arrays.pop("skip_kinds").tolist(), arrays.pop("skip_counts").tolist())
-        }
+        kinds, counts = arrays.pop("skip_kinds").tolist(), arrays.pop("skip_counts").tolist()
+        arrays["skip_reasons"] = {SkipReason(kind): int(count) for kind, count in zip(kinds, counts)}
         return arrays
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        warnings.warn(
-            f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning, stacklevel=3
-        )
+        message = f"ignoring unreadable cache {target} ({exc}); parsing the source again"
+        warnings.warn(message, FerWarning, stacklevel=3)
         return None
 
 
-def load_fer2013(
-    path: str | os.PathLike,
-    *,
-    cache: bool = True,
-    on_error: Literal["raise", "skip"] = "raise",
-    progress: bool = False,
-) -> FER2013:
-    """Load FER2013 from a Kaggle-layout CSV file, or from its image-folder copy.
+def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Literal["raise", "skip"] = "raise",
+                 progress: bool = False) -> FER2013:
+    """Load FER2013 from a Kaggle-layout CSV file (columns ``emotion``, ``pixels``, optional ``Usage``).
+
+    Also reads ``.csv.gz``, Kaggle's ``.zip``, ``.tar.gz``, and the image copy's folder (or ``.zip``) with
+    ``train/<emotion>/`` and ``test/<emotion>/`` (through :func:`fer_lib.data.load_image_folder`).
 
     Parameters
     ----------
     path : str or path-like
-        ``fer2013.csv``, ``fer2013.csv.gz``, Kaggle's ``.zip`` archive or ``fer2013.tar.gz``: columns
-        ``emotion`` and ``pixels`` are required, ``Usage`` is optional. Or the image copy's folder (or
-        ``.zip``) with ``train/<emotion>/`` and ``test/<emotion>/``: read by
-        :func:`fer_lib.data.load_image_folder`, its counts checked against FER2013's.
     cache : bool, default True
         Reuse (and write) parsed arrays in :func:`cache_dir`, keyed by the file's SHA-256.
     on_error : {"raise", "skip"}, default "raise"
-        ``"raise"``: stop at the first bad row, naming file and row. ``"skip"``: drop bad rows, warn, and
-        count them in ``skipped`` and (per :class:`fer_lib.data.SkipReason`) in ``skip_reasons``.
+        ``"skip"`` drops bad rows, warns, and counts them in ``skipped`` and ``skip_reasons``.
     progress : bool, default False
-        Show a progress bar while parsing.
-
-    Returns
-    -------
-    FER2013
-        ``images`` (n, 48, 48) uint8, ``labels`` (n,) int64, ``usage`` (n,) str.
 
     Raises
     ------
@@ -214,8 +180,7 @@ def load_fer2013(
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")
 
-    # The hash runs in its own thread, block by block as the file is read, and on beside the
-    # parser when there is no cache to look up first.
+    # The hash runs in its own thread as the file is read, and on beside the parser when there is no cache.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer_lib-sha256") as hasher:
         file_bytes, digest = _read_and_hash(path, hasher)
         stored, target = None, None
@@ -235,15 +200,9 @@ def load_fer2013(
             if target is not None:
                 _try_write_cache(target, stored)
         sha256 = digest.result()
-    return FER2013(
-        images=stored["images"],
-        labels=stored["labels"].astype(np.int64),
-        usage=stored["usage"].astype(str),
-        source=str(path),
-        sha256=sha256,
-        skipped=int(sum(stored["skip_reasons"].values())),
-        skip_reasons=stored["skip_reasons"],
-    )
+    reasons = stored["skip_reasons"]
+    return FER2013(stored["images"], stored["labels"].astype(np.int64), stored["usage"].astype(str),
+                   source=str(path), sha256=sha256, skipped=int(sum(reasons.values())), skip_reasons=reasons)
 
 
 def _try_write_cache(target: Path, stored: dict) -> None:
@@ -259,59 +218,45 @@ def _try_write_cache(target: Path, stored: dict) -> None:
 
 
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
-    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/fer2013.csv`` (``.gz``, ``.zip``, the
-    image folder ``fer2013/``, or ``train/`` and ``test/`` in ``data_input/`` itself).
+    """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/`` here or above; None if absent.
+
+    In ``data_input/``: ``fer2013.csv`` (``.gz``, ``.zip``, ``.tar.gz``), the image folder ``fer2013/``, or
+    ``train/`` and ``test/`` in ``data_input/`` itself.
 
     Parameters
     ----------
     path : str or path-like, optional
-        An explicit file or image folder; it must exist.
-
-    Returns
-    -------
-    Path or None
-        The first file found; ``None`` when there is none.
 
     Raises
     ------
     DataNotFoundError
         ``path``, or the file ``$FER2013_PATH`` names, does not exist: an explicit choice never falls back.
     """
-    if path not in (None, ""):
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise DataNotFoundError(f"FER2013 file {path} does not exist. {DOWNLOAD_HELP}")
-        return path
-    from_environment = os.environ.get(FER2013_PATH_VARIABLE, "")
-    if from_environment:
-        path = Path(from_environment).expanduser()
-        if not path.exists():
-            raise DataNotFoundError(
-                f"the environment variable {FER2013_PATH_VARIABLE} names {path}, which does not exist; "
-                f"point it at a FER2013 file or unset it. {DOWNLOAD_HELP}"
-            )
-        return path
+    explicit = path not in (None, "")
+    chosen = path if explicit else os.environ.get(FER2013_PATH_VARIABLE, "")
+    if chosen:
+        chosen = Path(chosen).expanduser()
+        if not chosen.exists():
+            what = (f"FER2013 file {chosen}" if explicit
+                    else f"the environment variable {FER2013_PATH_VARIABLE} names {chosen}, which")
+            fix = "" if explicit else "; point it at a FER2013 file or unset it"
+            raise DataNotFoundError(f"{what} does not exist{fix}. {DOWNLOAD_HELP}")
+        return chosen
     # data_input/ in the working folder, then in each parent: a notebook in notebooks/ finds the repository's.
     here = Path.cwd()
-    candidates = (folder / "data_input" / name for folder in (here, *here.parents) for name in (*_DATA_NAMES, ""))
-    return next((found for found in candidates if found.is_file() or (found.is_dir() and (found / "train").is_dir())),
-                None)
+    candidates = (folder / "data_input" / name for folder in (here, *here.parents)
+                  for name in (*_DATA_NAMES, ""))
+    return next((found for found in candidates
+                 if found.is_file() or (found.is_dir() and (found / "train").is_dir())), None)
 
 
-def load_default_data(
-    path: str | os.PathLike | None = None,
-    *,
-    synthetic_size: int = 4000,
-    seed: int = 0,
-    verbose: bool = True,
-    **load_options,
-) -> FER2013:
+def load_default_data(path: str | os.PathLike | None = None, *, synthetic_size: int = 4000, seed: int = 0,
+                      verbose: bool = True, **load_options) -> FER2013:
     """Load FER2013 from the first place :func:`discover_fer2013` finds, else synthetic faces (saying so).
 
     Parameters
     ----------
     path : str or path-like, optional
-        An explicit file (see :func:`discover_fer2013`).
     synthetic_size : int, default 4000
         Number of synthetic faces when no file is found.
     seed : int, default 0
@@ -319,7 +264,7 @@ def load_default_data(
     verbose : bool, default True
         Print where the faces come from (or the synthetic-data banner).
     **load_options
-        Passed to :func:`load_fer2013` (``cache``, ``on_error``, ``progress``).
+        Passed to :func:`load_fer2013`.
     """
     found = discover_fer2013(path)
     if found is None:

@@ -1,8 +1,7 @@
-"""The byte-level FER2013 parser: the bytes of a CSV file in, validated arrays and named row problems out.
+"""The FER2013 CSV parser: bytes in, validated arrays and named row problems out.
 
-A clean Kaggle-layout file is cut into fields straight from its bytes, anything else (quotes, blank
-lines, an odd header) is read with pandas. Pixels are parsed in chunks of rows with vectorised NumPy;
-a chunk that fails is parsed again row by row, which finds and names each bad row.
+Clean files are cut into fields from their bytes, odd ones read with pandas; pixels are parsed in vectorised
+chunks, and a chunk that fails is parsed again row by row to name each bad row.
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from fer_lib.labels import IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, USAGE_UNASSIGNED
 
 __all__ = ["SkipReason", "ParsedRows", "parse_csv_bytes"]
 
-#: Rows per chunk (about 0.5 MB of text: a chunk's arrays stay in the CPU cache).
-_CHUNK_ROWS = 64
+_CHUNK_ROWS = 64  # about 0.5 MB of text: a chunk's arrays stay in the CPU cache
 
 _SPACE = 32
 _ZERO = 48
@@ -36,13 +34,7 @@ _USAGE_CODES = {usage.encode(): code for code, usage in enumerate(USAGE_VALUES)}
 class SkipReason(str, enum.Enum):
     """Why a row of a FER2013 file (or a photo of an image folder) was rejected.
 
-    A ``str`` enum: each member equals its value (``SkipReason.LABEL == "label"``), which the cache stores;
-    :attr:`fer_lib.FER2013.skip_reasons` is keyed by the members, in this order (the order of the checks).
-
-    Examples
-    --------
-    >>> SkipReason.PIXEL_RANGE == "pixel_range", SkipReason("label").description
-    (True, 'bad emotion label')
+    A ``str`` enum (the cache stores the values); ``FER2013.skip_reasons`` lists them in this order.
     """
 
     LABEL = "label"
@@ -58,7 +50,7 @@ class SkipReason(str, enum.Enum):
 
     @property
     def description(self) -> str:
-        """A few words for people: ``"wrong pixel count"``, ``"bad emotion label"``..."""
+        """A few words for people: ``"wrong pixel count"``..."""
         return {"label": "bad emotion label", "usage": "unknown Usage", "pixel_count": "wrong pixel count",
                 "non_integer_pixel": "non-integer pixel", "pixel_range": "pixel out of range",
                 "no_face": "no face found", "several_faces": "more than one face"}[self.value]
@@ -80,14 +72,9 @@ class ParsedRows:
         return int(sum(self.skip_reasons.values()))
 
 
-def parse_csv_bytes(
-    raw: bytes,
-    *,
-    source: str | os.PathLike = "fer2013.csv",
-    on_error: Literal["raise", "skip"] = "raise",
-    progress: bool = False,
-    workers: int | None = None,
-) -> ParsedRows:
+def parse_csv_bytes(raw: bytes, *, source: str | os.PathLike = "fer2013.csv",
+                    on_error: Literal["raise", "skip"] = "raise", progress: bool = False,
+                    workers: int | None = None) -> ParsedRows:
     """Turn the bytes of a FER2013 CSV file into validated arrays."""
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
@@ -97,10 +84,7 @@ def parse_csv_bytes(
     if workers < 1:
         raise ValueError(f"workers must be a positive number of threads; got {workers}")
     path = Path(source)
-    fields = _fast_fields(raw)
-    if fields is None:
-        fields = _careful_fields(raw, path)
-    rows, label_text, usage_text, buffer, starts, ends = fields
+    rows, label_text, usage_text, buffer, starts, ends = _fast_fields(raw) or _careful_fields(raw, path)
     n_rows = len(rows)
     problems = {}  # index into ``rows`` -> (SkipReason, words); the first check that fails wins
 
@@ -140,26 +124,20 @@ def parse_csv_bytes(
 
     if problems and on_error == "raise":
         row = int(rows[min(problems)])
-        raise DataError(
-            f"{path}: row {row + 1} (line {row + 2}) {problems[min(problems)][1]}. "
-            "Fix or delete that row, or load with on_error='skip' to drop bad rows."
-        )
+        raise DataError(f"{path}: row {row + 1} (line {row + 2}) {problems[min(problems)][1]}. "
+                        "Fix or delete that row, or load with on_error='skip' to drop bad rows.")
     if problems:
         good = np.ones(n_rows, dtype=bool)
         good[list(problems)] = False
         images, labels, usage = images[good], labels[good], usage[good]
     kinds = Counter(kind for kind, _ in problems.values())
-    return ParsedRows(
-        images=images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE),
-        labels=labels,
-        usage=usage,
-        skip_reasons={kind: kinds[kind] for kind in SkipReason if kind in kinds},
-        first_skipped=[(int(rows[i]), problems[i][1]) for i in sorted(problems)[:5]],
-    )
+    return ParsedRows(images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), labels, usage,
+                      skip_reasons={kind: kinds[kind] for kind in SkipReason if kind in kinds},
+                      first_skipped=[(int(rows[i]), problems[i][1]) for i in sorted(problems)[:5]])
 
 
 def _fast_fields(raw: bytes) -> tuple | None:
-    """Cut a clean, unquoted file into fields (as :func:`_careful_fields`) from its bytes; ``None`` if odd."""
+    """Cut a clean file into (rows, emotion and Usage fields, pixel buffer, starts, ends); None if odd."""
     start = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
     header_end = raw.find(b"\n", start)
     if header_end < 0 or raw.find(b'"') >= 0:
@@ -201,17 +179,11 @@ def _fast_fields(raw: bytes) -> tuple | None:
 
 
 def _careful_fields(raw: bytes, path: Path) -> tuple:
-    """Read a file with pandas, checking its header.
-
-    Returns ``(rows, emotion, usage, buffer, starts, ends)``: the 0-based file rows that are not blank, their
-    emotion and Usage fields (bytes; ``None`` without a Usage column), and where each pixel field lies in
-    ``buffer``.
-    """
+    """Read a file with pandas: ``(rows, emotion, usage, buffer, starts, ends)`` as :func:`_fast_fields`."""
     raw = bytes(raw)  # no copy for bytes; an mmap has no strip()
     if not raw.strip():
-        raise DataError(
-            f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. {DOWNLOAD_HELP}"
-        )
+        raise DataError(f"{path}: the file is empty; expected a header 'emotion,pixels,Usage' and rows. "
+                        f"{DOWNLOAD_HELP}")
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -224,10 +196,8 @@ def _careful_fields(raw: bytes, path: Path) -> tuple:
         if str(frame.columns[0]).strip().isdigit():  # the first row is data: there is no header row
             raise DataError(f"{path}: no header row; expected emotion,pixels,Usage as the first line, "
                             f"found {shown!r}. Add the header line and load it again.")
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {shown!r}. "
-            "A FER2013 file has the header 'emotion,pixels,Usage' (Usage is optional)."
-        )
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; found {shown!r}. "
+                        "A FER2013 file has the header 'emotion,pixels,Usage' (Usage is optional).")
     frame = frame.fillna("")
     rows = np.flatnonzero((frame != "").any(axis=1).to_numpy())  # blank lines keep their place, then go
     if rows.size == 0:

@@ -1,7 +1,4 @@
-"""Train, validation and test parts of a data set: FER2013's own split and the tutorial's.
-
-``PrivateTest`` rows never enter the official split's parts.
-"""
+"""Train, validation and test parts: FER2013's own split (never ``PrivateTest``) and the tutorial's."""
 
 from __future__ import annotations
 
@@ -17,16 +14,8 @@ from fer_lib.errors import DataError, DataNotFoundError
 from fer_lib._fileio import atomic_target
 from fer_lib.labels import NUM_CLASSES, USAGE_UNASSIGNED
 
-__all__ = [
-    "Split",
-    "make_split",
-    "official_split",
-    "tutorial_split",
-    "validation_split",
-    "stratified_sample",
-    "save_split",
-    "load_split",
-]
+__all__ = ["Split", "make_split", "official_split", "tutorial_split", "validation_split", "stratified_sample",
+           "save_split", "load_split"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +26,7 @@ class Split:
     ----------
     train, validation, test : FER2013
         The three parts; no face is in two of them.
-    protocol : str
-        ``"official"`` or ``"tutorial"``.
+    protocol : {"official", "tutorial"}
     seed : int or None
         Seed of the validation draw (``None`` for the tutorial's fixed seeds).
     """
@@ -59,11 +47,8 @@ def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int
     usage = data.usage
     if not np.any(usage == "Training"):
         no_usage = np.all(usage == USAGE_UNASSIGNED)
-        raise DataError(
-            f"{data.source}: no 'Training' rows, so the official split is impossible"
-            + (" (the file has no Usage column; use protocol='tutorial')" if no_usage else "")
-            + "."
-        )
+        hint = " (the file has no Usage column; use protocol='tutorial')" if no_usage else ""
+        raise DataError(f"{data.source}: no 'Training' rows, so the official split is impossible{hint}.")
     if not np.any(usage == "PublicTest"):
         raise DataError(f"{data.source}: no 'PublicTest' rows to test on; use protocol='tutorial'.")
     training = data.subset(usage == "Training")
@@ -102,16 +87,9 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
     Parameters
     ----------
     data : FER2013
-        Faces to sample from.
     size : int
         Number of faces wanted; ``data`` itself when it has no more than that.
     seed : int, default 0
-        Seed of the draw.
-
-    Raises
-    ------
-    ValueError
-        ``size`` is not positive.
     """
     if size >= len(data):
         return data
@@ -126,17 +104,14 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
     return data.subset(np.sort(chosen))
 
 
-def make_split(
-    data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1, seed: int = 0
-) -> Split:
+def make_split(data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1,
+               seed: int = 0) -> Split:
     """Split ``data`` by ``protocol``: ``"official"`` (Usage column) or ``"tutorial"`` (random).
 
     Parameters
     ----------
     data : FER2013
-        Faces to split.
     protocol : {"official", "tutorial"}, default "official"
-        See :func:`official_split` and :func:`tutorial_split`.
     validation_fraction : float, default 0.1
         Share of ``Training`` drawn as validation (official protocol only).
     seed : int, default 0
@@ -144,16 +119,8 @@ def make_split(
 
     Raises
     ------
-    ValueError
-        ``protocol`` is neither ``"official"`` nor ``"tutorial"``.
     DataError
-        ``data`` cannot be split that way (see the two split functions).
-
-    Examples
-    --------
-    >>> from fer_lib.data._synthetic import synthetic_fer2013
-    >>> make_split(synthetic_fer2013(200, seed=0), "tutorial").sizes()
-    {'train': 162, 'validation': 18, 'test': 20}
+        ``data`` cannot be split that way (no ``Training`` or ``PublicTest`` rows, or too few rows).
     """
     if protocol == "official":
         return official_split(data, validation_fraction=validation_fraction, seed=seed)
@@ -168,7 +135,6 @@ def save_split(split: Split, path: str | os.PathLike) -> Path:
     Parameters
     ----------
     split : Split
-        The split to store.
     path : str or path-like
         Target ``.npz`` file; missing folders are created.
     """
@@ -190,7 +156,6 @@ def load_split(path: str | os.PathLike) -> Split:
     Parameters
     ----------
     path : str or path-like
-        The ``.npz`` file.
 
     Raises
     ------
@@ -201,24 +166,18 @@ def load_split(path: str | os.PathLike) -> Split:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataNotFoundError(
-            f"prepared split {path} does not exist; run notebooks/02_prepare_data.ipynb "
-            "(or fer_lib.data.save_split) first."
-        )
+        raise DataNotFoundError(f"prepared split {path} does not exist; run notebooks/02_prepare_data.ipynb "
+                                "(or fer_lib.data.save_split) first.")
     try:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
         common = {"source": str(arrays["source"]), "sha256": str(arrays["sha256"]),
                   "synthetic": bool(arrays["synthetic"])}
-        parts = {
-            part: FER2013(arrays[f"{part}_images"], arrays[f"{part}_labels"].astype(np.int64),
-                          arrays[f"{part}_usage"].astype(str), **common)
-            for part in ("train", "validation", "test")
-        }
+        parts = [FER2013(arrays[f"{part}_images"], arrays[f"{part}_labels"].astype(np.int64),
+                         arrays[f"{part}_usage"].astype(str), **common)
+                 for part in ("train", "validation", "test")]
     except (KeyError, OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(
-            f"{path}: not a split written by fer_lib.data.save_split ({exc}); write it again."
-        ) from exc
+        message = f"{path}: not a split written by fer_lib.data.save_split ({exc}); write it again."
+        raise DataError(message) from exc
     seed = int(arrays["seed"])
-    protocol = str(arrays["protocol"])
-    return Split(parts["train"], parts["validation"], parts["test"], protocol, None if seed < 0 else seed)
+    return Split(*parts, str(arrays["protocol"]), None if seed < 0 else seed)

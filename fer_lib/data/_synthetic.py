@@ -9,7 +9,7 @@ from fer_lib.labels import IMAGE_SIZE, NUM_CLASSES
 
 __all__ = ["SYNTHETIC_BANNER", "synthetic_fer2013"]
 
-#: Printed (and drawn into figures) whenever a result comes from synthetic faces.
+# Printed (and drawn into figures) whenever a result comes from synthetic faces.
 SYNTHETIC_BANNER = (
     "#" * 78
     + "\n# SYNTHETIC DATA: FER2013 was not found, so these are cartoon faces drawn by\n"
@@ -41,25 +41,8 @@ def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: flo
     n : int, default 4000
         Number of faces; the seven classes take turns, so they are balanced.
     seed : int, default 0
-        Seed of the random generator: the same seed draws the same faces.
     public_test_fraction : float, default 0.125
         Expected share of faces marked ``PublicTest``.
-
-    Returns
-    -------
-    FER2013
-        ``synthetic=True`` and ``source="synthetic"``.
-
-    Raises
-    ------
-    ValueError
-        ``n`` is not positive.
-
-    Examples
-    --------
-    >>> faces = synthetic_fer2013(14, seed=1)
-    >>> faces.images.shape, faces.images.dtype.name, faces.synthetic
-    ((14, 48, 48), 'uint8', True)
     """
     if n < 1:
         raise ValueError(f"n must be a positive number of faces; got {n}")

@@ -1,7 +1,5 @@
-"""Face detectors: one interface, ``detect(frame) -> (n, 4)`` int boxes ``(x, y, w, h)`` in frame pixels.
-
-BlazeFace (the default, run with LiteRT) and OpenCV's Haar cascade (the tutorial's); their measured
-defaults are explained in ``benchmarks/README.md``.
+"""Face detectors, ``detect(frame) -> (n, 4)`` int ``(x, y, w, h)`` boxes: BlazeFace (LiteRT, the default)
+and OpenCV's Haar cascade (the tutorial's); their measured defaults are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ class FaceDetector(Protocol):
         Parameters
         ----------
         frame : ndarray
-            Any size, grey, BGR or BGRA, uint8.
+            Grey, BGR or BGRA uint8, any size.
         """
         ...
 
@@ -48,21 +46,16 @@ class HaarFaceDetector:
     min_neighbors : int, default 3
         Overlapping raw detections a box needs to be kept; larger, fewer false boxes.
     min_size : int, (int, int) or None, default 30
-        Smallest face (width, height) reported, in full-frame pixels; ``None``: the cascade's 24-pixel window.
+        Smallest face (width, height) in frame pixels; ``None``: the cascade's 24-pixel window.
     max_width : int or None, default 640
-        Wider frames are downscaled to this width for detection (boxes mapped back); ``None`` never does.
+        Wider frames are downscaled to this width for detection; ``None`` never downscales.
     cascade_path : str or Path, optional
-        Another cascade file; default OpenCV's ``haarcascade_frontalface_default.xml``.
+        Default: OpenCV's ``haarcascade_frontalface_default.xml``.
 
     Raises
     ------
     ModelError
         If the cascade file is missing (OpenCV 5 dropped it) or cannot be loaded.
-
-    Examples
-    --------
-    >>> HaarFaceDetector().detect(np.zeros((120, 160), np.uint8)).shape
-    (0, 4)
     """
 
     def __init__(
@@ -84,9 +77,8 @@ class HaarFaceDetector:
         if len(min_size) != 2 or min(min_size) < 0:
             raise ValueError(f"min_size must be a non-negative int or (width, height); got {min_size!r}")
         if max_width is not None and int(max_width) < 24:
-            raise ValueError(
-                f"max_width must be None or at least 24 pixels (the cascade's window); got {max_width!r}"
-            )
+            raise ValueError(f"max_width must be None or at least 24 pixels (the cascade's window); "
+                             f"got {max_width!r}")
         self.scale_factor = float(scale_factor)
         self.min_neighbors = int(min_neighbors)
         self.min_size = min_size
@@ -110,18 +102,16 @@ class HaarFaceDetector:
             raise ModelError(problem)
 
     def __repr__(self) -> str:
-        return (
-            f"HaarFaceDetector(scale_factor={self.scale_factor}, min_neighbors={self.min_neighbors}, "
-            f"min_size={self.min_size}, max_width={self.max_width})"
-        )
+        return (f"HaarFaceDetector(scale_factor={self.scale_factor}, min_neighbors={self.min_neighbors}, "
+                f"min_size={self.min_size}, max_width={self.max_width})")
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
         """Face boxes in ``frame``: ``(n, 4)`` int64 ``(x, y, w, h)`` inside it, left to right, then top down.
 
         Parameters
         ----------
-        frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
-            Any size. Float frames raise ``ValueError`` (see :func:`to_gray`).
+        frame : ndarray
+            Grey, BGR or BGRA uint8, any size.
         """
         gray = to_gray(frame)
         height, width = gray.shape
@@ -134,8 +124,7 @@ class HaarFaceDetector:
         found = self._cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=min_size
         )
-        boxes, _ = _clip_sort(np.asarray(found, dtype=np.float64).reshape(-1, 4) / scale, width, height)
-        return boxes
+        return _clip_sort(np.asarray(found, dtype=np.float64).reshape(-1, 4) / scale, width, height)[0]
 
     __call__ = detect
 
@@ -150,38 +139,26 @@ DEFAULT_CROP_SHIFT: float = 0.0
 
 
 class BlazeFaceDetector:
-    """Google's BlazeFace (full range) CNN face detector, run with LiteRT.
-
-    The frame is letterboxed to the network's 192x192 input; boxes scoring at least ``score_threshold`` go
-    through non-maximum suppression and are mapped back to frame pixels as face crops.
+    """Google's BlazeFace (full range) CNN face detector, run with LiteRT on a 192x192 letterbox.
 
     Parameters
     ----------
     score_threshold : float, default 0.5
         Smallest face probability kept.
     iou_threshold : float, default 0.3
-        A box overlapping a better one by more than this (intersection over union) is dropped.
+        Non-maximum suppression: a box overlapping a better one by more is dropped.
     crop_scale, crop_shift : float, default 1.2 and 0.0
-        The crop the classifier sees: the box scaled about its centre by ``crop_scale``, then moved down
-        by ``crop_shift`` of its height.
+        The crop: the box scaled about its centre, then moved down by this fraction of its height.
     tiles : bool, default False
-        Also run on overlapping square tiles, which finds smaller faces in large group photos.
+        Also run on overlapping square tiles: finds smaller faces in large group photos.
     model_path : str or Path, optional
         Another BlazeFace full-range ``.tflite``; default :data:`BLAZEFACE_FILE`.
     num_threads : int, default 2
-        CPU threads LiteRT may use.
 
     Raises
     ------
-    ValueError
-        For thresholds outside (0, 1) or a non-positive crop scale.
     ModelError
         If the model file is missing or is not a LiteRT BlazeFace model.
-
-    Examples
-    --------
-    >>> BlazeFaceDetector().detect(np.zeros((120, 160, 3), np.uint8)).shape
-    (0, 4)
     """
 
     def __init__(
@@ -199,9 +176,8 @@ class BlazeFaceDetector:
             if not 0.0 < float(value) < 1.0:
                 raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
         if not float(crop_scale) > 0.0 or not np.isfinite(crop_shift):
-            raise ValueError(
-                f"crop_scale must be positive and crop_shift finite; got {crop_scale!r} and {crop_shift!r}"
-            )
+            raise ValueError(f"crop_scale must be positive and crop_shift finite; got {crop_scale!r} and "
+                             f"{crop_shift!r}")
         if int(num_threads) < 1:
             raise ValueError(f"num_threads must be at least 1; got {num_threads!r}")
         self.score_threshold = float(score_threshold)
@@ -228,21 +204,19 @@ class BlazeFaceDetector:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return (
-            f"BlazeFaceDetector(score_threshold={self.score_threshold}, iou_threshold={self.iou_threshold}, "
-            f"crop_scale={self.crop_scale}, crop_shift={self.crop_shift}, tiles={self.tiles})"
-        )
+        return (f"BlazeFaceDetector(score_threshold={self.score_threshold}, "
+                f"iou_threshold={self.iou_threshold}, crop_scale={self.crop_scale}, "
+                f"crop_shift={self.crop_shift}, tiles={self.tiles})")
 
     def detect(self, frame: np.ndarray) -> np.ndarray:
         """Face crops in ``frame``: ``(n, 4)`` int64 ``(x, y, w, h)`` inside it, left to right, then top down.
 
         Parameters
         ----------
-        frame : ndarray of shape (H, W, 3) BGR, (H, W, 4) BGRA, (H, W) or (H, W, 1) grey, dtype uint8
-            Any size; colour helps (the network was trained on colour photos).
+        frame : ndarray
+            BGR, BGRA or grey uint8, any size; colour helps.
         """
-        boxes, _ = self.detect_scored(frame)
-        return boxes
+        return self.detect_scored(frame)[0]
 
     __call__ = detect
 
@@ -251,8 +225,7 @@ class BlazeFaceDetector:
 
         Parameters
         ----------
-        frame : ndarray of shape (H, W, 3) BGR, (H, W, 4) BGRA, (H, W) or (H, W, 1) grey, dtype uint8
-            Any size, as for :meth:`detect`.
+        frame : ndarray
         """
         rgb = cv2.cvtColor(to_bgr(frame), cv2.COLOR_BGR2RGB)
         height, width = rgb.shape[:2]
@@ -344,12 +317,7 @@ def make_detector(name: str = "blazeface", **options) -> FaceDetector:
     ----------
     name : {"blazeface", "haar"}
     **options
-        Keyword arguments of :class:`BlazeFaceDetector` or :class:`HaarFaceDetector`, whichever is made.
-
-    Raises
-    ------
-    ValueError
-        For another name.
+        Keyword arguments of :class:`BlazeFaceDetector` or :class:`HaarFaceDetector`.
 
     Examples
     --------

@@ -1,7 +1,4 @@
-"""Boxes, emotions and confidences drawn on frames.
-
-:func:`annotate` never changes the frame it is given: it draws on a BGR copy (:func:`to_bgr`).
-"""
+"""Boxes, emotions and confidences drawn on a BGR copy of a frame."""
 
 from __future__ import annotations
 
@@ -22,21 +19,10 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
 
     Parameters
     ----------
-    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
-        Never modified.
+    frame : ndarray
+        Grey, BGR or BGRA uint8; never modified.
     faces : iterable of dict
-        Records from :func:`fer_lib.live.analyze_frame` (``box``, ``probabilities``, ``emotion``).
-
-    Raises
-    ------
-    ValueError
-        For a record whose emotion is not one of :data:`fer_lib.labels.EMOTIONS`.
-
-    Examples
-    --------
-    >>> face = {"box": (2, 2, 20, 20), "probabilities": [0, 0, 0, 1, 0, 0, 0], "emotion": "Happy"}
-    >>> annotate(np.zeros((30, 40), np.uint8), [face]).shape
-    (30, 40, 3)
+        Records from :func:`fer_lib.live.analyze_frame`.
     """
     canvas = to_bgr(frame)
     height, width = canvas.shape[:2]
@@ -65,6 +51,6 @@ def annotate(frame: np.ndarray, faces: Iterable[dict]) -> np.ndarray:
 
 
 def hex_color(bgr: tuple[int, int, int]) -> str:
-    """An OpenCV BGR colour as the ``#rrggbb`` text that web pages and widgets use."""
+    """An OpenCV BGR colour as ``#rrggbb`` text for web pages and widgets."""
     blue, green, red = (int(value) for value in bgr)
     return f"#{red:02x}{green:02x}{blue:02x}"

@@ -1,8 +1,5 @@
-"""Frames and faces: frame checks, colour conversions, box overlap, safe 48x48 crops and the face record.
-
-A face record is one dict per face, the same everywhere (CLI, notebooks, widgets, CSV/JSON)::
-
-    {"box": (x, y, w, h), "probabilities": [7 floats in EMOTIONS order], "emotion": "Happy"}
+"""Frame checks, colour conversions, box overlap, safe 48x48 crops and the face record, one dict per face
+everywhere: ``{"box": (x, y, w, h), "probabilities": [7 floats in EMOTIONS order], "emotion": "Happy"}``.
 """
 
 from __future__ import annotations
@@ -21,27 +18,12 @@ _MAX_SAMPLES = 16 * IMAGE_SIZE
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
-    """Grey version of a frame, whatever its channels.
+    """An ``(H, W)`` uint8 grey version of a frame (``frame`` itself when it is already one).
 
     Parameters
     ----------
-    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
-        Float frames are refused rather than guessed at (0..1 or 0..255?).
-
-    Returns
-    -------
-    ndarray of shape (H, W), dtype uint8
-        ``frame`` itself when it is already a 2-D uint8 array.
-
-    Raises
-    ------
-    ValueError
-        For another dtype, another number of channels, or an empty frame.
-
-    Examples
-    --------
-    >>> to_gray(np.zeros((4, 6, 3), np.uint8)).shape
-    (4, 6)
+    frame : ndarray
+        Grey, (H, W, 1), BGR or BGRA uint8; float frames are refused rather than guessed at.
     """
     array = check_frame(frame)
     if array.ndim == 2:
@@ -53,7 +35,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def check_frame(frame) -> np.ndarray:
-    """``frame`` as an array, after checking that it is a non-empty uint8 grey, BGR or BGRA frame."""
+    """``frame`` as an array, checked to be a non-empty uint8 grey, BGR or BGRA frame."""
     array = np.asarray(frame)
     if array.dtype != np.uint8:
         raise ValueError(
@@ -61,10 +43,8 @@ def check_frame(frame) -> np.ndarray:
             "Convert it first, e.g. (frame * 255).round().astype(np.uint8) for 0..1 floats."
         )
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))):
-        raise ValueError(
-            f"expected a frame of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; "
-            f"got shape {array.shape}"
-        )
+        raise ValueError(f"expected a frame of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; "
+                         f"got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"expected a non-empty frame; got shape {array.shape}")
     return array
@@ -76,7 +56,6 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     Parameters
     ----------
     a, b : sequence of 4 numbers
-        ``(x, y, w, h)`` in the same pixels.
 
     Examples
     --------
@@ -130,10 +109,8 @@ def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) ->
     dx, dy = round(margin * w), round(margin * h)
     x, y, w, h = x - dx, y - dy, w + 2 * dx, h + 2 * dy
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise ValueError(
-            f"box {tuple(box)!r} lies entirely outside the {width}x{height} frame; "
-            "boxes are (x, y, w, h) in frame pixels"
-        )
+        raise ValueError(f"box {tuple(box)!r} lies entirely outside the {width}x{height} frame; "
+                         "boxes are (x, y, w, h) in frame pixels")
     side = max(w, h)
     rows = _sample_positions(y, h, (side - h) // 2, side - h - (side - h) // 2, height)
     cols = _sample_positions(x, w, (side - w) // 2, side - w - (side - w) // 2, width)
@@ -142,21 +119,16 @@ def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) ->
 
 
 def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
-    """:func:`crop_face` for every box: ``(n, 48, 48)`` uint8 (``(0, 48, 48)`` for no box).
+    """A ``(n, 48, 48)`` uint8 grey face per box, squared with the box's own edge, safe at the frame's edges.
 
     Parameters
     ----------
-    gray : ndarray of shape (H, W), dtype uint8
-        The frame (BGR, BGRA and (H, W, 1) frames are converted with :func:`to_gray`).
+    gray : ndarray
+        The frame (colour frames are converted with :func:`to_gray`).
     boxes : array-like of shape (n, 4)
         ``(x, y, w, h)`` per face in frame pixels.
     margin : float, default 0.0
         Widen each box by this fraction of its width (height) on each side first.
-
-    Examples
-    --------
-    >>> crop_faces(np.zeros((30, 30), np.uint8), [(0, 0, 10, 10), (5, 5, 20, 10)]).shape
-    (2, 48, 48)
     """
     gray = to_gray(gray)
     boxes = np.asarray(boxes, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Frames in, emotion records out (:func:`fer_lib.live.face_record`): detect, classify, smooth, per frame."""
+"""Frames in, face records out: detect, classify and smooth, frame by frame."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ __all__ = ["analyze_frame", "classify_boxes", "default_classifier", "default_det
            "run_loop"]
 
 
-#: A face detector, or the name of one (:data:`fer_lib.live.DETECTORS`).
 Detector = FaceDetector | str
 
 
@@ -32,7 +31,7 @@ def default_detector(name: str = DETECTORS[0]) -> FaceDetector:
 
 @functools.lru_cache(maxsize=1)
 def default_classifier() -> EmotionClassifier:
-    """The shared :class:`EmotionClassifier` of :data:`fer_lib.model.DEFAULT_MODEL_PATH`, loaded once."""
+    """The shared :class:`EmotionClassifier` of the shipped model, loaded once."""
     return EmotionClassifier(DEFAULT_MODEL_PATH)
 
 
@@ -53,17 +52,17 @@ def analyze_frame(
 
     Parameters
     ----------
-    frame : ndarray of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, dtype uint8
+    frame : ndarray
+        Grey, BGR or BGRA uint8.
     detector : FaceDetector or {"blazeface", "haar"}, optional
-        Default: :func:`default_detector` (BlazeFace, created once).
+        Default: the shared BlazeFace.
     classifier : EmotionClassifier, optional
-        Default: :func:`default_classifier` (the shipped model through LiteRT, loaded once).
+        Default: the shipped model through LiteRT, loaded once.
 
     Returns
     -------
     list of dict
-        One ``{"box": (x, y, w, h), "probabilities": [7 floats], "emotion": str}``
-        per face, left to right; ``[]`` when there is no face.
+        ``{"box": (x, y, w, h), "probabilities": [7 floats], "emotion": str}`` per face, left to right.
 
     Examples
     --------
@@ -77,7 +76,7 @@ def analyze_frame(
 
 
 def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | None = None) -> list[dict]:
-    """Classify the faces at known ``boxes`` of a frame (no detection): one record per box."""
+    """One record per known box of a frame (no detection)."""
     boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     if len(boxes) == 0:
         return []
@@ -98,33 +97,24 @@ def iter_analyzed(
     capture_factory: Callable[..., Any] = cv2.VideoCapture,
     read_timeout: float = 2.0,
 ) -> Iterator[tuple[np.ndarray, list[dict]]]:
-    """Yield ``(frame, faces)`` for every frame of a source, released when the loop ends, fails or is closed.
+    """Yield ``(BGR frame, faces)`` per frame of a source, released when the loop ends, fails or is closed.
 
     Parameters
     ----------
-    source
-        Anything :func:`fer_lib.live.open_source` accepts.
+    source : int, str, Path, ndarray or iterable
+        Anything :func:`open_source` accepts.
     every : int, default 1
         Analyse every ``every``-th frame; frames in between reuse the last records.
     detect_every : int, default 1
-        Detect on every ``detect_every``-th analysed frame only; the others classify the last boxes again.
+        Detect on every ``detect_every``-th analysed frame; the others classify the last boxes again.
     smooth : bool or ProbabilitySmoother, default True
         Smooth probabilities over frames (a fresh ``ProbabilitySmoother()`` when True).
     max_frames : int, optional
-        Stop after this many frames.
     detector, classifier : optional
         As for :func:`analyze_frame`.
     capture_factory : callable, default cv2.VideoCapture
-        Builds the capture for cameras and videos (passed to :func:`fer_lib.live.open_source`).
     read_timeout : float, default 2.0
-        Seconds a camera may fail to deliver a frame before :class:`fer_lib.errors.SourceError`.
-
-    Yields
-    ------
-    frame : ndarray of shape (H, W, 3), dtype uint8
-        BGR.
-    faces : list of dict
-        Records as :func:`analyze_frame` returns them.
+        Seconds a camera may deliver no frame before :class:`~fer_lib.errors.SourceError`.
     """
     for name, value in (("every", every), ("detect_every", detect_every)):
         if int(value) != value or value < 1:
@@ -156,21 +146,15 @@ def run_loop(
     max_frames: int | None = None,
     **options: Any,
 ) -> int:
-    """Run :func:`iter_analyzed` to the end, calling ``on_frame(frame, faces)`` per frame.
+    """Run :func:`iter_analyzed` to the end, calling ``on_frame(frame, faces)`` per frame; returns the count.
 
     Parameters
     ----------
-    source
-        Anything :func:`fer_lib.live.open_source` accepts.
+    source : int, str, Path, ndarray or iterable
     on_frame : callable, optional
-        Called with each BGR frame and its records; returning ``False`` stops the loop.
+        Returning ``False`` stops the loop.
     every, smooth, max_frames, **options
         As for :func:`iter_analyzed`.
-
-    Returns
-    -------
-    int
-        The number of frames processed (the source is released in every case).
     """
     count = 0
     frames = iter_analyzed(source, every=every, smooth=smooth, max_frames=max_frames, **options)

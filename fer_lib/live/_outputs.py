@@ -1,8 +1,4 @@
-"""What ``python -m fer_lib predict`` writes: annotated images and videos, CSV/JSON reports.
-
-Every file is written atomically, so a failure or Ctrl+C never leaves a half-written file. Inputs are
-expanded with :func:`~fer_lib.live.open_source`'s rules.
-"""
+"""What ``python -m fer_lib predict`` writes, atomically: annotated images and videos, CSV/JSON reports."""
 
 from __future__ import annotations
 
@@ -31,21 +27,19 @@ __all__ = ["REPORT_FORMATS", "VIDEO_INPUT_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "A
 
 #: Suffixes of an annotated video: WebM (VP8, which browsers play; the default), else the ``mp4v`` codec.
 VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".webm", ".mp4", ".m4v", ".mov", ".avi")
-#: Suffixes ``predict`` reads as videos (the common ones of the many OpenCV's FFmpeg backend reads).
+#: Suffixes ``predict`` reads as videos (the common ones OpenCV's FFmpeg backend reads).
 VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".3g2", ".ts",
      ".mts", ".m2ts", ".ogv", ".vob", ".mxf", ".asf", ".dv", ".f4v", ".divx", ".mjpeg", ".mjpg", ".y4m",
      ".gif"}
 )
-#: Report formats: one row per face as CSV, or JSON: {"faces": [rows], "tracks": [a line per tracked face]}.
 REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
 
 def expand_inputs(
     paths: Sequence[str], *, problems: list[tuple[str, str]] | None = None
 ) -> list[tuple[str, str]]:
-    """Files to analyse: ``(source, kind)`` per image or video, folders replaced by their images; a bad input
-    (missing, an empty folder, not media) raises SourceError, or joins ``problems`` as ``(input, why)``."""
+    """``(source, kind)`` per image or video, folders expanded; a bad input raises or joins ``problems``."""
     items: list[tuple[str, str]] = []
     for text in dict.fromkeys(paths):  # an input named twice is analysed once
         try:
@@ -103,8 +97,7 @@ def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike |
 
 
 class AnnotatedWriter:
-    """Writes annotated BGR frames to ``path``: for an image the last frame, encoded by ``target``'s suffix;
-    for a video every frame (VP8 for .webm, else mp4v), at the first frame's size."""
+    """Writes annotated frames to ``path``: an image (the last frame) or a video at the first frame's size."""
 
     def __init__(self, path: Path, target: Path, kind: str, fps: float) -> None:
         self.path, self.target, self.kind, self.fps = Path(path), Path(target), kind, float(fps)
@@ -165,8 +158,7 @@ def video_fps(source: str | os.PathLike, default: float = 25.0) -> float:
 def report_rows(
     source: str, frame_index: int, faces: Sequence[dict], *, fps: float | None = None
 ) -> list[dict]:
-    """One report row per face of a frame: with ``fps`` (a video's) its ``time`` in seconds, and the
-    face's smoother ``track`` when it has one."""
+    """One report row per face of a frame (``time`` in seconds given a video's ``fps``)."""
     return [{
         "source": source,
         "frame": frame_index,
@@ -181,8 +173,7 @@ def report_rows(
 
 
 def track_summary(rows: Sequence[dict]) -> list[dict]:
-    """Per tracked face of each source: first and last frame and time seen, frames, and the emotion most
-    often shown (ties: the one shown first)."""
+    """One line per tracked face of each source: when it was seen and its most frequent emotion."""
     tracks: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
         if row.get("track") is not None:
@@ -195,10 +186,7 @@ def track_summary(rows: Sequence[dict]) -> list[dict]:
 
 
 def format_report(rows: Sequence[dict], report_format: str) -> str:
-    """Report rows as CSV (one column per box side and per emotion) or JSON text.
-
-    JSON is ``{"faces": rows, "tracks": track_summary(rows)}``: every face, and a line per tracked face.
-    """
+    """Report rows as CSV text or JSON ``{"faces": rows, "tracks": track_summary(rows)}``."""
     if report_format == "json":
         return json.dumps({"faces": list(rows), "tracks": track_summary(rows)}, indent=1) + "\n"
     if report_format != "csv":
@@ -215,8 +203,7 @@ def format_report(rows: Sequence[dict], report_format: str) -> str:
 
 
 def report_format_of(path: str | os.PathLike, report_format: str | None = None) -> str:
-    """The format a report file is written in: ``report_format``, or from the suffix (``.csv``, ``.json``);
-    :class:`FerError` for a suffix that names another format (``.xlsx``), or none with no format given."""
+    """The format of a report file: ``report_format``, or its suffix's (``.csv``, ``.json``)."""
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".json") and report_format not in (None, suffix[1:]):
         raise FerError(f"--report {path}: the suffix says {suffix[1:]} but --format says {report_format}")

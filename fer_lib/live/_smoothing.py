@@ -22,9 +22,8 @@ def _centre_distance(a, b) -> float:
 class ProbabilitySmoother:
     """Average each face's probabilities over its last ``window`` frames, so labels don't flicker.
 
-    Faces are matched to the previous frames' faces by box overlap (IoU) or, failing that, by centre distance;
-    an unmatched face starts a fresh history; one missing for over ``max_missed`` frames is forgotten.
-    Each record it returns carries ``"track"``: the number of the face it follows, 0 for the first one seen.
+    Faces are matched to earlier ones by box overlap, else centre distance; each returned record carries
+    ``"track"``, the number of the face it follows (0 for the first one seen).
 
     Parameters
     ----------
@@ -35,23 +34,7 @@ class ProbabilitySmoother:
     max_centre_distance : float, default 0.5
         Otherwise, centres closer than this many (larger) box sides are the same face.
     max_missed : int, default 2
-        Frames a face may go undetected before its history is dropped.
-
-    Raises
-    ------
-    ValueError
-        If ``window`` is not a positive integer.
-
-    Examples
-    --------
-    >>> smoother = ProbabilitySmoother(window=2)
-    >>> face = {"box": (0, 0, 10, 10), "probabilities": [0, 0, 0, 1, 0, 0, 0], "emotion": "Happy"}
-    >>> sad = dict(face, probabilities=[0, 0, 0, 0.4, 0.6, 0, 0], emotion="Sad")
-    >>> _ = smoother.update([face])
-    >>> smoother.update([sad])[0]["emotion"]
-    'Happy'
-    >>> [face["track"] for face in smoother.update([dict(sad, box=(50, 50, 10, 10)), sad])]
-    [1, 0]
+        Frames a face may go undetected before it is forgotten.
     """
 
     def __init__(
@@ -77,12 +60,11 @@ class ProbabilitySmoother:
         self._next_id = 0
 
     def update(self, faces: Sequence[dict]) -> list[dict]:
-        """Smoothed copies of this frame's records (same order and keys; probabilities averaged per face).
+        """Smoothed copies of this frame's records (same order and keys, plus ``"track"``).
 
         Parameters
         ----------
         faces : sequence of dict
-            This frame's records (see :func:`fer_lib.live.face_record`).
         """
         candidates = []
         for face_index, face in enumerate(faces):

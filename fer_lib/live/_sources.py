@@ -1,7 +1,5 @@
-"""Frame sources: cameras, videos, streams, images, folders and arrays, as BGR frames that always release.
-
-A camera or video is released when the loop ends, stops early, fails or is interrupted, and a source
-that delivers no frame raises :class:`~fer_lib.errors.SourceError` instead of waiting forever.
+"""Cameras, videos, streams, images, folders and arrays as BGR frames, released however the loop ends;
+a source that delivers no frame raises :class:`~fer_lib.errors.SourceError` instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -45,8 +43,7 @@ def source_kind(source: str | os.PathLike) -> str:
 
 def image_files(folder: str | os.PathLike) -> list[Path]:
     """The images of a folder (suffix in :data:`IMAGE_EXTENSIONS`), sorted by name; not recursive."""
-    folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 class FrameSource:
@@ -97,33 +94,22 @@ def open_source(
     capture_factory: Callable[..., Any] = cv2.VideoCapture,
     read_timeout: float = 2.0,
 ) -> FrameSource:
-    """Open a source of BGR frames.
+    """Open a source of BGR frames: an iterator and context manager of ``(H, W, 3)`` uint8 frames.
 
     Parameters
     ----------
     source : int, str, Path, ndarray, iterable of ndarray or FrameSource
-        * ``int`` (or a string of digits that is not a file): a camera index;
-        * a video file (anything OpenCV decodes) or stream URL (``rtsp://...``);
-        * an image file (one frame);
-        * a folder: its images, sorted by name;
-        * an ndarray: one frame ``(H, W[, C])`` or a stack ``(n, H, W, C)``;
-        * any other iterable of uint8 frames with 1, 3 or 4 channels.
+        A camera index (or digit string), a video file or stream URL, an image, a folder of images
+        (sorted by name), one frame or a stack ``(n, H, W, C)``, or any iterable of uint8 frames.
     capture_factory : callable, default cv2.VideoCapture
         Builds the capture for cameras and videos (tests pass a fake one).
     read_timeout : float, default 2.0
-        Seconds a camera may fail to deliver a frame before :class:`SourceError`.
-
-    Returns
-    -------
-    FrameSource
-        An iterator and context manager of ``(H, W, 3)`` uint8 BGR frames. A video
-        or folder ends after its last frame; a camera runs until closed.
+        Seconds a camera may deliver no frame before :class:`SourceError`.
 
     Raises
     ------
     SourceError
-        If the source cannot be opened or, while iterating, yields no frame at all
-        (or a camera stops delivering frames for ``read_timeout`` seconds).
+        If the source cannot be opened or yields no frame (a camera: for ``read_timeout`` seconds).
     """
     if isinstance(source, FrameSource):
         return source
@@ -143,19 +129,15 @@ def open_source(
             return FrameSource(iter([_read_image(path)]), f"image {path}", None)
         if kind == "camera":
             return _open_capture(int(text), f"camera {int(text)}", capture_factory, read_timeout)
-        raise SourceError(
-            f"{path} does not exist (looked for a video, image or folder from {Path.cwd()}); "
-            "check the path, or pass a camera index such as 0."
-        )
+        raise SourceError(f"{path} does not exist (looked for a video, image or folder from {Path.cwd()}); "
+                          "check the path, or pass a camera index such as 0.")
     if isinstance(source, np.ndarray):
         frames = [source] if source.ndim in (2, 3) else source
         return FrameSource(_iter_arrays(frames, "array"), "array", None)
     if isinstance(source, Iterable):
         return FrameSource(_iter_arrays(source, type(source).__name__), type(source).__name__, None)
-    raise TypeError(
-        f"cannot read frames from {type(source).__name__}; pass a camera index, a video, image or "
-        "folder path, or an iterable of uint8 frames"
-    )
+    raise TypeError(f"cannot read frames from {type(source).__name__}; pass a camera index, a video, image "
+                    "or folder path, or an iterable of uint8 frames")
 
 
 def _open_capture(argument, description: str, capture_factory, read_timeout: float | None) -> FrameSource:
@@ -190,18 +172,15 @@ def _iter_capture(capture, release, description: str, read_timeout: float | None
             if read_timeout is None:  # a video's end
                 if delivered:
                     return
-                raise SourceError(
-                    f"{description} opened but yielded no frame; it is empty or damaged: "
-                    "check it plays in a video player, or re-encode it to H.264 .mp4"
-                )
+                raise SourceError(f"{description} opened but yielded no frame; it is empty or damaged: "
+                                  "check it plays in a video player, or re-encode it to H.264 .mp4")
             now = time.monotonic()
             failing_since = now if failing_since is None else failing_since
             if now - failing_since >= read_timeout:
                 what = "yielded no frame" if delivered == 0 else f"stopped after {delivered} frames: no frame"
-                raise SourceError(
-                    f"{description} opened but {what} for {read_timeout:g} s; check that no other "
-                    "program uses it and that it is plugged in, or pass a video file instead"
-                )
+                raise SourceError(f"{description} opened but {what} for {read_timeout:g} s; check that no "
+                                  "other program uses it and that it is plugged in, or pass a video file "
+                                  "instead")
             time.sleep(min(0.01, read_timeout / 10))
     finally:
         release()
@@ -210,10 +189,8 @@ def _iter_capture(capture, release, description: str, read_timeout: float | None
 def _read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise SourceError(
-            f"image {path} cannot be read: it is not an image OpenCV decodes or it is damaged; "
-            "check or replace the file"
-        )
+        raise SourceError(f"image {path} cannot be read: it is not an image OpenCV decodes or it is damaged; "
+                          "check or replace the file")
     return image
 
 
@@ -221,10 +198,8 @@ def folder_images(folder: str | os.PathLike) -> list[Path]:
     """:func:`image_files`, or a SourceError for a folder without images."""
     files = image_files(folder)
     if not files:
-        raise SourceError(
-            f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-            "put images there, or pass image files or a video"
-        )
+        raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                          "put images there, or pass image files or a video")
     return files
 
 

@@ -1,8 +1,5 @@
-"""Model builders: the tutorial's CNN, our own lighter networks, and test-time averaging wrappers.
-
-Every model takes raw grey faces, float32 ``(n, 48, 48, 1)`` holding 0..255, and normalises them in its
-first layer, so a saved ``.keras`` file needs no outside knowledge of how it was trained.
-"""
+"""Model builders (the tutorial's CNN, our lighter networks) and test-time averaging wrappers. Every model
+takes raw grey faces, float32 ``(n, 48, 48, 1)`` of 0..255, and normalises them in its first layer."""
 
 from __future__ import annotations
 
@@ -36,27 +33,22 @@ def seed_cnn(
     dense_dropout: tuple[float, float, float] = (0.4, 0.4, 0.5),
     pool_strides: tuple[int, int, int, int] = (2, 2, 2, 2),
 ) -> keras.Model:
-    """The tutorial's VGG-style CNN, layer for layer (about 5.9 M parameters).
-
-    Conv 64-64, BN, pool, dropout 0.5; conv 128 (BN) x2, pool, dropout 0.5; the same with 256 and 512;
-    flatten; dense 512 / 256 / 128 with dropout 0.4, 0.4, 0.5; softmax; Adam(1e-3), L2(0.01) on the first
-    convolution. The tutorial standardised pixels outside the model (and webcam faces differently); here a
-    per-pixel :class:`keras.layers.Normalization` adapted on ``normalization_data`` is the first layer.
+    """The tutorial's VGG-style CNN, layer for layer (5.9 M parameters); its first layer standardises pixels.
 
     Parameters
     ----------
     normalization_data : ndarray of shape (n, 48, 48, 1), optional
         Raw training faces to adapt the per-pixel mean and variance on (else mean 0, variance 1).
     compile : bool, default True
-        Compile with the tutorial's optimiser and loss.
     width : int, default 64
-        Filters of the first block (the others 2, 4 and 8 times as many); :mod:`research.claims` uses 16.
+        Filters of the first block (the others 2, 4 and 8 times as many).
     conv_dropout, dense_dropout, pool_strides : optional
-        The tutorial's values by default; :mod:`research.claims` changes them to test "more dropout" and
-        "a smaller stride" (the pooling layers': the convolutions already use stride 1).
+        The tutorial's by default; :mod:`research.claims` varies them.
     """
-    if not 0.0 <= conv_dropout < 1.0 or len(dense_dropout) != 3 or not all(0.0 <= r < 1.0 for r in dense_dropout):
-        raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); got {conv_dropout}, {dense_dropout}")
+    rates = (conv_dropout, *dense_dropout)
+    if len(dense_dropout) != 3 or not all(0.0 <= rate < 1.0 for rate in rates):
+        raise ValueError(f"dropout rates must lie in [0, 1) (three dense rates); "
+                         f"got {conv_dropout}, {dense_dropout}")
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be a positive integer; got {width!r}")
     if len(pool_strides) != 4 or not all(s in (1, 2) for s in pool_strides):
@@ -84,7 +76,7 @@ def seed_cnn(
     if normalization_data is not None:
         normalize.adapt(np.asarray(normalization_data, dtype=np.float32))
     else:
-        normalize.adapt(np.zeros((2,) + IMAGE_SHAPE, np.float32) + np.array([[[[-1.0]]], [[[1.0]]]], np.float32))
+        normalize.adapt(np.stack([np.full(IMAGE_SHAPE, -1.0, np.float32), np.ones(IMAGE_SHAPE, np.float32)]))
     if compile:
         adam = keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
         model.compile(optimizer=adam, loss="categorical_crossentropy", metrics=["accuracy"])
@@ -110,47 +102,23 @@ def fer_net(
     optimizer: str = "adamw",
     input_size: int = IMAGE_SIZE,
 ) -> keras.Model:
-    """Our network: a light VGG-style CNN built to fight the tutorial's overfitting.
-
-    Four blocks of two 3x3 convolutions (batch norm, ReLU), max pooling between blocks, global average
-    pooling instead of the tutorial's 1 M-weight dense head, dropout, softmax: 1.2 M parameters (a fifth of
-    the tutorial's), trained with AdamW weight decay and label smoothing.
+    """Our network: a light VGG-style CNN (1.2 M parameters): four blocks of two 3x3 convolutions with batch
+    norm, max pooling between them, global average pooling, dropout, softmax.
 
     Parameters
     ----------
     widths : tuple of int, default (32, 64, 128, 256)
-        Filters of each block (``fer_net_small`` halves them: 0.3 M parameters).
-    dropout : float, default 0.4
-        Dropout before the classifier.
-    block_dropout : float, default 0.0
-        Dropout after every pooling layer (:mod:`research.claims`' "more dropout").
+        Filters of each block (``fer_net_small`` halves them).
+    dropout, block_dropout : float, default 0.4, 0.0
+        Dropout before the classifier; after every pooling layer.
     pool_strides : tuple of int, optional
-        One stride of 1 or 2 per pooling layer, default all 2 (:mod:`research.claims`' "a smaller stride").
+        One stride of 1 or 2 per pooling layer, default all 2.
     compile : bool, default True
-        Compile with AdamW, label-smoothed cross-entropy and accuracy.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
-    weight_decay : float, default 1e-4
-        AdamW's decoupled weight decay.
-    label_smoothing : float, default 0.1
+    weight_decay, label_smoothing : float, default 1e-4, 0.1
     optimizer : {"adamw", "sgd"}, default "adamw"
-        ``"sgd"``: SGD with Nesterov momentum 0.9 and the same ``weight_decay``.
     input_size : int, default 48
-        Side of the faces it takes: smaller for a network trained on crops (see :func:`with_crop_averaging`).
-
-    Returns
-    -------
-    keras.Model
-        Raw faces of shape (n, 48, 48, 1) in, probabilities of shape (n, 7) out.
-
-    Raises
-    ------
-    ValueError
-        For wrong strides, dropout rates outside [0, 1) or an unknown optimizer.
-
-    Examples
-    --------
-    >>> count_parameters(fer_net(compile=False))["total"]
-    1176359
+        Smaller for a network trained on crops (see :func:`with_crop_averaging`).
     """
     strides = tuple(pool_strides) if pool_strides is not None else (2,) * (len(widths) - 1)
     if len(strides) != len(widths) - 1 or not all(s in (1, 2) for s in strides):
@@ -181,27 +149,19 @@ def _with_head(inputs, x, name: str, dropout: float, compile: bool, **recipe) ->
     return model
 
 
-def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate=2e-3, weight_decay: float = 1e-4,
-                  label_smoothing: float = 0.1, ema_momentum: float | None = None) -> None:
-    """Compile ``model`` with the recipe of :func:`fer_net` and :func:`fer_resnet`.
+def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate=2e-3,
+                  weight_decay: float = 1e-4, label_smoothing: float = 0.1,
+                  ema_momentum: float | None = None) -> None:
+    """Compile ``model`` with the recipe of :func:`fer_net`: AdamW or Nesterov SGD, label smoothing, accuracy.
 
     Parameters
     ----------
     model : keras.Model
-        A network with seven softmax outputs.
     optimizer : {"adamw", "sgd"}, default "adamw"
-        AdamW, or SGD with Nesterov momentum 0.9; both with decoupled ``weight_decay``.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 2e-3
-    weight_decay : float, default 1e-4
-    label_smoothing : float, default 0.1
-        Of the categorical cross-entropy.
+    weight_decay, label_smoothing : float, default 1e-4, 0.1
     ema_momentum : float, optional
-        Keep a moving average of the weights (Keras' ``use_ema``), swapped in when ``fit`` ends.
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``optimizer``.
+        Keep a moving average of the weights (Keras' ``use_ema``).
     """
     ema = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     if optimizer == "adamw":
@@ -240,38 +200,16 @@ def fer_resnet(
 ) -> keras.Model:
     """The residual variant of :func:`fer_net`: the same convolutions, each pair bridged by a shortcut.
 
-    Each stage holds ``blocks`` basic residual blocks (a 1x1 projection where the width changes); with
-    ``blocks=1``, fer_net's eight 3x3 convolutions and 4% more parameters (1.22 M).
-
     Parameters
     ----------
     widths : tuple of int, default (32, 64, 128, 256)
-        Filters of each stage.
     blocks : int, default 1
         Residual blocks per stage (two convolutions each).
     dropout : float, default 0.4
-        Dropout before the classifier.
     compile : bool, default True
-        Compile with the optimiser, label-smoothed cross-entropy and accuracy.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
-    weight_decay : float, default 1e-4
-    label_smoothing : float, default 0.1
+    weight_decay, label_smoothing : float, default 1e-4, 0.1
     optimizer : {"adamw", "sgd"}, default "adamw"
-
-    Returns
-    -------
-    keras.Model
-        Raw faces of shape (n, 48, 48, 1) in, probabilities of shape (n, 7) out.
-
-    Raises
-    ------
-    ValueError
-        For fewer than one block or a dropout rate outside [0, 1).
-
-    Examples
-    --------
-    >>> count_parameters(fer_resnet(compile=False))["total"]
-    1221319
     """
     if not isinstance(blocks, int) or blocks < 1:
         raise ValueError(f"blocks must be a positive integer; got {blocks!r}")
@@ -289,17 +227,11 @@ def fer_resnet(
 
 
 def with_flip_averaging(model: keras.Model) -> keras.Model:
-    """Wrap ``model`` so it averages its probabilities over the face and its mirror image.
+    """Wrap ``model`` (weights shared) so it averages its probabilities over the face and its mirror image.
 
     Parameters
     ----------
     model : keras.Model
-        A fer_lib model (raw faces in, probabilities out); its weights are shared, not copied.
-
-    Returns
-    -------
-    keras.Model
-        The same input and output shapes, named ``<model.name>_flip_tta``, with no weights of its own.
     """
     inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
     flipped = HorizontalFlip(name="mirror")(inputs)
@@ -308,27 +240,13 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
 
 
 def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
-    """Wrap a network trained on crops of the faces so that it takes whole 48x48 faces.
-
-    ``crops=1`` classifies the centre crop; ``crops=10`` averages the four corner crops and the centre one,
-    each also mirrored (AlexNet's "ten-crop" test).
+    """Wrap a network trained on crops (weights shared) so that it takes whole 48x48 faces: ``crops=1`` the
+    centre crop, ``crops=10`` the four corners and the centre, each also mirrored.
 
     Parameters
     ----------
     model : keras.Model
-        A fer_lib network built for square faces smaller than 48 pixels (``fer_net(input_size=44)``);
-        its weights are shared, not copied.
     crops : {1, 10}, default 10
-
-    Returns
-    -------
-    keras.Model
-        Raw 48x48 faces in, probabilities out; named ``<model.name>_centre_crop`` or ``_ten_crop``.
-
-    Raises
-    ------
-    ValueError
-        For another number of crops, or a network that takes whole faces already.
     """
     size = model.input_shape[1]
     margin = IMAGE_SIZE - size
@@ -361,24 +279,18 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 
 
 def build_model(name: str, **options) -> keras.Model:
-    """Build a registered model by name (see :data:`MODEL_BUILDERS`).
+    """Build a registered model by name (a key of :data:`MODEL_BUILDERS`).
 
     Parameters
     ----------
     name : str
-        ``"seed_cnn"``, ``"fer_net"``, ``"fer_net_small"`` or ``"fer_resnet"``.
     **options
-        Keyword arguments for the builder (:func:`seed_cnn`, :func:`fer_net`).
+        Keyword arguments for the builder.
 
     Raises
     ------
     ModelError
-        For a name that is not registered (the message lists the registered ones).
-
-    Examples
-    --------
-    >>> build_model("fer_net_small", compile=False).name
-    'fer_net'
+        For a name that is not registered.
     """
     if name not in MODEL_BUILDERS:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}")
@@ -386,16 +298,11 @@ def build_model(name: str, **options) -> keras.Model:
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:
-    """Trainable, non-trainable and total parameter counts of ``model``, as a dict of ints.
+    """Trainable, non-trainable and total parameter counts of ``model``.
 
     Parameters
     ----------
     model : keras.Model
-
-    Examples
-    --------
-    >>> count_parameters(build_model("fer_net_small", compile=False))
-    {'trainable': 294615, 'non_trainable': 960, 'total': 295575}
     """
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))

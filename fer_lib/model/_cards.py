@@ -1,8 +1,5 @@
-"""Model cards: what a trained model is, what it was trained on, how and how well.
-
-A card is a JSON file beside every saved model and in every run folder; its keys and their order are those
-of the committed cards (the shipped model's and ``results/``), so old and new cards read the same.
-"""
+"""Model cards: what a trained model is, what it was trained on, how and how well. A card is a JSON file
+beside every saved model and in every run folder, with the keys, in order, of the committed cards."""
 
 from __future__ import annotations
 
@@ -59,45 +56,20 @@ class ModelCard:
     Parameters
     ----------
     name, architecture : str
-        The registered model name (:data:`fer_lib.model.MODEL_BUILDERS`).
     parameters : dict
-        ``trainable``, ``non_trainable`` and ``total`` parameter counts.
     flip_tta : bool
         Whether the saved model averages each face with its mirror image (or ten crops).
-    data, split : dict
-        The training data's ``file``, ``sha256``, ``synthetic``, ``skipped_rows``; the split's ``protocol``,
-        ``validation_fraction``, ``seed``, ``sizes`` and ``test_part``.
-    recipe : dict
-        The run's identity (:meth:`fer_lib.train.TrainConfig.identity`) without the data's keys.
+    data, split, recipe : dict
+        ``recipe`` is the run's identity (:meth:`fer_lib.train.TrainConfig.identity`) without the data's keys.
     epochs_trained, epochs_planned, best_epoch : int
-        ``best_epoch`` (highest validation accuracy) may be None.
     weights : str
         Which checkpoint the model holds (``"last epoch"``, ``"best validation epoch (15)"``).
     seconds : float
-        Training time summed over the run's epochs.
-    machine : dict
-        :func:`machine_description` of the machine that trained it.
-    accuracy, per_class_test_accuracy : dict
-        ``train``, ``validation``, ``validation_without_flip_tta``, ``test``; emotion name -> test accuracy.
+    machine, accuracy, per_class_test_accuracy : dict
     test_macro_f1 : float or None
-        Test F1 averaged over the classes; ``None`` on cards written before it was recorded.
     history : str
         The history CSV (a file name beside the model, or a path in the run folder).
-    created : str, optional
-        ISO time stamp (UTC); default now.
-    input, output : str, optional
-        What the model takes and returns; default :data:`INPUT_DESCRIPTION`, :data:`OUTPUT_DESCRIPTION`.
-
-    Examples
-    --------
-    >>> card = ModelCard(name="m", architecture="m", parameters={"total": 3}, flip_tta=False, data={},
-    ...                  split={}, recipe={}, epochs_trained=1, epochs_planned=1, weights="last epoch",
-    ...                  best_epoch=1, seconds=2.0, machine={}, accuracy={"test": 0.5},
-    ...                  per_class_test_accuracy={}, history="m.history.csv", created="2026-01-01T00:00:00+00:00")
-    >>> list(card.to_dict())[:5]
-    ['name', 'created', 'architecture', 'parameters', 'flip_tta']
-    >>> ModelCard.from_dict(card.to_dict()) == card
-    True
+    created, input, output : str, optional
     """
 
     name: str
@@ -131,16 +103,11 @@ class ModelCard:
         Parameters
         ----------
         config, state : mapping
-            The run's identity (:meth:`fer_lib.train.TrainConfig.identity`) and saved state (``epoch``,
-            ``seconds``, ``best_epoch``).
+            The run's identity and saved state.
         data, split : FER2013, Split
-            The data set the run was trained on and its split.
         train_size : int
-            Faces actually trained on.
-        parameters, flip_tta, accuracy, per_class_test_accuracy, test_macro_f1, weights
+        parameters, flip_tta, accuracy, per_class_test_accuracy, test_macro_f1, weights, history
             The card's fields of these names.
-        history : str or path
-            Where the history CSV is.
         """
         return cls(
             name=config["model_name"],
@@ -167,10 +134,7 @@ class ModelCard:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The card as a JSON-ready dict, keys in the file's order.
-
-        ``test_macro_f1`` is left out when ``None``, so an older card reads back and writes out unchanged.
-        """
+        """The card as a JSON-ready dict in the file's order (``test_macro_f1`` left out when None)."""
         mapping = dataclasses.asdict(self)
         if mapping["test_macro_f1"] is None:
             del mapping["test_macro_f1"]
@@ -181,12 +145,11 @@ class ModelCard:
         return json.dumps(self.to_dict(), indent=2)
 
     def write(self, path: str | os.PathLike) -> Path:
-        """Save the card as JSON, atomically (the file appears whole or not at all), and return ``path``.
+        """Save the card as JSON, atomically, and return ``path``.
 
         Parameters
         ----------
         path : str or path
-            Usually the model's path with the suffix ``.json``.
         """
         return atomic_write_text(path, self.to_json())
 
@@ -197,7 +160,6 @@ class ModelCard:
         Parameters
         ----------
         mapping : mapping
-            Every key of the card; unknown keys are refused.
 
         Raises
         ------
@@ -216,7 +178,7 @@ class ModelCard:
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> ModelCard:
-        """Read a card file written by :meth:`write` (or by an older fer_lib: same keys).
+        """Read a card file written by :meth:`write`.
 
         Parameters
         ----------

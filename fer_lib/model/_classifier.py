@@ -1,12 +1,9 @@
-"""The one batched prediction path: a saved emotion model, grey 48x48 faces in, probabilities out.
-
-:class:`EmotionClassifier` runs either file the project saves: a LiteRT file (``.tflite``, the
-inference path: no TensorFlow, so ``predict`` starts in about a second) or a Keras file. Each chunk
-is padded to one of a few batch sizes (1, 2, 4, ... 64), so each size is compiled once.
-"""
+"""The one batched prediction path: a saved emotion model (LiteRT ``.tflite`` without TensorFlow, or Keras),
+grey 48x48 faces in, probabilities out; chunks are padded to a few batch sizes, each compiled once."""
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
 import threading
@@ -45,7 +42,6 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
     Parameters
     ----------
     path : str or Path
-        A Keras 3 ``.keras`` file (fer_lib's custom layers are registered first).
     compile : bool, default True
         ``False`` skips the optimiser (inference only: faster, and quiet about optimiser state).
 
@@ -80,8 +76,8 @@ class EmotionClassifier:
     Parameters
     ----------
     model : str, Path or keras.Model, optional
-        A LiteRT ``.tflite`` file (run without TensorFlow), a ``.keras`` file or a Keras model in memory
-        (default :data:`DEFAULT_MODEL_PATH`): raw grey faces ``(n, 48, 48, 1)`` in, a softmax over 7 out.
+        A LiteRT ``.tflite`` file (no TensorFlow), a ``.keras`` file or a Keras model; default
+        :data:`DEFAULT_MODEL_PATH`.
     buckets : sequence of int, default :data:`BATCH_BUCKETS`
         Batch sizes each call is padded to.
     num_threads : int, default 2
@@ -90,7 +86,7 @@ class EmotionClassifier:
     Raises
     ------
     ModelError
-        If the file is missing or corrupt, or the model's input or output shape is wrong.
+        If the file is missing or corrupt, or the model does not map (48, 48, 1) faces to 7 probabilities.
 
     Examples
     --------
@@ -151,22 +147,11 @@ class EmotionClassifier:
         return next((size for size in self.buckets if size >= count), self.buckets[-1])
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        """Class probabilities of grey faces, in one call per chunk of the largest bucket.
+        """Class probabilities of raw grey faces, shape (n, 7) float32, columns in ``EMOTIONS`` order.
 
         Parameters
         ----------
         faces : ndarray of shape (n, 48, 48) or (n, 48, 48, 1)
-            Raw grey levels 0..255, e.g. from :func:`fer_lib.live.crop_faces`.
-
-        Returns
-        -------
-        ndarray of shape (n, 7), dtype float32
-            Rows in :data:`fer_lib.labels.EMOTIONS` order; ``(0, 7)`` for no face.
-
-        Raises
-        ------
-        ValueError
-            If the faces are not 48x48.
         """
         return self._predict_all(faces)
 
@@ -192,7 +177,6 @@ class EmotionClassifier:
         Parameters
         ----------
         sizes : sequence of int, default (1,)
-            Batch sizes to prepare; each runs one all-black batch of its bucket's size.
         """
         for size in sizes:
             self.predict(np.zeros((self._bucket(int(size)),) + IMAGE_SHAPE[:2], np.uint8))
@@ -254,7 +238,7 @@ class _LiteRTPredict:
         return call
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        with self._lock:  # an interpreter runs one call at a time; threads (LiveView, BrowserCamera) may share it
+        with self._lock:  # an interpreter runs one call at a time; LiveView's threads may share it
             return self._call_for(batch.shape[0])(batch)
 
 
@@ -264,22 +248,22 @@ def predict_probabilities(model, images: np.ndarray, *, batch_size: int = 256) -
     Parameters
     ----------
     model : keras.Model, EmotionClassifier, str or Path
-        A fer_lib model (it normalises its own input), or a ``.keras`` file.
     images : array of shape (n, 48, 48) or (n, 48, 48, 1)
-        Raw grey levels 0..255.
     batch_size : int, default 256
         Faces per compiled call (the last chunk is padded to a power of two, or to ``batch_size``).
-
-    Raises
-    ------
-    ModelError
-        If the model does not take (48, 48, 1) faces or does not return 7 probabilities.
     """
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if not isinstance(model, EmotionClassifier):
+    if isinstance(model, (str, os.PathLike)):
         model = EmotionClassifier(model, buckets=_doubling(int(batch_size)))
+    elif not isinstance(model, EmotionClassifier):  # a network scored again and again is compiled once
+        model = _classifier_of(model, int(batch_size))
     return model.predict(images)
+
+
+@functools.lru_cache(maxsize=2)
+def _classifier_of(model, batch_size: int) -> EmotionClassifier:
+    return EmotionClassifier(model, buckets=_doubling(batch_size))
 
 
 def _doubling(largest: int) -> tuple[int, ...]:

@@ -1,16 +1,20 @@
-"""Export a trained Keras model to LiteRT (``.tflite``): the live loop, ``predict`` and the widgets run it
-without TensorFlow, starting in a fraction of a second. A manifest ties the two files to their model."""
+"""Export a trained Keras model to LiteRT (``.tflite``), which the live loop, ``predict`` and the widgets run
+without TensorFlow; a manifest ties the files to their model."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 
 from fer_lib.errors import ModelError
 from fer_lib._fileio import atomic_target, atomic_write_text
+from fer_lib.quiet import hidden_startup_lines
 
 __all__ = ["LITERT_VARIANTS", "export_litert", "litert_paths", "read_manifest"]
 
@@ -38,7 +42,6 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
     Parameters
     ----------
     model_path : str or Path
-        A ``.keras`` file saved by fer_lib (any model of :mod:`fer_lib.model._architectures`).
     verbose : bool, default False
         Let TensorFlow's converter print its own progress.
 
@@ -61,13 +64,19 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
     EmotionClassifier(model)  # the live loop's checks: shapes, and probabilities out (a softmax last)
     paths = litert_paths(model_path)
     try:
-        with atomic_target(paths["float32"]) as temporary:
-            model.export(str(temporary), format="litert", verbose=verbose)
-        with tempfile.TemporaryDirectory(prefix="fer_lib_export_") as folder:
-            model.export(folder, format="tf_saved_model", verbose=verbose)
-            converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            quantized = converter.convert()
+        with contextlib.ExitStack() as quiet:
+            if not verbose:  # the converter prints pages of C++ and Python logging
+                quiet.enter_context(hidden_startup_lines())
+                quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                quiet.callback(logging.getLogger("tensorflow").setLevel, logging.getLogger("tensorflow").level)
+                logging.getLogger("tensorflow").setLevel(logging.ERROR)
+            with atomic_target(paths["float32"]) as temporary:
+                model.export(str(temporary), format="litert", verbose=verbose)
+            with tempfile.TemporaryDirectory(prefix="fer_lib_export_") as folder:
+                model.export(folder, format="tf_saved_model", verbose=verbose)
+                converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                quantized = converter.convert()
         with atomic_target(paths["quantized"]) as temporary:
             temporary.write_bytes(quantized)
     except (ValueError, RuntimeError, TypeError, tf.errors.OpError) as exc:

@@ -1,5 +1,5 @@
-"""The batches a run trains on: augmentation of 48x48 faces in NumPy and OpenCV (a millisecond per batch,
-where Keras' random layers cost up to 40% of a step), as a Keras PyDataset."""
+"""Training batches: augmentation of 48x48 faces in NumPy and OpenCV (a millisecond per batch, where Keras'
+random layers cost up to 40% of a step), as a Keras PyDataset."""
 
 from __future__ import annotations
 
@@ -25,20 +25,13 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
     ----------
     images : ndarray of shape (n, 48, 48), uint8 or float32
     rng : numpy.random.Generator
-        Draws every face's warp (the same generator state gives the same batch).
+        The same generator state gives the same batch.
     max_rotation : float, default 10.0
         Degrees, either way.
-    max_shift : float, default 0.1
-        Fraction of the side, in each direction.
-    max_zoom : float, default 0.1
-        Scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
+    max_shift, max_zoom : float, default 0.1
+        Fraction of the side in each direction; scale drawn from ``1 - max_zoom`` to ``1 + max_zoom``.
     flip : bool, default True
         Mirror half of the faces left to right.
-
-    Examples
-    --------
-    >>> augment_batch(np.zeros((2, 48, 48), np.uint8), np.random.default_rng(0)).shape
-    (2, 48, 48)
     """
     out = np.empty_like(images)
     center = (IMAGE_SIZE / 2 - 0.5, IMAGE_SIZE / 2 - 0.5)
@@ -54,7 +47,8 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation:
 
 
 def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: float = 0.5,
-                area: tuple[float, float] = (0.02, 0.25), aspect: tuple[float, float] = (0.3, 3.3)) -> np.ndarray:
+                area: tuple[float, float] = (0.02, 0.25),
+                aspect: tuple[float, float] = (0.3, 3.3)) -> np.ndarray:
     """Random erasing: replace a random rectangle of some faces with uniform noise (Zhong et al., 2020)."""
     if not 0.0 <= probability <= 1.0:
         raise ValueError(f"random erasing probability must lie in [0, 1]; got {probability}")
@@ -68,7 +62,8 @@ def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: fl
         height = min(side, max(1, round(math.sqrt(share * side * side * ratio))))
         width = min(side, max(1, round(math.sqrt(share * side * side / ratio))))
         top, left = rng.integers(0, side - height + 1), rng.integers(0, side - width + 1)
-        out[i, top:top + height, left:left + width] = rng.integers(0, 256, size=(height, width)).astype(images.dtype)
+        noise = rng.integers(0, 256, size=(height, width))
+        out[i, top:top + height, left:left + width] = noise.astype(images.dtype)
     return out
 
 
@@ -168,8 +163,8 @@ class AugmentedFaces(keras.utils.PyDataset):
         if self.random_erasing:
             faces = erase_batch(faces, rng, probability=self.random_erasing)
         weights = None if self.sample_weights is None else self.sample_weights[rows]
-        batch = mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup, cutmix=self.cutmix,
-                          weights=weights)
+        batch = mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup,
+                          cutmix=self.cutmix, weights=weights)
         if self.crop:
             batch = (crop_batch(batch[0], rng, self.crop), *batch[1:])
         return batch
@@ -178,15 +173,14 @@ class AugmentedFaces(keras.utils.PyDataset):
         self.set_epoch(self.epoch + 1)
 
 
-def training_batches(faces: FER2013, config: TrainConfig, *, targets: np.ndarray | None = None) -> AugmentedFaces:
+def training_batches(faces: FER2013, config: TrainConfig, *,
+                     targets: np.ndarray | None = None) -> AugmentedFaces:
     """The batches a run with ``config`` trains on.
 
     Parameters
     ----------
     faces : FER2013
-        The faces to train on.
     config : TrainConfig
-        Batch size, seed, augmentation and its options.
     targets : ndarray of shape (n, 7), optional
         Soft targets instead of the labels.
     """

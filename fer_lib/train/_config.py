@@ -34,26 +34,21 @@ class TrainConfig:
     Parameters
     ----------
     model_name : str, default "fer_net"
-        A key of :data:`RECIPES`: ``"seed_cnn"`` (the tutorial's), ``"fer_net"``, ``"fer_net_small"``,
-        ``"fer_resnet"``.
+        A key of :data:`RECIPES`: ``"seed_cnn"`` (the tutorial's), ``"fer_net"``, ``"fer_net_small"``, ...
     epochs, batch_size, seed : int, default 24, 64, 0
         The seed sets the split, the sample, the batch order, augmentation and the weights.
     protocol : {"official", "tutorial"}
-        ``official``: train and validation from Training, test = PublicTest; ``tutorial``: random 81/9/10.
+        ``official``: validation carved from Training, test = PublicTest; ``tutorial``: random 81/9/10.
     validation_fraction : float, default 0.1
-        Share of the training rows carved out (stratified) for validation.
     sample_size : int, optional
         Train on a stratified random subset of this many faces.
     learning_rate, schedule, augment, flip_tta : optional
         Override :data:`RECIPES`; ``flip_tta="auto"`` keeps flip averaging if it helps on validation.
     optimizer : {"adamw", "sgd"}
         ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]`` (not for ``seed_cnn``).
-    mixup, cutmix : float, default 0.0
-        Beta alphas of :func:`fer_lib.train.mix_batch` (0: off).
-    random_erasing : float, default 0.0
-        Probability of erasing a random rectangle of each training face.
+    mixup, cutmix, random_erasing : float, default 0.0
+        Beta alphas of mixup and CutMix (0: off); probability of erasing a rectangle of each face.
     class_weight : {None, "balanced"}
-        ``"balanced"``: rare classes count as much as common ones in the loss.
     crop : int, optional
         Train on random 24-47 pixel windows (fer_net models); test on ten crops if they help on validation.
     model_options : dict
@@ -61,7 +56,7 @@ class TrainConfig:
     max_minutes : float, optional
         Stop when this many minutes of training are spent (across resumed calls).
     early_stopping, reduce_lr : int, optional
-        Patience in epochs for early stopping on validation accuracy and halving a constant rate on a plateau.
+        Patience in epochs: stop early on validation accuracy; halve a constant rate on a plateau.
 
     Raises
     ------
@@ -70,13 +65,8 @@ class TrainConfig:
 
     Examples
     --------
-    >>> config = TrainConfig("fer_net_small", epochs=4)
-    >>> config.recipe()["schedule"], config.recipe()["learning_rate"]
-    ('cosine', 0.002)
-    >>> TrainConfig("fer_net", epochs=0)
-    Traceback (most recent call last):
-    ...
-    fer_lib.errors.ModelError: epochs must be a positive whole number; got 0
+    >>> TrainConfig("fer_net_small", epochs=4).recipe()["schedule"]
+    'cosine'
     """
 
     model_name: str = "fer_net"
@@ -141,19 +131,17 @@ class TrainConfig:
 
     @classmethod
     def from_identity(cls, identity: dict) -> TrainConfig:
-        """The config of a saved run, from the identity its ``state.json`` or card records.
+        """The config of a saved run from its recorded :meth:`identity` (other keys are ignored).
 
         Parameters
         ----------
         identity : dict
-            :meth:`identity` as saved (keys that are not fields, such as ``data_sha256``, are ignored).
         """
         names = {field.name for field in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in identity.items() if key in names})
 
     def recipe(self) -> dict[str, Any]:
-        """The model's recipe (:data:`RECIPES`: ``augment``, ``schedule``, ``learning_rate``, ``flip_tta``)
-        with this config's overrides."""
+        """The model's :data:`RECIPES` entry with this config's overrides."""
         recipe = dict(RECIPES[self.model_name])
         if OPTIMIZERS[self.optimizer] is not None:
             recipe["learning_rate"] = OPTIMIZERS[self.optimizer]
@@ -163,8 +151,7 @@ class TrainConfig:
         return recipe
 
     def identity(self, data) -> dict[str, Any]:
-        """What makes a run this run (saved in its state and card, hashed into its folder name): the keys
-        every run has, the recipe, and the options not at their default.
+        """What makes a run this run (saved in its state and card, hashed into its folder name).
 
         Parameters
         ----------
@@ -185,7 +172,7 @@ class TrainConfig:
 
 
 def fingerprint(identity) -> str:
-    """16 hex digits of SHA-256 over a run's identity, or any JSON value (a constant-rate run's length left out)."""
+    """16 hex digits of SHA-256 over a run's identity or any JSON value (a constant-rate run's: no epochs)."""
     if isinstance(identity, dict) and identity.get("schedule") == "constant":  # such a run can be extended
         identity = {key: value for key, value in identity.items() if key != "epochs"}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]

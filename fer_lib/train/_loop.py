@@ -1,8 +1,5 @@
-"""The training loop: :func:`train` chains public steps a notebook can run one by one.
-
-``prepare_split`` -> ``training_batches`` -> ``build_model_for`` -> ``model.fit`` (a checkpoint every
-epoch) -> ``write_results`` (test-time averaging chosen on validation, scores, the card).
-"""
+"""The training loop: :func:`train` chains public steps a notebook can run one by one (``prepare_split``,
+``training_batches``, ``build_model_for``, ``model.fit``, ``write_results``)."""
 
 from __future__ import annotations
 
@@ -33,18 +30,16 @@ from fer_lib.train._seeding import set_seed
 
 @dataclasses.dataclass
 class TrainingResult:
-    """What :func:`train` and :func:`finalize` return: the trained model, its history, card and files.
+    """What :func:`train` and :func:`finalize` return.
 
     Parameters
     ----------
     model : keras.Model
-        The final model, without optimiser state (with the card's test-time averaging).
+        The final model, without optimiser state, with the card's test-time averaging.
     history : pandas.DataFrame
-        One row per epoch: ``epoch``, losses, accuracies, ``learning_rate``, ``seconds``.
     card : dict
-        The model card (:meth:`fer_lib.model.ModelCard.to_dict`).
     run_dir, output : Path
-        The run's folder; the saved ``.keras`` file, if one was asked for (else None).
+        The run's folder; the saved ``.keras`` file, or None.
     """
 
     model: keras.Model
@@ -55,8 +50,7 @@ class TrainingResult:
 
 
 class Targets(Protocol):
-    """A hook giving :func:`train` soft targets (distillation): called with the training faces and the
-    run's folder it returns ``(n, 7)`` probabilities; its ``identity`` dict joins the run's identity."""
+    """The ``targets=`` hook of :func:`train`: ``(faces, run_dir) -> (n, 7)`` soft targets, ``identity``."""
 
     identity: dict
 
@@ -64,35 +58,14 @@ class Targets(Protocol):
 
 
 def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
-    """The learning rate ``train`` gives the optimiser: a constant, or warm-up then cosine decay.
-
-    ``"cosine"``: one epoch rising linearly from ``base / 10`` to ``base``, then half a cosine down to zero.
+    """The learning rate ``train`` gives the optimiser: a constant, or one epoch of linear warm-up from
+    ``base / 10`` then half a cosine down to zero.
 
     Parameters
     ----------
     schedule : {"constant", "cosine"}
     base : float
-        The peak learning rate.
-    steps_per_epoch : int
-        Batches per epoch.
-    epochs : int
-        The schedule's length.
-
-    Returns
-    -------
-    float or keras.optimizers.schedules.LearningRateSchedule
-        A schedule is called with the step number: ``float(schedule(step))``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown schedule.
-
-    Examples
-    --------
-    >>> rate = learning_rate_schedule("cosine", 2e-3, steps_per_epoch=10, epochs=5)
-    >>> [round(float(rate(step)), 5) for step in (0, 10, 30, 50)]
-    [0.0002, 0.002, 0.001, 0.0]
+    steps_per_epoch, epochs : int
     """
     if schedule == "constant":
         return base
@@ -106,29 +79,11 @@ def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epo
 
 def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None = None, *,
                   verbose: bool = True) -> tuple[FER2013, Split, FER2013]:
-    """Load the data if needed, split it by ``config.protocol`` and sample the training faces.
-
-    Parameters
-    ----------
-    config : TrainConfig
-    data : FER2013, path or None
-        ``None``: :func:`fer_lib.data.load_default_data`.
-    verbose : bool, default True
-        Progress while a file is read.
-
-    Returns
-    -------
-    (FER2013, Split, FER2013)
-        The data set, its split, and the faces to train on.
-
-    Raises
-    ------
-    ModelError
-        When the split leaves less than one batch to train on or no validation face.
-    """
+    """Load ``data`` if needed, split it by ``config.protocol``; return data, split and training faces."""
     if not isinstance(data, FER2013):
         data = load_default_data(data, verbose=verbose)
-    split = make_split(data, config.protocol, validation_fraction=config.validation_fraction, seed=config.seed)
+    split = make_split(data, config.protocol, validation_fraction=config.validation_fraction,
+                       seed=config.seed)
     faces = split.train
     if config.sample_size is not None:
         faces = stratified_sample(faces, config.sample_size, seed=config.seed)
@@ -150,7 +105,6 @@ def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -
     faces : FER2013
         The training faces (``seed_cnn`` adapts its per-pixel normalisation to them).
     steps_per_epoch : int
-        Batches per epoch (the schedule's unit).
     """
     options: dict[str, Any] = dict(config.model_options)
     if config.model_name == "seed_cnn":
@@ -181,13 +135,12 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     config : TrainConfig or str
         The run's choices, or the name of one of :data:`fer_lib.train.PROFILES`.
     data : FER2013, path or None
-        Data set or file; ``None`` finds one (:func:`fer_lib.data.load_default_data`).
+        ``None`` finds one (:func:`fer_lib.data.load_default_data`).
     model : keras.Model, optional
         A hand-built network instead of ``config.model_name``'s (compiled with the recipe if it is not).
     targets : Targets or ndarray of shape (n, 7), optional
         Soft targets to fit instead of the one-hot labels.
     callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks, e.g. :class:`fer_lib.course.plots.LiveCurves` in a notebook.
     run_dir : path, optional
         Checkpoint folder; default ``~/.cache/fer_lib/runs/<model>-<fingerprint>``.
     resume : bool, default True
@@ -215,7 +168,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     """
     if isinstance(config, str):
         if config not in PROFILES:
-            raise ModelError(f"unknown profile {config!r}; choose one of {', '.join(PROFILES)} or pass a TrainConfig")
+            raise ModelError(f"unknown profile {config!r}; choose one of {', '.join(PROFILES)} "
+                             "or pass a TrainConfig")
         config = PROFILES[config]
     set_seed(config.seed)
     data, split, faces = prepare_split(config, data, verbose=bool(verbose))
@@ -252,7 +206,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     callbacks = [EpochCheckpoint(run.folder, run.state, batches), *callbacks]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=config.early_stopping, restore_best_weights=True))
+                                                       patience=config.early_stopping,
+                                                       restore_best_weights=True))
     if config.reduce_lr:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                            patience=config.reduce_lr, min_lr=1e-5))
@@ -279,19 +234,17 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
 
 
 def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | None = None,
-             output: str | os.PathLike | None = None, weights: str = "best", verbose: int | str = 1) -> TrainingResult:
+             output: str | os.PathLike | None = None, weights: str = "best",
+             verbose: int | str = 1) -> TrainingResult:
     """Turn a run's checkpoint into a model and card without training further (a run stopped early).
 
     Parameters
     ----------
     run_dir : str or path
-        The run's folder (with ``state.json``).
     data : FER2013, path or None
-        The data the run was trained on (checked by SHA-256); ``None``: discovery.
+        The data the run was trained on; ``None``: discovery.
     output : str or path, optional
-        Where to save the ``.keras`` model, its card and history.
     weights : {"best", "last"}, default "best"
-        The best-validation checkpoint or the last epoch's.
     verbose : int or str, default 1
 
     Raises
@@ -316,7 +269,6 @@ def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | N
     ----------
     run_dir : str or path
     data : FER2013, path or None
-        The data the run was trained on; ``None``: discovery.
     verbose : int or str, default 1
 
     Raises
@@ -334,8 +286,8 @@ def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | N
     if not isinstance(data, FER2013):
         data = load_default_data(data, verbose=bool(verbose))
     if data.sha256 != identity["data_sha256"]:
-        raise ModelError(f"{run_dir} was trained on another data file (sha256 {identity['data_sha256'][:12]}...); "
-                         f"pass the same file as data=.")
+        raise ModelError(f"{run_dir} was trained on another data file "
+                         f"(sha256 {identity['data_sha256'][:12]}...); pass the same file as data=.")
     _, split, faces = prepare_split(TrainConfig.from_identity(identity), data)
     return Run(run_dir, state, True), data, split, faces
 
@@ -349,11 +301,8 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     ----------
     model : keras.Model
     run : Run
-        Its run (``run.state["config"]`` is its identity; the card goes in its folder).
     data, split, faces : FER2013, Split, FER2013
-        As :func:`prepare_split` returns them.
     output : path, optional
-        Where to save the ``.keras`` model, its card and history.
     verbose : int or str, default 1
     weights : str, default "last epoch"
         Which weights these are, for the card.
@@ -386,7 +335,7 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
 
 def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.PathLike | None,
             verbose: int | str) -> TrainingResult:
-    """Save the model, its card and history at ``output`` (if given), say where, and return the result."""
+    """Save the model, card and history at ``output`` (if given), say where, and return the result."""
     history = pd.DataFrame(run.state["history"])
     if output is not None:
         output = Path(output)
@@ -395,8 +344,10 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
         card.write(output.with_suffix(".json"))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
     if verbose:
-        print(f"run folder: {run.folder}" + (f"; model: {output} (card {output.with_suffix('.json')})"
-                                             if output is not None else "; no --output, so no model file saved"))
+        saved = "; no --output, so no model file saved"
+        if output is not None:
+            saved = f"; model: {output} (card {output.with_suffix('.json')})"
+        print(f"run folder: {run.folder}{saved}")
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
@@ -413,7 +364,8 @@ def _architecture_key(model: keras.Model) -> str:
         model.build((None, IMAGE_SIZE, IMAGE_SIZE, 1))
     layers = []
     for layer in _all_layers(model):
-        settings = {} if hasattr(layer, "layers") else {k: v for k, v in layer.get_config().items() if k != "name"}
+        settings = {} if hasattr(layer, "layers") else layer.get_config()
+        settings = {key: value for key, value in settings.items() if key != "name"}
         layers.append([type(layer).__name__, settings, int(layer.count_params())])
     return fingerprint(layers)
 

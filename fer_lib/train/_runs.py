@@ -50,8 +50,9 @@ def open_run(folder: str | os.PathLike, identity: dict, fingerprint: str, *, res
             before = saved.get("config", {})
             differing = sorted(k for k in set(identity) | set(before) if identity.get(k) != before.get(k))
             raise ModelError(
-                f"checkpoint {folder / 'checkpoint.keras'} belongs to another run (differs in: {', '.join(differing)}; "
-                f"it was {before.get('model_name')!r}). Use another run_dir, or resume=False to start over."
+                f"checkpoint {folder / 'checkpoint.keras'} belongs to another run "
+                f"(differs in: {', '.join(differing)}; it was {before.get('model_name')!r}). "
+                "Use another run_dir, or resume=False to start over."
             )
         state = saved
     return Run(folder, state, resuming)
@@ -97,7 +98,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.state["best_epoch"] = epoch + 1
             save_model(self.model, self.run_dir / "best.keras")
         save_model(self.model, self.run_dir / "checkpoint.keras")
-        atomic_write_text(self.run_dir / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
+        history = pd.DataFrame(self.state["history"]).to_csv(index=False)
+        atomic_write_text(self.run_dir / "history.csv", history)
         Run(self.run_dir, self.state, True).save_state()
 
 

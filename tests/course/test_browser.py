@@ -155,6 +155,11 @@ def make_camera_copy(folder: Path, video: Path) -> Path:
         metadata={"tags": ["injected-parameters"]},
     )
     notebook.cells = [*cells[: parameters + 1], injected, *cells[parameters + 1 : camera + 1]]
+    # The capture mode: Record saves face crops in the lab's folder (notebook 6 shows it to students).
+    source = notebook.cells[-1].source
+    assert "classifier=classifier)" in source, "update make_camera_copy: the BrowserCamera call changed"
+    notebook.cells[-1].source = source.replace(
+        "classifier=classifier)", f"classifier=classifier, capture={str(folder / 'my_faces')!r})")
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                        "language": "python"}
     path = folder / CAMERA_NOTEBOOK
@@ -241,6 +246,7 @@ class Lab:
     url: str
     token: str
     log: Path
+    root: Path
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.is_file() else "(no log)"
@@ -338,7 +344,7 @@ def lab(tmp_path_factory, video_path: Path) -> Iterator[Lab]:
                IPYTHONDIR=str(state / "ipython"), JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--config={config}",
                f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
-    info = Lab(url=f"http://127.0.0.1:{port}", token=token, log=state / "jupyterlab.log")
+    info = Lab(url=f"http://127.0.0.1:{port}", token=token, log=state / "jupyterlab.log", root=root)
     with info.log.open("wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -591,6 +597,19 @@ def test_browser_camera_in_jupyterlab(chromium: Path, lab: Lab, page, fake_camer
         wait_for(lambda: camera.bars() != first_bars, CHANGE_TIMEOUT,
                  lambda: f"the emotion bars did not change: {camera.bars()}", page)
         assert camera.stop.is_enabled() and not camera.start.is_enabled()
+
+        # Capture: three faces of Sad, one session, the classifier's own 48x48 crops.
+        page.select_option("select.fer-webcam-emotion", "4")
+        page.fill("input.fer-webcam-count", "3")
+        page.locator("button.fer-webcam-record").click()
+        saved = page.locator(".fer-webcam-saved")
+        wait_for(lambda: "Sad 3" in saved.inner_text() and "recording" not in saved.inner_text(), CHANGE_TIMEOUT * 3,
+                 lambda: f"the capture did not save three faces: {saved.inner_text()!r}", page)
+        files = sorted((lab.root / "my_faces" / "sad").glob("*.png"))
+        assert len(files) == 3 and len({file.name.split("_")[0] for file in files}) == 1, files
+        import cv2
+
+        assert all(cv2.imread(str(file), cv2.IMREAD_UNCHANGED).shape == (48, 48) for file in files)
 
         camera.stop.click()
         wait_for(lambda: camera.status_text().startswith("Stopped"), STOP_TIMEOUT,

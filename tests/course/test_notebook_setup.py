@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_lib.course._setup import notebook_setup
+from fer_lib.course._setup import NotebookSettings, notebook_setup
 
 
 def test_relative_output_folder_stays_relative(tmp_path, monkeypatch):
@@ -17,6 +17,9 @@ def test_relative_output_folder_stays_relative(tmp_path, monkeypatch):
     settings = notebook_setup("default", "build/nb", seed=0)
     assert settings.output_dir == Path("build/nb") and (tmp_path / "build/nb").is_dir()
     assert settings.pick(fast=1, default=2, full=3) == 2
+    assert NotebookSettings("full", Path("b"), 0).pick(fast=1, default=2, full=3) == 3
+    assert NotebookSettings("full", Path("b"), 0).pick(fast=1, default=2) == 2
+    assert settings.output_of("03_train") == Path("build/03_train")  # relative stays relative
     settings.write_metrics(accuracy=0.5)
     assert json.loads((tmp_path / "build/nb/metrics.json").read_text()) == {"accuracy": 0.5}
 

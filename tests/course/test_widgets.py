@@ -151,3 +151,25 @@ def test_show_annotated():
     assert show_annotated(frame, []).axes[0].get_title() == "No face found"
     assert show_annotated(frame, [], title="Last frame").axes[0].get_title() == "Last frame"
     assert EMOTIONS[3] == "Happy"
+
+
+def test_capture_mode_saves_the_classifiers_crop_one_session_per_record(classifier, tmp_path):
+    from fer_lib.data._folders import session_of
+    from fer_lib.live._frames import crop_faces, to_gray
+
+    frames = np.random.default_rng(0).integers(0, 256, (7, 120, 160, 3), dtype=np.uint8)
+    view = LiveView(list(frames), classifier=classifier, detector=FixedDetector(), capture=tmp_path / "my_faces")
+    panel = view._panel
+    panel.emotion.value, panel.count.value = "Sad", 2
+    panel.record()
+    assert "recording" in panel.saved.value
+    view.start()
+    assert view.wait(30) and view.error is None
+    saved = sorted((tmp_path / "my_faces" / "sad").glob("*.png"))
+    assert len(saved) == 2 and {session_of(path) for path in saved} == {view.recorder.session}
+    assert panel.saved.value == "Saved faces: Sad 2" and not view.recorder.recording
+    # Every third frame with one face (neighbouring frames are near-copies): frames 0 and 3.
+    box = FixedDetector().detect(frames[0])
+    for path, index in zip(saved, (0, 3)):
+        expected = crop_faces(to_gray(frames[index]), box)[0]
+        np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), expected)

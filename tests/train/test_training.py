@@ -13,7 +13,7 @@ from fer_lib.data import FER2013, synthetic_fer2013
 from fer_lib.errors import DataError, ModelError
 from fer_lib.evaluation import evaluate_accuracy
 from fer_lib.model import ModelCard, load_saved_model
-from fer_lib.train import _loop
+from fer_lib.train import _augment, _loop
 
 
 @pytest.fixture(scope="module")
@@ -200,39 +200,39 @@ def test_mix_batch_makes_soft_labels_that_match_the_mixed_pixels():
     faces = np.stack([np.zeros((48, 48, 1)), np.full((48, 48, 1), 255.0)]).astype(np.float32)
     targets = np.eye(7, dtype=np.float32)[[0, 1]]
     for method in ({"mixup": 0.4}, {"cutmix": 1.0}):
-        mixed, soft, weights = training.mix_batch(faces, targets, np.random.default_rng(3),
+        mixed, soft, weights = _augment.mix_batch(faces, targets, np.random.default_rng(3),
                                                   weights=np.array([1.0, 3.0], np.float32), **method)
         np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-6)
         # The share of face 1 in each mixed face (its mean grey level / 255) is its label weight.
         np.testing.assert_allclose(mixed.mean(axis=(1, 2, 3)) / 255, soft[:, 1], atol=1e-5)
         np.testing.assert_allclose(weights, soft[:, 0] * 1.0 + soft[:, 1] * 3.0, rtol=1e-5)
-    same, hard = training.mix_batch(faces, targets, np.random.default_rng(0))
+    same, hard = _augment.mix_batch(faces, targets, np.random.default_rng(0))
     assert same is faces and hard is targets
     with pytest.raises(ValueError, match="Beta alphas, 0 \\(off\\) or positive; got -1"):
-        training.mix_batch(faces, targets, np.random.default_rng(0), mixup=-1)
+        _augment.mix_batch(faces, targets, np.random.default_rng(0), mixup=-1)
 
 
 def test_erase_batch_erases_one_rectangle_per_chosen_face():
     faces = np.zeros((200, 48, 48), np.uint8)
-    erased = training.erase_batch(faces, np.random.default_rng(0), probability=0.5)
+    erased = _augment.erase_batch(faces, np.random.default_rng(0), probability=0.5)
     assert erased.dtype == np.uint8 and not np.shares_memory(erased, faces) and not faces.any()
     touched = (erased > 0).mean(axis=(1, 2))
     assert 0.35 < (touched > 0).mean() < 0.65 and touched.max() < 0.3
-    np.testing.assert_array_equal(training.erase_batch(faces, np.random.default_rng(0), probability=0.0), faces)
+    np.testing.assert_array_equal(_augment.erase_batch(faces, np.random.default_rng(0), probability=0.0), faces)
     with pytest.raises(ValueError, match="probability must lie in \\[0, 1\\]; got 2"):
-        training.erase_batch(faces, np.random.default_rng(0), probability=2)
+        _augment.erase_batch(faces, np.random.default_rng(0), probability=2)
 
 
 def test_balanced_weights_give_every_class_the_same_total():
     labels = np.array([3] * 50 + [1] * 2 + [0, 2, 4, 5, 6] * 10)
-    weights = training.balanced_class_weights(labels)
+    weights = _augment.balanced_class_weights(labels)
     totals = np.bincount(labels, weights=weights[labels], minlength=7)
     np.testing.assert_allclose(totals, len(labels) / 7, rtol=1e-5)
 
 
 def test_dataset_with_every_knob_yields_soft_weighted_batches():
     faces = synthetic_fer2013(64, seed=1)
-    weights = training.balanced_class_weights(faces.labels)
+    weights = _augment.balanced_class_weights(faces.labels)
     batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, seed=0, random_erasing=0.5,
                                       mixup=0.2, cutmix=1.0, class_weight=weights)
     x, y, w = batches[0]
@@ -324,7 +324,7 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
 
 def test_crop_batch_takes_a_window_of_each_face():
     faces = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
-    crops = training.crop_batch(faces, np.random.default_rng(0), 44)
+    crops = _augment.crop_batch(faces, np.random.default_rng(0), 44)
     assert crops.shape == (3, 44, 44, 1)
     for face, crop in zip(faces, crops):  # each crop is a contiguous window of its own face
         top, left = np.argwhere(face[..., 0] == crop[0, 0, 0])[0]
@@ -332,7 +332,7 @@ def test_crop_batch_takes_a_window_of_each_face():
     np.testing.assert_array_equal(training.centre_crop(faces, 44), faces[:, 2:46, 2:46])
     assert training.centre_crop(faces, None) is faces
     with pytest.raises(ValueError, match="a crop must be 1 to 48 pixels; got 50"):
-        training.crop_batch(faces, np.random.default_rng(0), 50)
+        _augment.crop_batch(faces, np.random.default_rng(0), 50)
 
 
 @pytest.mark.slow
