@@ -255,7 +255,7 @@ def _live(args: argparse.Namespace) -> int:
 
     from fer_lib.live import _drawing as drawing
     from fer_lib.live import _loop as live
-    from fer_lib.live._timing import FpsMeter
+    from fer_lib.live._drawing import FpsMeter
 
     window = "fer_lib live (q or Esc quits)"
     _open_window(window)  # before loading the model or opening the camera

@@ -16,8 +16,10 @@ from fer_lib.data import FER2013, to_model_input
 from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SIZE
 from fer_lib.model import compile_model, load_saved_model
-from fer_lib.train import (EpochCheckpoint, Run, TrainConfig, TrainingResult, centre_crop, reopen_run,
-                           training_batches, validation_arrays, write_results)
+from fer_lib.train import TrainConfig, TrainingResult
+from fer_lib.train._augment import centre_crop, training_batches, validation_arrays
+from fer_lib.train._loop import reopen_run, write_results
+from fer_lib.train._runs import EpochCheckpoint, Run
 from fer_lib.train._config import fingerprint
 from research.distillation import DistillationTargets
 
@@ -103,7 +105,7 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
     if run.state["epoch"] < last_epoch:
         batches.set_epoch(run.state["epoch"])
         model.fit(batches, validation_data=validation_arrays(split.validation, config), epochs=last_epoch,
-                  initial_epoch=run.state["epoch"], callbacks=[EpochCheckpoint(folder, run.state, batches)],
+                  initial_epoch=run.state["epoch"], callbacks=[EpochCheckpoint(run, batches)],
                   verbose=verbose)
     # fit swaps the average in when it ends; a resumed call with nothing left to train must do it itself
     model.optimizer.finalize_variable_values(model.trainable_variables)

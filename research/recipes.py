@@ -36,8 +36,9 @@ from fer_lib._fileio import atomic_write_text
 from fer_lib.data._splits import make_split, stratified_sample
 from fer_lib.course._results import load_recipe_study
 from research.studies import data_provenance, pick_variants, save_study
-from fer_lib.train import (TrainConfig, build_model_for, default_run_dir, finalize, train,
-                           training_batches, validation_arrays)
+from fer_lib.train import TrainConfig, default_run_dir, finalize, train
+from fer_lib.train._augment import training_batches, validation_arrays
+from fer_lib.train._loop import build_model_for
 
 __all__ = ["RecipeVariant", "RECIPE_VARIANTS", "run_recipe_study", "load_recipe_study", "plan_epochs"]
 

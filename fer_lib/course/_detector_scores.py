@@ -34,8 +34,7 @@ def match_boxes(found: Sequence[Box], references: Sequence[Box], *, min_iou: flo
     """How many reference boxes a found box matches (IoU >= ``min_iou``), one to one, best overlaps first."""
     pairs = sorted(((box_iou(box, reference), i, j) for i, box in enumerate(found)
                     for j, reference in enumerate(references)), reverse=True)
-    used_found: set[int] = set()
-    used_references: set[int] = set()
+    used_found, used_references = set(), set()
     for overlap, i, j in pairs:
         if overlap >= min_iou and i not in used_found and j not in used_references:
             used_found.add(i)
@@ -78,13 +77,9 @@ def read_reference_boxes(path: str | os.PathLike = DEMO_CLIP_FACES,
     return boxes
 
 
-def score_detectors(
-    detectors: Mapping[str, object],
-    frames: Sequence[np.ndarray],
-    references: Sequence[Sequence[Box]] | None = None,
-    *,
-    min_iou: float = MIN_IOU,
-) -> pd.DataFrame:
+def score_detectors(detectors: Mapping[str, object], frames: Sequence[np.ndarray],
+                    references: Sequence[Sequence[Box]] | None = None, *,
+                    min_iou: float = MIN_IOU) -> pd.DataFrame:
     """Run each detector on the same frames: faces found, hits and false boxes, milliseconds a frame.
 
     Parameters
@@ -113,13 +108,8 @@ def score_detectors(
             start = time.perf_counter()
             found.append(np.asarray(detector.detect(frame)).tolist())
             times.append(1000 * (time.perf_counter() - start))
-        row = {
-            "detector": name,
-            "frames": len(frames),
-            "frames with a face": sum(1 for boxes in found if boxes),
-            "boxes": sum(len(boxes) for boxes in found),
-            "ms a frame": round(statistics.median(times), 1),
-        }
+        row = {"detector": name, "frames": len(frames), "frames with a face": sum(map(bool, found)),
+               "boxes": sum(len(boxes) for boxes in found), "ms a frame": round(statistics.median(times), 1)}
         if references is not None:
             hits = sum(match_boxes(boxes, faces, min_iou=min_iou) for boxes, faces in zip(found, references))
             faces = sum(len(faces) for faces in references)

@@ -22,7 +22,7 @@ from fer_lib.live._drawing import annotate, hex_color
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
 from fer_lib.language import display_emotion, emotion_names, tr
 from fer_lib.live._capture import FaceRecorder, face_counts
-from fer_lib.live._timing import FpsMeter
+from fer_lib.live._drawing import FpsMeter
 
 __all__ = ["LiveView", "show_annotated"]
 

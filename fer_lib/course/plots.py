@@ -33,16 +33,11 @@ def _finish(figure, title: str | None = None, synthetic: bool = False):
     """Add the translated suptitle and the synthetic stamp, lay the figure out and return it."""
     if title is not None:
         figure.suptitle(tr(title))
-    stamp_synthetic(figure, synthetic)
-    figure.tight_layout()
-    return figure
-
-
-def stamp_synthetic(figure: matplotlib.figure.Figure, synthetic: bool) -> None:
-    """Write a large red warning across ``figure`` when ``synthetic`` (pass ``data.synthetic``)."""
-    if synthetic:
+    if synthetic:  # a large red warning across the figure
         figure.text(0.5, 0.5, "SYNTHETIC DATA", color="red", alpha=0.35, fontsize=36, ha="center",
                     va="center", rotation=20, weight="bold")
+    figure.tight_layout()
+    return figure
 
 
 def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per emotion and split"):
@@ -122,11 +117,9 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = history["epoch"] if "epoch" in history else np.arange(1, len(history) + 1)
     for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
-        if metric in history:
-            ax.plot(epochs, history[metric], marker="o", label=tr("train {metric}", metric=tr(metric)))
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="o",
-                    label=tr("validation {metric}", metric=tr(metric)))
+        for column, label in ((metric, "train {metric}"), (f"val_{metric}", "validation {metric}")):
+            if column in history:
+                ax.plot(epochs, history[column], marker="o", label=tr(label, metric=tr(metric)))
         if metric in history and f"val_{metric}" in history:
             ax.fill_between(epochs, history[metric], history[f"val_{metric}"], alpha=0.15, label=tr("gap"))
         ax.set(xlabel=tr("epoch"), ylabel=tr(metric), title=tr(metric))
@@ -144,14 +137,9 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     path : str or path
     dpi : int, default 110
     """
-    path = _folder_made(path)
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
-
-
-def _folder_made(path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
 
 
@@ -167,6 +155,11 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
     """
     import keras
 
+    try:
+        from IPython.display import display
+    except ImportError:
+        display = None
+
     class _LiveCurves(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
@@ -175,11 +168,7 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
 
         def on_epoch_end(self, epoch, logs=None):
             self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-            if (epoch + 1) % every:
-                return
-            try:
-                from IPython.display import display
-            except ImportError:
+            if (epoch + 1) % every or display is None:
                 return
             figure = training_curves(pd.DataFrame(self.rows), title=title)
             if self.handle is None:
@@ -351,7 +340,8 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
         return window, shown
 
     movie = animation.FuncAnimation(figure, draw, frames=len(frames), interval=1000 / fps, blit=True)
-    path = _folder_made(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     movie.save(path, writer=animation.PillowWriter(fps=fps))
     plt.close(figure)
     return path

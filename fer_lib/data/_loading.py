@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import mmap
 import os
 import tarfile
@@ -27,7 +28,7 @@ __all__ = ["FER2013_PATH_VARIABLE", "load_fer2013", "discover_fer2013", "load_de
            "cache_dir"]
 
 FER2013_PATH_VARIABLE = "FER2013_PATH"
-_CACHE_VERSION = 2  # bump when the cache layout or the parser's output changes
+_CACHE_VERSION = 3  # bump when the cache layout or the parser's output changes
 # FER2013's usual names in data_input/, in the order discovery tries them; the last is the image folder.
 _DATA_NAMES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.zip", "fer2013.tar.gz", "fer2013")
 _READ_BLOCK = 8 << 20
@@ -117,18 +118,12 @@ def cache_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "fer_lib" / "data"
 
 
-def _cache_path(path: Path, sha256: str, on_error: str) -> Path:
-    stem = path.name.split(".")[0]
-    return cache_dir() / f"{stem}-{sha256[:20]}-{on_error}-v{_CACHE_VERSION}.npz"
-
-
 def _read_cache(target: Path) -> dict | None:
     try:
         with np.load(target, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
-        kinds, counts = arrays.pop("skip_kinds").tolist(), arrays.pop("skip_counts").tolist()
-        arrays["skip_reasons"] = {SkipReason(kind): int(count) for kind, count in zip(kinds, counts)}
-        return arrays
+        reasons = json.loads(str(arrays["skip_reasons"]))
+        return arrays | {"skip_reasons": {SkipReason(kind): int(count) for kind, count in reasons.items()}}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         message = f"ignoring unreadable cache {target} ({exc}); parsing the source again"
         warnings.warn(message, FerWarning, stacklevel=3)
@@ -185,7 +180,8 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
         file_bytes, digest = _read_and_hash(path, hasher)
         stored, target = None, None
         if cache:
-            target = _cache_path(path, digest.result(), on_error)
+            name = f"{path.name.split('.')[0]}-{digest.result()[:20]}-{on_error}-v{_CACHE_VERSION}.npz"
+            target = cache_dir() / name
             stored = _read_cache(target) if target.is_file() else None
         if stored is None:
             csv_bytes = _csv_bytes(file_bytes, path)
@@ -206,12 +202,9 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
 
 
 def _try_write_cache(target: Path, stored: dict) -> None:
-    skip_kinds = np.array([kind.value for kind in stored["skip_reasons"]], dtype=str)
-    skip_counts = np.array(list(stored["skip_reasons"].values()), dtype=np.int64)
     try:
         with atomic_target(target) as temporary:  # never half-written
-            np.savez(temporary, images=stored["images"], labels=stored["labels"], usage=stored["usage"],
-                     skip_kinds=skip_kinds, skip_counts=skip_counts)
+            np.savez(temporary, **stored | {"skip_reasons": json.dumps(stored["skip_reasons"])})
     except (OSError, FerError) as exc:
         message = f"could not write the cache {target} ({exc}); continuing without it"
         warnings.warn(message, FerWarning, stacklevel=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from fer_lib.errors import DataError, DataNotFoundError
 from fer_lib._fileio import atomic_target
 from fer_lib.labels import NUM_CLASSES, USAGE_UNASSIGNED
 
-__all__ = ["Split", "make_split", "official_split", "tutorial_split", "validation_split", "stratified_sample",
+__all__ = ["Split", "make_split", "official_split", "tutorial_split", "stratified_sample",
            "save_split", "load_split"]
 
 
@@ -51,9 +52,13 @@ def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int
         raise DataError(f"{data.source}: no 'Training' rows, so the official split is impossible{hint}.")
     if not np.any(usage == "PublicTest"):
         raise DataError(f"{data.source}: no 'PublicTest' rows to test on; use protocol='tutorial'.")
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1; got {validation_fraction}")
     training = data.subset(usage == "Training")
-    train, validation = validation_split(training, fraction=validation_fraction, seed=seed)
-    return Split(train, validation, data.subset(usage == "PublicTest"), "official", seed)
+    share = validation_fraction * len(training)
+    train, validation = _draw(training, len(training) - math.ceil(share), seed, stratify=share >= NUM_CLASSES)
+    return Split(training.subset(train), training.subset(validation), data.subset(usage == "PublicTest"),
+                 "official", seed)
 
 
 def tutorial_split(data: FER2013) -> Split:
@@ -66,19 +71,6 @@ def tutorial_split(data: FER2013) -> Split:
     rest, test = train_test_split(index, test_size=0.1, random_state=42)
     train, validation = train_test_split(rest, test_size=0.1, random_state=41)
     return Split(data.subset(train), data.subset(validation), data.subset(test), "tutorial", None)
-
-
-def validation_split(data: FER2013, *, fraction: float = 0.1, seed: int = 0) -> tuple[FER2013, FER2013]:
-    """Carve a validation part of ``fraction`` from ``data``, stratified when every class can be."""
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation fraction must be between 0 and 1; got {fraction}")
-    index = np.arange(len(data))
-    counts = np.bincount(data.labels, minlength=NUM_CLASSES)
-    stratify = data.labels if counts[counts > 0].min() >= 2 and len(index) * fraction >= NUM_CLASSES else None
-    train, validation = train_test_split(index, test_size=fraction, random_state=seed, stratify=stratify)
-    return data.subset(np.sort(train)), data.subset(np.sort(validation))
 
 
 def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
@@ -95,13 +87,18 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
         return data
     if size < 1:
         raise ValueError(f"sample size must be a positive number of faces; got {size}")
+    return data.subset(_draw(data, size, seed, stratify=min(size, len(data) - size) >= NUM_CLASSES)[0])
+
+
+def _draw(data: FER2013, size: int, seed: int, *, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of ``size`` drawn faces and of the rest; stratified if asked and every class can be."""
     from sklearn.model_selection import train_test_split
 
     counts = np.bincount(data.labels, minlength=NUM_CLASSES)
-    can_stratify = counts[counts > 0].min() >= 2 and size >= NUM_CLASSES and len(data) - size >= NUM_CLASSES
-    chosen, _ = train_test_split(np.arange(len(data)), train_size=size, random_state=seed,
-                                 stratify=data.labels if can_stratify else None)
-    return data.subset(np.sort(chosen))
+    stratify = stratify and counts[counts > 0].min() >= 2
+    chosen, rest = train_test_split(np.arange(len(data)), train_size=size, random_state=seed,
+                                    stratify=data.labels if stratify else None)
+    return np.sort(chosen), np.sort(rest)
 
 
 def make_split(data: FER2013, protocol: str = "official", *, validation_fraction: float = 0.1,

@@ -13,8 +13,7 @@ _WHERE = {
     **dict.fromkeys(["analyze_frame", "default_classifier", "default_detector", "iter_analyzed", "run_loop"],
                     "._loop"),
     "ProbabilitySmoother": "._smoothing",
-    "annotate": "._drawing",
-    "FpsMeter": "._timing",
+    **dict.fromkeys(["FpsMeter", "annotate"], "._drawing"),
     **dict.fromkeys(["annotated_writer", "write_report"], "._outputs"),
 }
 __all__ = ["BlazeFaceDetector", "FaceDetector", "FpsMeter", "HaarFaceDetector", "ProbabilitySmoother",

@@ -236,8 +236,7 @@ class BlazeFaceDetector:
                 for left in _tile_starts(width, side):
                     square = rgb[top : top + side, left : left + side]
                     found.append(self._detect_square(square, left, top, side))
-        boxes = np.concatenate([part[0] for part in found])
-        scores = np.concatenate([part[1] for part in found])
+        boxes, scores = (np.concatenate(parts) for parts in zip(*found))
         keep = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.score_threshold, self.iou_threshold)
         keep = np.asarray(keep, np.int64).reshape(-1)
         boxes, scores = boxes[keep], scores[keep]
@@ -260,16 +259,11 @@ class BlazeFaceDetector:
             self._interpreter.set_tensor(self._input["index"], canvas)
             self._interpreter.invoke()
             logits = self._interpreter.get_tensor(self._scores)[0, :, 0]
-            all_regressors = self._interpreter.get_tensor(self._regressors)[0]
+            regressors = self._interpreter.get_tensor(self._regressors)[0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100.0, 100.0)))
         keep = np.flatnonzero(scores >= self.score_threshold)
-        regressors = all_regressors[keep, :4]
-        centres = self._anchors[keep] + regressors[:, :2]
-        sizes = regressors[:, 2:4]
-        boxes = np.concatenate([centres - sizes / 2, sizes], axis=1) / scale
-        boxes[:, 0] += left
-        boxes[:, 1] += top
-        return boxes, scores[keep]
+        centres, sizes = self._anchors[keep] + regressors[keep, :2], regressors[keep, 2:4]
+        return np.concatenate([centres - sizes / 2, sizes], axis=1) / scale + [left, top, 0, 0], scores[keep]
 
 
 def _litert_interpreter(path: Path, num_threads: int):

@@ -96,12 +96,9 @@ def crop_face(gray: np.ndarray, box: Sequence[float], *, margin: float = 0.0) ->
     gray = to_gray(gray)
     height, width = gray.shape
     try:
-        values = np.asarray(box, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        values = np.zeros(0)
-    if values.shape != (4,) or not np.all(np.isfinite(values)):
-        raise ValueError(f"expected a box (x, y, w, h) of 4 finite numbers; got {box!r}")
-    x, y, w, h = (round(v) for v in values)
+        x, y, w, h = (round(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    except (TypeError, ValueError, OverflowError):  # not 4 numbers, or NaN or infinity
+        raise ValueError(f"expected a box (x, y, w, h) of 4 finite numbers; got {box!r}") from None
     if w <= 0 or h <= 0:
         raise ValueError(f"box {box!r} is empty: width and height must be positive")
     if not np.isfinite(margin) or margin < 0:

@@ -37,9 +37,8 @@ def default_classifier() -> EmotionClassifier:
 
 def _detector(detector: Detector | None) -> FaceDetector:
     """The detector itself, or the shared one of that name (None: BlazeFace)."""
-    if detector is None or isinstance(detector, str):
-        return default_detector(detector or DETECTORS[0])
-    return detector
+    named = detector is None or isinstance(detector, str)
+    return default_detector(detector or DETECTORS[0]) if named else detector
 
 
 def analyze_frame(

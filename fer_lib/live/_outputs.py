@@ -29,10 +29,8 @@ __all__ = ["REPORT_FORMATS", "VIDEO_INPUT_SUFFIXES", "VIDEO_OUTPUT_SUFFIXES", "A
 VIDEO_OUTPUT_SUFFIXES: tuple[str, ...] = (".webm", ".mp4", ".m4v", ".mov", ".avi")
 #: Suffixes ``predict`` reads as videos (the common ones OpenCV's FFmpeg backend reads).
 VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".3g2", ".ts",
-     ".mts", ".m2ts", ".ogv", ".vob", ".mxf", ".asf", ".dv", ".f4v", ".divx", ".mjpeg", ".mjpg", ".y4m",
-     ".gif"}
-)
+    ".mp4 .m4v .mov .avi .mkv .webm .mpg .mpeg .wmv .flv .3gp .3g2 .ts .mts .m2ts .ogv .vob .mxf .asf .dv "
+    ".f4v .divx .mjpeg .mjpg .y4m .gif".split())
 REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
 
@@ -68,18 +66,16 @@ def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike |
     if output is None:
         return [None] * len(items)
     target = Path(output)
-    if target.suffix and not target.is_dir() and len(items) > 1:
-        raise FerError(f"--output {target}: {len(items)} inputs need a folder for their annotated copies; "
-                       "give a folder name (without a suffix), or one input")
-    if target.suffix and not target.is_dir() and len(items) == 1:
+    if target.suffix and not target.is_dir() and items:  # one file; its folder is created when it is written
+        if len(items) > 1:
+            raise FerError(f"--output {target}: {len(items)} inputs need a folder for their annotated "
+                           "copies; give a folder name (without a suffix), or one input")
         kind = items[0][1]
         allowed = VIDEO_OUTPUT_SUFFIXES if kind == "video" else tuple(sorted(IMAGE_EXTENSIONS))
         if target.suffix.lower() not in allowed:
-            raise FerError(
-                f"--output {target}: an annotated {kind} needs one of the suffixes {', '.join(allowed)}; "
-                f"got {target.suffix!r} (or give a folder)"
-            )
-        return [target]  # its folder is created when the file is written, as --report's is
+            raise FerError(f"--output {target}: an annotated {kind} needs one of the suffixes "
+                           f"{', '.join(allowed)}; got {target.suffix!r} (or give a folder)")
+        return [target]
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -204,12 +200,12 @@ def format_report(rows: Sequence[dict], report_format: str) -> str:
 
 def report_format_of(path: str | os.PathLike, report_format: str | None = None) -> str:
     """The format of a report file: ``report_format``, or its suffix's (``.csv``, ``.json``)."""
-    suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".json") and report_format not in (None, suffix[1:]):
-        raise FerError(f"--report {path}: the suffix says {suffix[1:]} but --format says {report_format}")
-    if suffix in (".csv", ".json"):
-        return suffix[1:]
-    if report_format is not None and suffix in ("", ".txt"):
+    suffix = Path(path).suffix.lower()[1:]
+    if suffix in REPORT_FORMATS and report_format not in (None, suffix):
+        raise FerError(f"--report {path}: the suffix says {suffix} but --format says {report_format}")
+    if suffix in REPORT_FORMATS:
+        return suffix
+    if report_format is not None and suffix in ("", "txt"):
         return report_format
     raise FerError(f"--report {path}: reports are written as {' or '.join(REPORT_FORMATS)}; "
                    f"name the file .csv or .json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Sequence
 
@@ -51,13 +52,12 @@ class ProbabilitySmoother:
         self.min_iou = float(min_iou)
         self.max_centre_distance = float(max_centre_distance)
         self.max_missed = int(max_missed)
-        self._tracks: list[dict] = []
-        self._next_id = 0
+        self.reset()
 
     def reset(self) -> None:
         """Forget every face (e.g. at a scene cut or a new source); track numbers start again at 0."""
-        self._tracks = []
-        self._next_id = 0
+        self._tracks: list[dict] = []
+        self._ids = itertools.count()
 
     def update(self, faces: Sequence[dict]) -> list[dict]:
         """Smoothed copies of this frame's records (same order and keys, plus ``"track"``).
@@ -66,36 +66,26 @@ class ProbabilitySmoother:
         ----------
         faces : sequence of dict
         """
-        candidates = []
-        for face_index, face in enumerate(faces):
-            for track_index, track in enumerate(self._tracks):
-                iou = box_iou(face["box"], track["box"])
-                distance = _centre_distance(face["box"], track["box"])
-                if iou >= self.min_iou or distance <= self.max_centre_distance:
-                    candidates.append((-iou, distance, face_index, track_index))
-        candidates.sort()
-        matched: dict[int, int] = {}
-        used_tracks: set[int] = set()
-        for _, _, face_index, track_index in candidates:
-            if face_index not in matched and track_index not in used_tracks:
+        pairs = sorted((-box_iou(face["box"], old["box"]), _centre_distance(face["box"], old["box"]), i, j)
+                       for i, face in enumerate(faces) for j, old in enumerate(self._tracks))
+        matched: dict[int, int] = {}  # face index -> track index, best overlaps first
+        for negative_iou, distance, face_index, track_index in pairs:
+            near = -negative_iou >= self.min_iou or distance <= self.max_centre_distance
+            if near and face_index not in matched and track_index not in matched.values():
                 matched[face_index] = track_index
-                used_tracks.add(track_index)
-        tracks = []
-        smoothed = []
+        tracks, smoothed = [], []
         for face_index, face in enumerate(faces):
             if face_index in matched:
                 track = self._tracks[matched[face_index]]
             else:  # a face not seen before: a new track, numbered in order of appearance
-                track = {"history": deque(maxlen=self.window), "id": self._next_id}
-                self._next_id += 1
-            track["box"] = tuple(face["box"])
-            track["missed"] = 0
+                track = {"history": deque(maxlen=self.window), "id": next(self._ids)}
+            track.update(box=tuple(face["box"]), missed=0)
             track["history"].append(np.asarray(face["probabilities"], np.float64))
             tracks.append(track)
             record = face_record(face["box"], np.mean(track["history"], axis=0))
             smoothed.append({**record, "track": track["id"]})
         for track_index, track in enumerate(self._tracks):
-            if track_index not in used_tracks and track["missed"] < self.max_missed:
+            if track_index not in matched.values() and track["missed"] < self.max_missed:
                 track["missed"] += 1
                 tracks.append(track)
         self._tracks = tracks

@@ -4,6 +4,7 @@ a source that delivers no frame raises :class:`~fer_lib.errors.SourceError` inst
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -17,13 +18,11 @@ import numpy as np
 from fer_lib.live._frames import to_bgr
 from fer_lib.errors import SourceError
 
-__all__ = ["IMAGE_EXTENSIONS", "FrameSource", "folder_images", "image_files", "open_source", "source_kind"]
+__all__ = ["IMAGE_EXTENSIONS", "FrameSource", "folder_images", "open_source", "source_kind"]
 
 #: File suffixes read as still images (anything else is opened as a video).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".bmp", ".dib", ".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".webp", ".pbm", ".pgm", ".ppm",
-     ".pnm", ".tif", ".tiff", ".sr", ".ras"}
-)
+    ".bmp .dib .jpg .jpeg .jpe .jp2 .png .webp .pbm .pgm .ppm .pnm .tif .tiff .sr .ras".split())
 
 
 def source_kind(source: str | os.PathLike) -> str:
@@ -36,14 +35,16 @@ def source_kind(source: str | os.PathLike) -> str:
         return "folder"
     if path.is_file():
         return "image" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
-    if text.strip().isdigit():
-        return "camera"
-    return "missing"
+    return "camera" if text.strip().isdigit() else "missing"
 
 
-def image_files(folder: str | os.PathLike) -> list[Path]:
-    """The images of a folder (suffix in :data:`IMAGE_EXTENSIONS`), sorted by name; not recursive."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def folder_images(folder: str | os.PathLike) -> list[Path]:
+    """A folder's images (suffix in :data:`IMAGE_EXTENSIONS`) sorted by name, or a SourceError if none."""
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                          "put images there, or pass image files or a video")
+    return files
 
 
 class FrameSource:
@@ -65,15 +66,10 @@ class FrameSource:
 
     def close(self) -> None:
         """Stop the frames and release the camera or video (safe to call twice)."""
-        close = getattr(self._frames, "close", None)
-        if close is not None:
-            close()
-        self._release()
-
-    def _release(self) -> None:
-        callback, self._release_callback = self._release_callback, None
-        if callback is not None:
-            callback()
+        getattr(self._frames, "close", lambda: None)()
+        release, self._release_callback = self._release_callback, None
+        if release is not None:
+            release()
 
     def __enter__(self) -> FrameSource:
         return self
@@ -82,10 +78,8 @@ class FrameSource:
         self.close()
 
     def __del__(self) -> None:
-        try:
-            self._release()
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
 
 
 def open_source(
@@ -115,20 +109,17 @@ def open_source(
         return source
     if isinstance(source, (bool, np.bool_)):
         raise TypeError(f"expected a camera index, path or frames; got {source!r}")
+    if isinstance(source, (str, os.PathLike)) and source_kind(source) == "camera":
+        source = int(os.fspath(source))
     if isinstance(source, (int, np.integer)):
         return _open_capture(int(source), f"camera {int(source)}", capture_factory, read_timeout)
     if isinstance(source, (str, os.PathLike)):
-        text = os.fspath(source)
-        path = Path(text)
-        kind = source_kind(text)
+        text, path, kind = os.fspath(source), Path(source), source_kind(source)
         if kind in ("stream", "video"):
             return _open_capture(text, f"{kind} {text}", capture_factory, None)
-        if kind == "folder":
-            return FrameSource((_read_image(file) for file in folder_images(path)), f"folder {path}", None)
-        if kind == "image":
-            return FrameSource(iter([_read_image(path)]), f"image {path}", None)
-        if kind == "camera":
-            return _open_capture(int(text), f"camera {int(text)}", capture_factory, read_timeout)
+        if kind in ("folder", "image"):
+            frames = map(_read_image, folder_images(path)) if kind == "folder" else iter([_read_image(path)])
+            return FrameSource(frames, f"{kind} {path}", None)
         raise SourceError(f"{path} does not exist (looked for a video, image or folder from {Path.cwd()}); "
                           "check the path, or pass a camera index such as 0.")
     if isinstance(source, np.ndarray):
@@ -194,23 +185,13 @@ def _read_image(path: Path) -> np.ndarray:
     return image
 
 
-def folder_images(folder: str | os.PathLike) -> list[Path]:
-    """:func:`image_files`, or a SourceError for a folder without images."""
-    files = image_files(folder)
-    if not files:
-        raise SourceError(f"folder {folder} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                          "put images there, or pass image files or a video")
-    return files
-
-
 def _iter_arrays(frames: Iterable, description: str) -> Iterator[np.ndarray]:
-    delivered = 0
+    index = -1
     for index, frame in enumerate(frames):
         try:
             bgr = to_bgr(frame)
         except ValueError as exc:
             raise ValueError(f"frame {index} of the {description} source: {exc}") from None
-        delivered += 1
         yield bgr
-    if delivered == 0:
+    if index < 0:
         raise SourceError(f"the {description} source yielded no frame; pass at least one uint8 frame")

@@ -216,14 +216,8 @@ class _LiteRTPredict:
                 f"model file {self.path} cannot be loaded by LiteRT ({str(exc)[:200]}); it is corrupt or not a "
                 "fer_lib export. Export it again with `python -m fer_lib export MODEL.keras`."
             ) from exc
-        source_shape = tuple(int(side) for side in source["shape"][1:])
-        output_shapes = [tuple(int(side) for side in output["shape"][1:]) for output in outputs]
-        if source_shape != IMAGE_SHAPE or output_shapes != [(NUM_CLASSES,)]:
-            raise ModelError(
-                f"model file {self.path} takes {source_shape} and returns {output_shapes}; expected "
-                f"(48, 48, 1) grey faces in and ({NUM_CLASSES},) probabilities out. Export a model built by "
-                "fer_lib.model."
-            )
+        _check_shapes(f"model file {self.path}", tuple(int(side) for side in source["shape"][1:]),
+                      [tuple(int(side) for side in output["shape"][1:]) for output in outputs], "Export")
         interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])
         with hidden_startup_lines():
             interpreter.allocate_tensors()
@@ -275,15 +269,17 @@ def _doubling(largest: int) -> tuple[int, ...]:
 def _check_model_shapes(model, path: Path | None) -> None:
     where = f"model file {path}" if path is not None else f"model {getattr(model, 'name', '?')!r}"
     try:
-        input_shape = tuple(model.input_shape)
-        output_shape = tuple(model.output_shape)
+        takes, returns = tuple(model.input_shape)[1:], [tuple(model.output_shape)[1:]]
     except (AttributeError, ValueError, TypeError) as exc:
         raise ModelError(f"{where} is not a single-input, single-output Keras model ({exc})") from exc
-    if input_shape[1:] != IMAGE_SHAPE or output_shape[1:] != (NUM_CLASSES,):
-        raise ModelError(
-            f"{where} takes {input_shape} and returns {output_shape}; expected (None, 48, 48, 1) grey "
-            f"faces in and (None, {NUM_CLASSES}) probabilities out. Use a model built by fer_lib.model."
-        )
+    _check_shapes(where, takes, returns, "Use")
+
+
+def _check_shapes(where: str, takes: tuple, returns: list, remedy: str) -> None:
+    """Refuse a model that does not map (48, 48, 1) faces to 7 probabilities (shapes without batch axis)."""
+    if takes != IMAGE_SHAPE or returns != [(NUM_CLASSES,)]:
+        raise ModelError(f"{where} takes {takes} and returns {returns}; expected {IMAGE_SHAPE} grey faces in "
+                         f"and ({NUM_CLASSES},) probabilities out. {remedy} a model built by fer_lib.model.")
 
 
 def _compiled_predict(model) -> Callable[[np.ndarray], Any]:

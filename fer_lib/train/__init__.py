@@ -7,15 +7,12 @@ from fer_lib._lazy import lazy_attributes
 from fer_lib.train._config import OPTIMIZERS, PROFILES, RECIPES, TrainConfig  # noqa: F401 (OPTIMIZERS, RECIPES: the CLI)
 
 _WHERE = {
-    **dict.fromkeys(["AugmentedFaces", "augment_batch", "centre_crop", "training_batches",
-                     "validation_arrays"], "._augment"),
-    **dict.fromkeys(["EpochCheckpoint", "Run", "TimeBudget", "default_run_dir"], "._runs"),
-    **dict.fromkeys(["TrainingResult", "build_model_for", "finalize", "learning_rate_schedule", "reopen_run",
-                     "train", "write_results"], "._loop"),
+    **dict.fromkeys(["AugmentedFaces", "augment_batch"], "._augment"),
+    **dict.fromkeys(["TimeBudget", "default_run_dir"], "._runs"),
+    **dict.fromkeys(["TrainingResult", "finalize", "learning_rate_schedule", "train"], "._loop"),
     "set_seed": "._seeding",
     **dict.fromkeys(["FineTuneResult", "finetune", "split_by_session", "write_finetuned"], "._finetune"),
 }
-__all__ = ["PROFILES", "TrainConfig", "TrainingResult", "augment_batch", "build_model_for", "finalize",
-           "finetune", "learning_rate_schedule", "reopen_run", "split_by_session", "train", "training_batches",
-           "validation_arrays", "write_finetuned", "write_results"]
+__all__ = ["PROFILES", "TrainConfig", "TrainingResult", "augment_batch", "finalize", "finetune",
+           "learning_rate_schedule", "split_by_session", "train", "write_finetuned"]
 __getattr__, __dir__ = lazy_attributes(__name__, _WHERE)

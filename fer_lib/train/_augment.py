@@ -175,15 +175,7 @@ class AugmentedFaces(keras.utils.PyDataset):
 
 def training_batches(faces: FER2013, config: TrainConfig, *,
                      targets: np.ndarray | None = None) -> AugmentedFaces:
-    """The batches a run with ``config`` trains on.
-
-    Parameters
-    ----------
-    faces : FER2013
-    config : TrainConfig
-    targets : ndarray of shape (n, 7), optional
-        Soft targets instead of the labels.
-    """
+    """The batches a run with ``config`` trains on (soft ``targets``, shape (n, 7), instead of the labels)."""
     return AugmentedFaces(faces.images, faces.labels, batch_size=config.batch_size,
                           augment=bool(config.recipe()["augment"]), seed=config.seed,
                           random_erasing=config.random_erasing, mixup=config.mixup, cutmix=config.cutmix,
@@ -192,12 +184,6 @@ def training_batches(faces: FER2013, config: TrainConfig, *,
 
 
 def validation_arrays(validation: FER2013, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """``(faces, one-hot labels)`` that ``fit`` validates on (centre crops for a run on crops).
-
-    Parameters
-    ----------
-    validation : FER2013
-    config : TrainConfig
-    """
+    """``(faces, one-hot labels)`` that ``fit`` validates on (centre crops for a run on crops)."""
     return (centre_crop(to_model_input(validation.images), config.crop),
             keras.utils.to_categorical(validation.labels, NUM_CLASSES))

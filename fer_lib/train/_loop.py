@@ -1,5 +1,5 @@
-"""The training loop: :func:`train` chains public steps a notebook can run one by one (``prepare_split``,
-``training_batches``, ``build_model_for``, ``model.fit``, ``write_results``)."""
+"""The training loop: :func:`train` chains the steps ``prepare_split``, ``training_batches``,
+``build_model_for``, ``model.fit`` and ``write_results`` (research/ runs them one by one)."""
 
 from __future__ import annotations
 
@@ -97,15 +97,8 @@ def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None 
 
 
 def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -> keras.Model:
-    """The compiled network ``config`` names, its optimiser on the recipe's learning-rate schedule.
-
-    Parameters
-    ----------
-    config : TrainConfig
-    faces : FER2013
-        The training faces (``seed_cnn`` adapts its per-pixel normalisation to them).
-    steps_per_epoch : int
-    """
+    """The compiled network ``config`` names, its optimiser on the recipe's learning-rate schedule
+    (``seed_cnn`` adapts its per-pixel normalisation to the training ``faces``)."""
     options: dict[str, Any] = dict(config.model_options)
     if config.model_name == "seed_cnn":
         options["normalization_data"] = to_model_input(faces.images)
@@ -203,7 +196,7 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
         schedule = _schedule(config, len(batches))
         architectures.compile_model(model, optimizer=config.optimizer, learning_rate=schedule)
 
-    callbacks = [EpochCheckpoint(run.folder, run.state, batches), *callbacks]
+    callbacks = [EpochCheckpoint(run, batches), *callbacks]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                        patience=config.early_stopping,
@@ -263,19 +256,7 @@ def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | 
 
 def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | None = None, *,
                verbose: int | str = 1) -> tuple[Run, FER2013, Split, FER2013]:
-    """A finished or stopped run, its data (checked by SHA-256), split and training faces.
-
-    Parameters
-    ----------
-    run_dir : str or path
-    data : FER2013, path or None
-    verbose : int or str, default 1
-
-    Raises
-    ------
-    ModelError
-        When ``run_dir`` holds no run or ``data`` is another file than the run's.
-    """
+    """A finished or stopped run, its data (checked by SHA-256), split and training faces."""
     run_dir = Path(run_dir)
     state_path = run_dir / "state.json"
     if not state_path.is_file():
@@ -295,18 +276,8 @@ def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | N
 def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, faces: FER2013,
                   output: str | os.PathLike | None = None, verbose: int | str = 1,
                   weights: str = "last epoch") -> TrainingResult:
-    """Choose test-time averaging on validation, score every part once, write the card and the model.
-
-    Parameters
-    ----------
-    model : keras.Model
-    run : Run
-    data, split, faces : FER2013, Split, FER2013
-    output : path, optional
-    verbose : int or str, default 1
-    weights : str, default "last epoch"
-        Which weights these are, for the card.
-    """
+    """Choose test-time averaging on validation, score every part once, write the card (``weights``: which
+    weights these are) and the model."""
     identity = run.state["config"]
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
     plain, averaged = _averaging(model, identity, False), _averaging(model, identity, True)

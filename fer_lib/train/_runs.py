@@ -73,11 +73,9 @@ def save_model(model: keras.Model, path: Path) -> None:
 class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch: save the model (with optimiser state), the best model, the history."""
 
-    def __init__(self, run_dir: Path, state: dict, dataset: AugmentedFaces):
+    def __init__(self, run: Run, dataset: AugmentedFaces):
         super().__init__()
-        self.run_dir = run_dir
-        self.state = state
-        self.dataset = dataset
+        self.run, self.state, self.dataset = run, run.state, dataset
         self._started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -96,11 +94,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if val > self.state.get("best_val_accuracy", -1.0):
             self.state["best_val_accuracy"] = val
             self.state["best_epoch"] = epoch + 1
-            save_model(self.model, self.run_dir / "best.keras")
-        save_model(self.model, self.run_dir / "checkpoint.keras")
+            save_model(self.model, self.run.folder / "best.keras")
+        save_model(self.model, self.run.checkpoint)
         history = pd.DataFrame(self.state["history"]).to_csv(index=False)
-        atomic_write_text(self.run_dir / "history.csv", history)
-        Run(self.run_dir, self.state, True).save_state()
+        atomic_write_text(self.run.folder / "history.csv", history)
+        self.run.save_state()
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -63,11 +65,13 @@ def test_unknown_protocol():
         splits.make_split(synthetic_fer2013(50), "random")
 
 
-def test_validation_split_and_its_fraction():
-    train, validation = splits.validation_split(synthetic_fer2013(140, seed=1), fraction=0.25, seed=1)
-    assert (len(train), len(validation)) == (105, 35)
+def test_validation_fraction():
+    usage = np.array(["Training"] * 139 + ["PublicTest"])
+    faces = dataclasses.replace(synthetic_fer2013(140, seed=1), usage=usage)
+    split = splits.official_split(faces, validation_fraction=0.25, seed=1)
+    assert (len(split.train), len(split.validation)) == (104, 35)
     with pytest.raises(ValueError, match="validation fraction must be between 0 and 1; got 1.5"):
-        splits.validation_split(synthetic_fer2013(14), fraction=1.5)
+        splits.make_split(faces, validation_fraction=1.5)
 
 
 def test_stratified_sample_keeps_proportions():

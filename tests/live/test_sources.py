@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fer_lib.errors import SourceError
-from fer_lib.live._sources import IMAGE_EXTENSIONS, FrameSource, image_files, open_source, source_kind
+from fer_lib.live._sources import IMAGE_EXTENSIONS, FrameSource, folder_images, open_source, source_kind
 
 
 def _frames(count: int, shape=(60, 80, 3)) -> list[np.ndarray]:
@@ -35,12 +35,13 @@ def test_source_kind_follows_open_source(tmp_path):
     assert source_kind(tmp_path / "gone.mp4") == "missing"
 
 
-def test_image_files_sorted_images_only(tmp_path):
+def test_folder_images_sorted_images_only(tmp_path):
     for name in ("b.png", "a.JPEG", "notes.txt"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "sub.png").mkdir()
-    assert [p.name for p in image_files(tmp_path)] == ["a.JPEG", "b.png"]
-    assert image_files(tmp_path / "sub.png") == []
+    assert [p.name for p in folder_images(tmp_path)] == ["a.JPEG", "b.png"]
+    with pytest.raises(SourceError, match="sub.png holds no images"):
+        folder_images(tmp_path / "sub.png")
     assert ".png" in IMAGE_EXTENSIONS and ".mp4" not in IMAGE_EXTENSIONS
 
 

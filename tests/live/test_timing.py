@@ -1,10 +1,10 @@
-"""Tests of fer_lib.live._timing: the frames-per-second meter of the CLI's window and the LiveView."""
+"""Tests of fer_lib.live._drawing.FpsMeter: the frame rate of the CLI's window and the LiveView."""
 
 from __future__ import annotations
 
 import pytest
 
-from fer_lib.live._timing import FpsMeter
+from fer_lib.live._drawing import FpsMeter
 
 
 def _meter(times, **options) -> FpsMeter:

@@ -14,7 +14,8 @@ from fer_lib.data import make_split, stratified_sample, synthetic_fer2013
 from fer_lib.errors import ModelError
 from fer_lib.evaluation import EMOTIONS, evaluate_accuracy
 from fer_lib.model import build_model, load_saved_model, with_crop_averaging
-from fer_lib.train import TrainConfig, train, training_batches
+from fer_lib.train import TrainConfig, train
+from fer_lib.train._augment import training_batches
 from research import cli, distillation
 from research.averaging import average_weights
 from research.distillation import DistillationTargets, ensemble

@@ -13,7 +13,7 @@ from fer_lib.data import FER2013, synthetic_fer2013
 from fer_lib.errors import DataError, ModelError
 from fer_lib.evaluation import evaluate_accuracy
 from fer_lib.model import ModelCard, load_saved_model
-from fer_lib.train import _augment, _loop
+from fer_lib.train import _augment, _loop, _runs
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_interrupted_run_resumes_without_losing_epochs(faces, tmp_path, monkeypa
         if self.dataset.epoch == 1 and batch == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.EpochCheckpoint, "on_train_batch_end", interrupt_in_epoch_two, raising=False)
+    monkeypatch.setattr(_runs.EpochCheckpoint, "on_train_batch_end", interrupt_in_epoch_two, raising=False)
     with pytest.raises(KeyboardInterrupt):
         small_run(faces, tmp_path, epochs=3)
     state = json.loads((tmp_path / "run" / "state.json").read_text())
@@ -329,8 +329,8 @@ def test_crop_batch_takes_a_window_of_each_face():
     for face, crop in zip(faces, crops):  # each crop is a contiguous window of its own face
         top, left = np.argwhere(face[..., 0] == crop[0, 0, 0])[0]
         np.testing.assert_array_equal(face[top:top + 44, left:left + 44], crop)
-    np.testing.assert_array_equal(training.centre_crop(faces, 44), faces[:, 2:46, 2:46])
-    assert training.centre_crop(faces, None) is faces
+    np.testing.assert_array_equal(_augment.centre_crop(faces, 44), faces[:, 2:46, 2:46])
+    assert _augment.centre_crop(faces, None) is faces
     with pytest.raises(ValueError, match="a crop must be 1 to 48 pixels; got 50"):
         _augment.crop_batch(faces, np.random.default_rng(0), 50)
 
@@ -344,7 +344,7 @@ def test_training_on_crops_ships_a_whole_face_model_with_ten_crop_averaging(face
     loaded = load_saved_model(output)
     batch = faces.images[:5].astype(np.float32)[..., None]
     np.testing.assert_allclose(loaded.predict(batch, verbose=0), result.model.predict(batch, verbose=0), atol=1e-5)
-    batches = training.training_batches(faces, training.TrainConfig.from_identity(result.card["recipe"]))
+    batches = _augment.training_batches(faces, training.TrainConfig.from_identity(result.card["recipe"]))
     assert batches[0][0].shape[1:] == (44, 44, 1)
     with pytest.raises(ModelError, match="crop takes 24 to 47 pixels, for fer_net and fer_net_small; got 48"):
         small_run(faces, tmp_path, crop=48)
@@ -405,7 +405,7 @@ def test_a_hand_built_networks_identity_is_its_layers_settings_not_their_names()
 
 
 def test_a_run_with_early_stopping_is_never_taken_as_finished(tmp_path):
-    run = training.Run(tmp_path, {"epoch": 5, "history": [], "config": {}}, True)
+    run = _runs.Run(tmp_path, {"epoch": 5, "history": [], "config": {}}, True)
     (tmp_path / "card.json").write_text(json.dumps({"weights": "last epoch"}))
     assert _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5))
     assert not _loop._finished(run, training.TrainConfig("fer_net_small", epochs=5, early_stopping=2))
