@@ -6,7 +6,7 @@ The faces are notebook 6's stand-in: 7 emotions x 30 drawn faces in three record
 from the shipped Keras model, see the same epochs (``--epochs`` of the head + ``--epochs`` with the last block for
 finetune; ``2 * --epochs`` of everything for the whole network), the same augmentation and learning rates, and
 alternate for ``--repeats`` turns. Printed: the median seconds of fitting, the held-out accuracy before and after,
-and the ratios.
+FER2013 ``PublicTest`` after (what each forgot; when FER2013 is found as the notebooks find it), and the ratios.
 
     python benchmarks/bench_finetune.py [--epochs 10] [--repeats 2]
 """
@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fer_lib.course import write_stand_in_faces
-    from fer_lib.data import load_image_folder
+    from fer_lib.data import discover_fer2013, load_fer2013, load_image_folder, make_split
     from fer_lib.evaluation import evaluate
     from fer_lib.model import DEFAULT_KERAS_PATH, load_saved_model
     from fer_lib.train import finetune, split_by_session
@@ -61,8 +61,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = load_image_folder(write_stand_in_faces(Path(folder) / "faces"), cache=False)
     held = data.subset(split_by_session(data)[1])
+    found = discover_fer2013()
+    public_test = make_split(load_fer2013(found), "official").test if found else None
     seconds = {"finetune": [], "whole network": []}
     accuracy = {"finetune": [], "whole network": []}
+    forgot = {"finetune": [], "whole network": []}
     before = evaluate(load_saved_model(DEFAULT_KERAS_PATH), held).accuracy
     for turn in range(args.repeats):
         result = finetune(load_saved_model(DEFAULT_KERAS_PATH), data, epochs=args.epochs,
@@ -72,11 +75,16 @@ def main() -> None:
         model = load_saved_model(DEFAULT_KERAS_PATH)
         seconds["whole network"].append(whole_network(model, data, epochs=args.epochs, seed=turn))
         accuracy["whole network"].append(evaluate(model, held).accuracy)
+        if public_test is not None:
+            forgot["finetune"].append(evaluate(result.model, public_test).accuracy)
+            forgot["whole network"].append(evaluate(model, public_test).accuracy)
     print(f"{len(data)} faces ({len(held)} held out, one session of each emotion); shipped model before: "
           f"{before:.1%} held-out")
-    print(f"{'method':<14} {'fit s (median)':>14} {'held-out after (median)':>24}")
+    print(f"{'method':<14} {'fit s (median)':>14} {'held-out after (median)':>24} {'PublicTest after':>17}")
     for name in seconds:
-        print(f"{name:<14} {statistics.median(seconds[name]):>14.1f} {statistics.median(accuracy[name]):>24.1%}")
+        after = f"{statistics.median(forgot[name]):.1%}" if forgot[name] else "no FER2013"
+        print(f"{name:<14} {statistics.median(seconds[name]):>14.1f} {statistics.median(accuracy[name]):>24.1%} "
+              f"{after:>17}")
     ratio = statistics.median(seconds["whole network"]) / statistics.median(seconds["finetune"])
     print(f"finetune is {ratio:.2f}x the speed of training the whole network, "
           f"{statistics.median(accuracy['finetune']) - statistics.median(accuracy['whole network']):+.1%} "
