@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import os
 import sys
 import time
@@ -86,6 +87,9 @@ def refresh_in_place(only: list[str] | None, editions=EDITIONS) -> int:
     """Re-execute the committed notebooks in place (their outputs are what readers see on the web)."""
     for notebook in course_notebooks(editions, only):
         print(f"==> refreshing {notebook.relative_to(ROOT)} (its own parameters: profile default)", flush=True)
+        # Notebook 1's animation is shown from assets/ (too large to embed): refreshed here, never by a plain run.
+        animation = ROOT / "build" / "notebooks" / notebook.stem / "convolution.gif"
+        animation.unlink(missing_ok=True)
         try:
             # Only the edition's language is injected: the notebooks run with their own parameters (profile "default").
             with kernel_noise_filtered():
@@ -96,6 +100,9 @@ def refresh_in_place(only: list[str] | None, editions=EDITIONS) -> int:
             print(f"{notebook.name} failed in cell {error.exec_count} ({error.ename}: {error.evalue})")
             return 1
         strip_metadata(notebook)
+        if animation.is_file():
+            edition = edition_of(notebook)
+            shutil.copy(animation, ROOT / "assets" / ("convolution.gif" if edition == "en" else f"convolution.{edition}.gif"))
     return 0
 
 

@@ -320,7 +320,7 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
 
     frames = list(sliding_window_frames(image, kernel, step=step))
     size = np.asarray(kernel).shape[0]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.6))
     left.imshow(image, cmap="gray", vmin=0, vmax=255)
     left.set_title(tr("input face (48x48)"))
     window = plt.Rectangle((-0.5, -0.5), size, size, fill=False, color="red", linewidth=2)
