@@ -18,7 +18,7 @@ export MPLBACKEND ?= Agg
 help:
 	@echo "make run-all        execute every notebook in order (PROFILE=default|fast|full, OUT=$(OUT))"
 	@echo "make test           unit tests + notebooks in the fast profile under nbval"
-	@echo "make train          train the student profile (12 epochs: 6 min on 2 quiet cores, 62% PublicTest; PROFILE=full: the shipped model, 105 min)"
+	@echo "make train          train the student profile (12 epochs: 6 min on 2 quiet cores, 62% PublicTest; PROFILE=full: the shipped recipe, 105 min, into models/full.keras; FORCE=1 replaces the shipped model)"
 	@echo "make bench          run the benchmarks in benchmarks/"
 	@echo "make notebooks-id   remake the Indonesian edition (notebooks/*.id.ipynb) from notebooks/translations/id.json and run it"
 
@@ -75,8 +75,9 @@ test-unit: $(STAMP) browser
 test-notebooks: $(STAMP)
 	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
+# PROFILE=full writes models/full.keras; FORCE=1 writes over the shipped model instead (then `make test`).
 train: $(STAMP)
-	$(PY) -m fer_lib train --profile $(if $(filter full,$(PROFILE)),full,student) --output $(if $(filter full,$(PROFILE)),fer_lib/model/shipped/default,models/student).keras
+	$(PY) -m fer_lib train --profile $(if $(filter full,$(PROFILE)),full,student) --output $(if $(filter full,$(PROFILE)),$(if $(FORCE),fer_lib/model/shipped/default,models/full),models/student).keras
 
 train-full:
 	$(MAKE) train PROFILE=full
