@@ -44,6 +44,10 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number above zero.
 
@@ -320,7 +324,7 @@ def _finetune(args: argparse.Namespace) -> int:
     from fer_lib.train._finetune import finetune, write_finetuned
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always", FerWarning)
+        warnings.simplefilter("always", FerWarning)  # skipped photos are said on every run
         data = load_image_folder(args.folder)
     reference = None
     if args.fer2013:
@@ -329,7 +333,7 @@ def _finetune(args: argparse.Namespace) -> int:
                       seed=args.seed, reference=reference, verbose=0 if args.quiet else 2)
     accuracy = result.accuracy
     print(f"fine-tuned on {result.sizes['train']} faces of {', '.join(result.emotions)} in {result.seconds:.0f} s; "
-          f"held-out sessions ({result.sizes['held_out']} faces): {accuracy['held_out_before']:.1%} before, "
+          f"held out ({result.sizes['held_out']} faces of later sessions): {accuracy['held_out_before']:.1%} before, "
           f"{accuracy['held_out_after']:.1%} after" + (f"; FER2013 PublicTest after: {accuracy['reference_after']:.1%}"
                                                         if reference is not None else ""))
     print(f"model: {write_finetuned(result, data, args.output, base=args.model)} (card beside it)")
@@ -547,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--output", required=True, help="the .keras file to write (card and LiteRT files beside)")
     finetune.add_argument("--model", default=None, help="the .keras model to start from (default: the shipped one)")
     finetune.add_argument("--epochs", type=positive_int, default=10, help="epochs of the head alone (default 10)")
-    finetune.add_argument("--unfreeze-epochs", dest="unfreeze_epochs", type=int, default=10,
+    finetune.add_argument("--unfreeze-epochs", dest="unfreeze_epochs", type=_non_negative_int, default=10,
                           help="then epochs with the last convolutional block unfrozen too (default 10; 0: head only)")
     finetune.add_argument("--seed", type=int, default=0)
     finetune.add_argument("--fer2013", help="FER2013 file: also score PublicTest after (what was forgotten)")

@@ -550,7 +550,7 @@ def test_finetune_writes_the_model_its_card_and_litert_files(tmp_path, capsys):
     assert cli.main(["finetune", str(faces), "--output", str(output), "--epochs", "2", "--unfreeze-epochs", "1",
                      "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "fine-tuned on 28 faces of Angry, Disgust" in out and "held-out sessions (28 faces)" in out
+    assert "fine-tuned on 28 faces of Angry, Disgust" in out and "held out (28 faces of later sessions)" in out
     card = json.loads(output.with_suffix(".json").read_text())
     assert card["emotions"] == list(EMOTIONS) and card["split"]["sizes"] == {"train": 28, "held_out": 28}
     assert {"held_out_before", "held_out_after"} <= set(card["accuracy"])

@@ -128,3 +128,11 @@ def test_importing_fer_lib_and_the_config_loads_no_keras_and_changes_nothing():
         "print(after == {k: v for k, v in before[0].items() if k != 'LD_LIBRARY_PATH'} and os.fstat(2) == before[1])\n"
     )
     assert out.split("\n")[:2] == ["[]", "True"]
+
+
+def test_finding_faces_can_be_imported_below_data():
+    """data imports live._frames and live._detectors, which runs live/__init__ first: it must stay lazy."""
+    tree = ast.parse((PACKAGE / "live" / "__init__.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"fer_lib._lazy", "__future__"}, imported
+    assert _run("import fer_lib.data; import fer_lib.live._capture; print('ok')").strip() == "ok"

@@ -48,5 +48,5 @@ def write_stand_in_faces(folder: str | os.PathLike, *, sessions: int = 3, per_se
         faces = synthetic_fer2013(len(EMOTIONS) * per_session * 3, seed=seed * 1000 + session)
         for label, emotion in enumerate(EMOTIONS):
             for face in faces.images[np.flatnonzero(faces.labels == label)[:per_session]]:
-                save_face(face, emotion, f"2026010{session + 1}-1000", folder=folder)
+                save_face(face, emotion, f"202601{session + 1:02d}-1000", folder=folder)
     return folder

@@ -48,11 +48,13 @@ def _files(path: Path) -> tuple[list[PurePosixPath], callable]:
         open_bytes = lambda name: (path / name).read_bytes()  # noqa: E731
     else:
         try:
-            archive = zipfile.ZipFile(path)
+            with zipfile.ZipFile(path) as archive:
+                members = {PurePosixPath(name): archive.read(name) for name in archive.namelist()
+                           if not name.endswith("/") and name.lower().endswith(IMAGE_SUFFIXES)}
+                names = [PurePosixPath(name) for name in archive.namelist() if not name.endswith("/")]
         except (zipfile.BadZipFile, OSError) as exc:
             raise DataError(f"{path} is neither a folder nor a readable .zip archive ({exc})") from exc
-        names = [PurePosixPath(name) for name in archive.namelist() if not name.endswith("/")]
-        open_bytes = lambda name: archive.read(str(name))  # noqa: E731
+        open_bytes = members.__getitem__
     names = [n for n in names if not any(part.startswith((".", "__MACOSX")) for part in n.parts)]
     images = sorted(n for n in names if n.suffix.lower() in IMAGE_SUFFIXES)
     if len(images) < len(names):
@@ -73,7 +75,8 @@ def is_image_folder(path: str | os.PathLike) -> bool:
     if path.is_dir():
         return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.rglob("*"))
     if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
-        names = zipfile.ZipFile(path).namelist()
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
         return not any(n.lower().endswith(".csv") for n in names) and any(
             n.lower().endswith(IMAGE_SUFFIXES) for n in names)
     return False
@@ -131,6 +134,9 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
         raise DataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)}); expected <emotion>/<image> or "
                         "train/<emotion>/<image>")
     depths = {len(f.parts) for f in files}
+    if depths == {1}:
+        raise DataError(f"{path} holds images directly; they must sit in one folder per emotion: pass the folder "
+                        f"above it (e.g. {path.parent}) with {path.name}/ as one of its emotion folders")
     if len(depths) > 1 or depths - {2, 3}:
         odd = next(f for f in files if len(f.parts) != min(depths) or len(f.parts) not in (2, 3))
         raise DataError(f"{path}: mixed or unknown layout ({odd} beside {files[0]}); put every image in "
@@ -150,11 +156,13 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
             if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
                 raise DataError(f"emotion folder {folder} is empty; add images to it or remove it")
 
-    digest = hashlib.sha256(f"v{_CACHE_VERSION} {detector!r} {sorted(names.items())}".encode())
+    digest = hashlib.sha256()  # the files' names and contents: the data set's identity
     contents = [read(f) for f in files]
     for name, data in zip(files, contents):
         digest.update(f"{name}\0{len(data)}\0".encode() + hashlib.sha256(data).digest())
-    target = cache_dir() / f"folder-{path.stem}-{digest.hexdigest()[:20]}.npz"
+    key = f"v{_CACHE_VERSION} {digest.hexdigest()} {detector} {sorted(names.items())}"
+    target = cache_dir() / f"folder-{path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+    cache = cache and isinstance(detector, str)  # a detector object's settings are not in the key
     if cache and target.is_file():
         with np.load(target, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
@@ -170,6 +178,9 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
                              for kind, files in zip(arrays["skip_kinds"], arrays["skip_examples"]) if files)
         warnings.warn(f"{path}: skipped {sum(skip_reasons.values())} photo(s) ({examples}); crop them by hand or "
                       "take them again", FerWarning, stacklevel=2)
+    if len(arrays["labels"]) == 0:
+        raise DataError(f"{path}: no face in any of its {len(files)} image(s); use photos with one face each, or "
+                        "48x48 face crops")
     usage = arrays["usage"]
     if split:
         _check_usage(path, files, usage)
@@ -184,11 +195,10 @@ def _read_faces(path: Path, files, contents, names, detector) -> dict:
     images, labels, usage, kept = [], [], [], []
     skipped = {SkipReason.NO_FACE: [], SkipReason.SEVERAL_FACES: []}
     for name, data in zip(files, contents):
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        # As predict and the live loop read a photo: 8-bit colour, turned upright by its EXIF orientation.
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise DataError(f"{name} in {path} is not a readable image; delete it or save it again as PNG or JPEG")
-        if image.dtype != np.uint8:
-            image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
         if image.shape[:2] == (IMAGE_SIZE, IMAGE_SIZE):  # already a face crop
             face = to_gray(image)
         else:
@@ -285,6 +295,5 @@ def save_face(face: np.ndarray, emotion: str, session: str, *, folder: str | os.
         raise DataError(f"a face crop is a 48x48 uint8 grey image; got {face.shape} {face.dtype}")
     target = Path(folder or my_faces_folder()) / EMOTIONS[label].lower() / f"{session}_{time.time_ns() // 1000}.png"
     with atomic_target(target) as temporary:
-        if not cv2.imwrite(str(temporary), face):
-            raise DataError(f"OpenCV could not write {target}")
+        temporary.write_bytes(cv2.imencode(".png", face)[1].tobytes())
     return target

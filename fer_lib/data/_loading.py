@@ -170,7 +170,9 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
     if is_image_folder(path):
         return load_image_folder(path, cache=cache)
     if not path.is_file():
-        what = "is a folder without images" if path.is_dir() else "does not exist"
+        inside = sorted(p.name for p in path.glob("*.csv*")) if path.is_dir() else []
+        what = ("is a folder without images" + (f"; it holds {inside[0]}: pass that file" if inside else "")
+                if path.is_dir() else "does not exist")
         raise DataNotFoundError(f"FER2013 file {path} {what}. {DOWNLOAD_HELP}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ def face_counts(folder: str | os.PathLike | None = None) -> dict[str, int]:
     folder : str or path-like, optional
     """
     folder = Path(folder) if folder is not None else my_faces_folder()
-    return {name: sum(1 for p in (folder / name.lower()).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return {name: sum(1 for p in (folder / name.lower()).glob("*")
+                      if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
             if (folder / name.lower()).is_dir() else 0 for name in EMOTIONS}
 
 
@@ -46,8 +48,11 @@ class FaceRecorder:
     """
 
     def __init__(self, folder: str | os.PathLike | None = None, *, every: int = 3) -> None:
+        if int(every) < 1:
+            raise DataError(f"every must be a positive number of frames; got {every!r}")
         self.folder = Path(folder) if folder is not None else None
-        self.every = every
+        self.every = int(every)
+        self._lock = threading.Lock()  # Record is pressed on the kernel's thread while frames arrive on another
         self.emotion, self.session, self.remaining, self.skipped, self.saved = None, None, 0, 0, []
         self._seen = 0
 
@@ -63,8 +68,9 @@ class FaceRecorder:
             raise DataError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
         if int(count) < 1:
             raise DataError(f"count must be a positive number of faces; got {count!r}")
-        self.emotion, self.remaining = names[str(emotion).lower()], int(count)
-        self.session, self.skipped, self.saved, self._seen = time.strftime("%Y%m%d-%H%M%S"), 0, [], 0
+        with self._lock:
+            self.session, self.skipped, self.saved, self._seen = time.strftime("%Y%m%d-%H%M%S"), 0, [], 0
+            self.emotion, self.remaining = names[str(emotion).lower()], int(count)
         return self.session
 
     def stop(self) -> None:
@@ -73,19 +79,20 @@ class FaceRecorder:
 
     def add(self, frame: np.ndarray, faces: list[dict]) -> Path | None:
         """Save the frame's face if it has exactly one and the session wants it; returns the file or None."""
-        if not self.recording:
-            return None
-        if len(faces) != 1:
-            self.skipped += 1
-            return None
-        self._seen += 1
-        if (self._seen - 1) % self.every:
-            return None
-        crop = crop_faces(to_gray(frame), np.asarray([faces[0]["box"]]))[0]
-        path = save_face(crop, self.emotion, self.session, folder=self.folder or my_faces_folder(create=True))
-        self.saved.append(path)
-        self.remaining -= 1
-        return path
+        with self._lock:
+            if not self.recording:
+                return None
+            if len(faces) != 1:
+                self.skipped += 1
+                return None
+            self._seen += 1
+            if (self._seen - 1) % self.every:
+                return None
+            crop = crop_faces(to_gray(frame), np.asarray([faces[0]["box"]]))[0]
+            path = save_face(crop, self.emotion, self.session, folder=self.folder or my_faces_folder(create=True))
+            self.saved.append(path)
+            self.remaining -= 1
+            return path
 
 
 def capture_faces(source: Any, emotion: str, count: int, *, folder: str | os.PathLike | None = None,

@@ -30,7 +30,8 @@ def split_by_session(data: FER2013, *, fraction: float = 0.3) -> tuple[np.ndarra
     Consecutive frames of one recording are near-duplicates: a random split would score the model on copies
     of its training faces. For each emotion, its last sessions (by name: the time Record was pressed) are
     held out until about ``fraction`` of its faces are; an emotion with one session holds out the last
-    ``fraction`` of its frames in time instead (a time block). An emotion with a single face is trained on only.
+    ``fraction`` of its frames in time instead (a time block: its first held-out frame follows its last training
+    frame, so record each emotion twice). An emotion with a single face is trained on only.
 
     Parameters
     ----------
@@ -52,9 +53,8 @@ def split_by_session(data: FER2013, *, fraction: float = 0.3) -> tuple[np.ndarra
         sessions = [session_of(f) for f in data.files[index]]  # in time order: session, then time
         starts = {name: sessions.index(name) for name in dict.fromkeys(sessions)}
         cut = len(index) - max(1, round(fraction * len(index))) if len(index) > 1 else len(index)
-        if len(starts) > 1:  # whole sessions from the last one back until the share is reached; never the first
-            later = list(starts.values())[1:]
-            cut = next((start for start in reversed(later) if start <= cut), later[0])
+        if len(starts) > 1:  # whole sessions, the last ones, as near the share as sessions allow; never the first
+            cut = min(list(starts.values())[1:], key=lambda start: abs(start - cut))
         train.extend(index[:cut])
         held_out.extend(index[cut:])
     return np.sort(np.asarray(train, int)), np.sort(np.asarray(held_out, int))
@@ -99,7 +99,8 @@ def _layers(model) -> list:
 
 def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_epochs: int = 10,
              learning_rate: float = 1e-2, batch_size: int = 32, fraction: float = 0.3, seed: int = 0,
-             reference: FER2013 | None = None, verbose: int | str = 0) -> FineTuneResult:
+             reference: FER2013 | None = None, split: tuple | None = None,
+             verbose: int | str = 0) -> FineTuneResult:
     """Fine-tune a trained network on a few faces: the convolutional base frozen while the head is trained.
 
     Transfer learning: the base keeps the features it learned from FER2013; only the head (the layers after
@@ -125,9 +126,11 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
     fraction : float, default 0.3
         Share of each emotion's faces held out, by session (:func:`split_by_session`).
     seed : int, default 0
-        Seeds the weights' updates, the batch order and the augmentation.
+        Seeds the batch order and the augmentation (TensorFlow's threads still vary results by a point or two).
     reference : FER2013, optional
         Faces to score after fine-tuning too (FER2013 ``PublicTest``: what was forgotten).
+    split : tuple of two index arrays, optional
+        ``(train, held_out)`` instead of :func:`split_by_session` (to see what a random split would report).
     verbose : int or "auto", default 0
         Keras' progress output.
 
@@ -142,7 +145,7 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
     >>> result = finetune(load_saved_model(DEFAULT_KERAS_PATH), load_image_folder("my_faces"))  # doctest: +SKIP
     >>> result.accuracy["held_out_before"], result.accuracy["held_out_after"]   # doctest: +SKIP
     """
-    train_index, held_index = split_by_session(data, fraction=fraction)
+    train_index, held_index = split if split is not None else split_by_session(data, fraction=fraction)
     if len(train_index) == 0 or len(held_index) == 0:
         raise DataError(f"{data.source}: {len(data)} face(s) are too few to fine-tune and still hold some out; "
                         "record at least two faces of an emotion (better: two sessions of 20-30)")

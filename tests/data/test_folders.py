@@ -161,3 +161,16 @@ def test_captured_faces_are_saved_by_session_and_found_from_a_sub_folder(tmp_pat
     monkeypatch.chdir(tmp_path / "notebooks")
     assert folders.my_faces_folder() == tmp_path / "my_faces"
     assert load_image_folder(folders.my_faces_folder()).files.tolist() == [f"happy/{first.name}"]
+
+
+def test_a_phone_photo_is_turned_upright_and_a_face_folder_given_alone_is_explained(media, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "mine" / "happy").mkdir(parents=True)
+    upright = Image.open(media / "obama.jpg")
+    exif = upright.getexif()
+    exif[0x0112] = 6  # stored turned; the viewer must rotate it 90 degrees clockwise
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "mine" / "happy" / "phone.jpg", exif=exif)
+    assert len(load_image_folder(tmp_path / "mine", cache=False)) == 1
+    with pytest.raises(DataError, match="one folder per emotion: pass the folder above"):
+        load_image_folder(tmp_path / "mine" / "happy")
