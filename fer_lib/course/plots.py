@@ -281,7 +281,8 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     return _finish(figure, title)
 
 
-def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4):
+def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray", width: float = 2.4,
+              centred: bool = False):
     """Images side by side, each with its title and a colour bar (for feature maps of any range).
 
     Parameters
@@ -291,10 +292,13 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     title, cmap : str
     width : float, default 2.4
         Inches per image.
+    centred : bool, default False
+        One colour scale for all, centred on zero (zero is the middle colour: white in ``RdBu_r``).
     """
     figure, axes = plt.subplots(1, len(images), figsize=(width * len(images), width + 0.6), squeeze=False)
+    limit = max(float(np.max(np.abs(image))) for image in images) or 1.0
     for ax, image, name in zip(axes[0], images, titles):
-        shown = ax.imshow(image, cmap=cmap)
+        shown = ax.imshow(image, cmap=cmap, **({"vmin": -limit, "vmax": limit} if centred else {}))
         ax.set_title(tr(name), fontsize=9)
         ax.set(xticks=[], yticks=[])
         figure.colorbar(shown, ax=ax, fraction=0.046)
