@@ -36,6 +36,14 @@ FER2013_COUNTS = {"train": (3995, 436, 4097, 7215, 4830, 3171, 4965), "test": (9
 _CACHE_VERSION = 1
 
 
+def emotion_label(name: str) -> int:
+    """The label of an emotion named in English or Indonesian, any case; a DataError naming the choices else."""
+    label = _emotion_names().get(str(name).lower())
+    if label is None:
+        raise DataError(f"unknown emotion {name!r}; choose one of {', '.join(EMOTIONS)}")
+    return label
+
+
 def _emotion_names() -> dict[str, int]:
     """Folder name (lower case, English or Indonesian) -> label."""
     return {name.lower(): label for names in EMOTION_NAMES.values() for label, name in enumerate(names)}
@@ -285,9 +293,7 @@ def save_face(face: np.ndarray, emotion: str, session: str, *, folder: str | os.
     folder : str or path-like, optional
         Default :func:`my_faces_folder`.
     """
-    label = _emotion_names().get(str(emotion).lower())
-    if label is None:
-        raise DataError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+    label = emotion_label(emotion)
     if "_" in session:
         raise DataError(f"session {session!r} must not contain '_' (it separates session and time in file names)")
     face = np.asarray(face)

@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from fer_lib.data._folders import IMAGE_SUFFIXES, my_faces_folder, save_face
+from fer_lib.data._folders import IMAGE_SUFFIXES, emotion_label, my_faces_folder, save_face
 from fer_lib.errors import DataError
 from fer_lib.labels import EMOTIONS
-from fer_lib.language import EMOTION_NAMES
 from fer_lib.live._frames import crop_faces, to_gray
 from fer_lib.live._loop import iter_analyzed
 
@@ -63,14 +62,12 @@ class FaceRecorder:
 
     def start(self, emotion: str, count: int) -> str:
         """Begin a session: the next ``count`` single faces are saved as ``emotion``; returns the session name."""
-        names = {name.lower(): EMOTIONS[i] for names in EMOTION_NAMES.values() for i, name in enumerate(names)}
-        if str(emotion).lower() not in names:
-            raise DataError(f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+        english = EMOTIONS[emotion_label(emotion)]
         if int(count) < 1:
             raise DataError(f"count must be a positive number of faces; got {count!r}")
         with self._lock:
             self.session, self.skipped, self.saved, self._seen = time.strftime("%Y%m%d-%H%M%S"), 0, [], 0
-            self.emotion, self.remaining = names[str(emotion).lower()], int(count)
+            self.emotion, self.remaining = english, int(count)
         return self.session
 
     def stop(self) -> None:

@@ -18,6 +18,7 @@ from fer_lib.evaluation import evaluate
 from fer_lib.labels import EMOTIONS, NUM_CLASSES
 from fer_lib.model._cards import machine_description
 from fer_lib.train._augment import augment_batch
+from fer_lib.train._loop import _all_layers
 from fer_lib.train._runs import save_model
 from fer_lib.train._seeding import set_seed
 
@@ -86,17 +87,6 @@ class FineTuneResult:
     seconds: float
 
 
-def _layers(model) -> list:
-    """Every layer of ``model``, nested models opened, in order (inputs left out)."""
-    found = []
-    for layer in model.layers:
-        if hasattr(layer, "layers"):
-            found.extend(_layers(layer))
-        elif not isinstance(layer, keras.layers.InputLayer):
-            found.append(layer)
-    return found
-
-
 def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_epochs: int = 10,
              learning_rate: float = 1e-2, batch_size: int = 32, fraction: float = 0.3, seed: int = 0,
              reference: FER2013 | None = None, split: tuple | None = None,
@@ -151,7 +141,8 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
                         "record at least two faces of an emotion (better: two sessions of 20-30)")
     train_part, held = data.subset(train_index), data.subset(held_index)
     accuracy = {"held_out_before": evaluate(model, held).accuracy}
-    layers = _layers(model)
+    layers = [layer for layer in _all_layers(model)  # the computing layers, nested models opened
+              if not hasattr(layer, "layers") and not isinstance(layer, keras.layers.InputLayer)]
     pools = [i for i, layer in enumerate(layers) if "pool" in type(layer).__name__.lower()]
     if len(pools) < 2:
         raise DataError("fine-tuning needs a network with pooling layers between its blocks (fer_net, seed_cnn)")

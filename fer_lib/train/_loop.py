@@ -368,10 +368,9 @@ def _inference_copy(model: keras.Model) -> keras.Model:
 
 
 def _all_layers(model: keras.Model) -> list:
-    """Every layer of ``model``, nested models' included."""
-    found, pending = [], list(model.layers)
-    while pending:
-        layer = pending.pop()
+    """Every layer of ``model`` in order, each nested model followed by its own layers."""
+    found = []
+    for layer in model.layers:
         found.append(layer)
-        pending.extend(getattr(layer, "layers", []))
+        found.extend(_all_layers(layer) if hasattr(layer, "layers") else [])
     return found
