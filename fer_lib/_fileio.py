@@ -28,14 +28,10 @@ def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
         yield temporary
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(temporary, target)
-    except FerError:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
-        raise
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise FerError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, FerError):  # a DataNotFoundError is both
+            raise FerError(f"cannot write {target}: {exc.strerror or exc}") from exc
         raise
 
 

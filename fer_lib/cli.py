@@ -355,12 +355,6 @@ def _distribution_version(name: str) -> str:
         return "not installed"
 
 
-def _opencv_build() -> str:
-    """Which OpenCV distribution is installed (the GUI build opens windows; the headless one cannot)."""
-    names = ("opencv-python", "opencv-contrib-python", "opencv-python-headless", "opencv-contrib-python-headless")
-    return next((name for name in names if _distribution_version(name) != "not installed"), "unknown build")
-
-
 def _camera_status(index: int, timeout: float = 5.0) -> str:
     """Whether camera ``index`` opens, released at once; gives up after ``timeout`` seconds."""
     import cv2
@@ -375,18 +369,14 @@ def _camera_status(index: int, timeout: float = 5.0) -> str:
         except Exception as exc:  # noqa: BLE001 - any failure means "does not open"
             result["error"] = f"{type(exc).__name__}: {exc}"
 
-    logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    previous = None
-    if logging is not None:  # silence OpenCV's "can't open camera by index" warnings
-        previous = logging.getLogLevel()
-        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # no "can't open camera by index" warnings
     try:
         thread = threading.Thread(target=probe, name="fer_lib-camera-probe", daemon=True)
         thread.start()
         thread.join(timeout)
     finally:
-        if logging is not None:
-            logging.setLogLevel(previous)
+        cv2.utils.logging.setLogLevel(previous)
     if thread.is_alive():
         return f"no answer within {timeout:g} s"
     if "error" in result:
@@ -416,10 +406,13 @@ def _info(args: argparse.Namespace) -> int:
     found = data.discover_fer2013()
     data_text = str(found) if found is not None else (
         "not found: set FER2013_PATH or put fer2013.csv in data_input/ (notebooks fall back to synthetic faces)")
+    # which OpenCV distribution: the GUI build opens windows, the headless one cannot
+    builds = ("opencv-python", "opencv-contrib-python", "opencv-python-headless", "opencv-contrib-python-headless")
+    build = next((name for name in builds if _distribution_version(name) != "not installed"), "unknown build")
     lines = [
         ("fer_lib", f"{__version__} ({Path(__file__).resolve().parent})"),
         ("python", f"{platform.python_version()} on {platform.platform()}"),
-        ("opencv", f"{cv2.__version__} ({_opencv_build()})"),
+        ("opencv", f"{cv2.__version__} ({build})"),
         ("keras", f"{_distribution_version('keras')} (backend {backend})"),
         *((name, _distribution_version(name))
           for name in ("numpy", "tensorflow", "ai-edge-litert", "ipywidgets", "anywidget", "matplotlib")),
@@ -453,22 +446,15 @@ def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "studen
                        help="a named TrainConfig (fer_lib.train.PROFILES): fast (a minute), default (notebook 3's "
                             "4 epochs), student (12 epochs, 6 min on 2 quiet cores), full (the "
                             "shipped model's recipe, about 105 min there)")
-    parser.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small, fer_resnet)")
+    parser.add_argument("--model", dest="model_name", help="model name (seed_cnn, fer_net, fer_net_small)")
     parser.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     parser.add_argument("--protocol", choices=["official", "tutorial"], default="official")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", dest="batch_size", type=int)
     parser.add_argument("--sample-size", dest="sample_size", type=int)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with Nesterov momentum")
-    parser.add_argument("--mixup", type=float, help="mixup's Beta alpha, e.g. 0.2 (default 0: off)")
-    parser.add_argument("--cutmix", type=float, help="CutMix's Beta alpha, e.g. 1.0 (default 0: off)")
     parser.add_argument("--random-erasing", dest="random_erasing", type=float,
                        help="probability of erasing a random rectangle of each training face (default 0)")
-    parser.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
-                       help="weight each face's loss so that every emotion counts alike")
-    parser.add_argument("--crop", type=int,
-                       help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
     parser.add_argument("--max-minutes", dest="max_minutes", type=positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
     parser.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
@@ -483,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbose_help = "also show TensorFlow's start-up lines (hidden by default; see fer_lib.quiet)"
     parser.add_argument("--verbose", action="store_true", help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
+    faces = argparse.ArgumentParser(add_help=False)  # the options of predict, live and capture
+    faces.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
+                       "(default: the shipped model's quantised export)")
+    faces.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
+                       help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
+    camera = argparse.ArgumentParser(add_help=False, parents=[faces])  # live and capture
+    camera.add_argument("--source", default="0", help="camera index or video file (default 0)")
 
     train = commands.add_parser("train", help="train a model (checkpointed, resumable)")
     add_train_options(train)
@@ -493,13 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export, keras_model=True)
 
     predict = commands.add_parser(
-        "predict", help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies"
+        "predict", parents=[faces],
+        help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies",
     )
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image, folder of images, or video")
-    predict.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
-                              "(default: the shipped model's quantised export)")
-    predict.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
-                         help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
     predict.add_argument("--no-tiles", dest="no_tiles", action="store_true",
                          help="images: BlazeFace on the whole image only (by default also on overlapping tiles, "
                               "which finds small faces in group photos at about 40-100 ms an image here)")
@@ -521,12 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="no smoothing of probabilities over video frames (faces are still tracked)")
     predict.set_defaults(handler=_predict)
 
-    live = commands.add_parser("live", help="OpenCV window of a camera or video, annotated, with fps")
-    live.add_argument("--source", default="0", help="camera index or video file (default 0)")
-    live.add_argument("--model", default=None, help="model: .tflite (LiteRT, no TensorFlow) or .keras "
-                           "(default: the shipped model's quantised export)")
-    live.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface",
-                      help="face detector: BlazeFace, a CNN (default), or the tutorial's Haar cascade")
+    live = commands.add_parser("live", parents=[camera], help="OpenCV window of a camera or video, annotated, with fps")
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
     live.add_argument("--max-frames", dest="max_frames", type=positive_int, help="stop after N frames")
     live.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame")
@@ -534,16 +519,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run the face detector on every N-th analysed frame only (faster; default 1)")
     live.set_defaults(handler=_live)
 
-    capture = commands.add_parser("capture", help="save your own face crops, one emotion at a time, for finetune")
-    capture.add_argument("--source", default="0", help="camera index or video file (default 0)")
+    capture = commands.add_parser("capture", parents=[camera],
+                                  help="save your own face crops, one emotion at a time, for finetune")
     capture.add_argument("--emotion", required=True, help="the emotion you show (English or Indonesian name)")
     capture.add_argument("--count", type=positive_int, default=30, help="faces to save (default 30)")
     capture.add_argument("--every", type=positive_int, default=3,
                          help="save every N-th frame with one face (default 3: neighbours are near-copies)")
     capture.add_argument("--folder", help="where the emotion folders go (default: my_faces/ in the working folder "
                                           "or the nearest parent that has one)")
-    capture.add_argument("--detector", choices=["blazeface", "haar"], default="blazeface")
-    capture.add_argument("--model", default=None, help="model whose crop and view to use (default: the shipped one)")
     capture.set_defaults(handler=_capture)
 
     finetune = commands.add_parser("finetune", help="fine-tune the shipped model on a folder of your own faces")

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = [
-    "FerError",
-    "DataError",
-    "DataNotFoundError",
-    "ModelError",
-    "SourceError",
-    "FerWarning",
-    "DOWNLOAD_HELP",
-]
+__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError", "FerWarning",
+           "DOWNLOAD_HELP"]
 
 #: Where to get FER2013 and where to put it; part of every message about a missing or unusable data file.
 DOWNLOAD_HELP = (

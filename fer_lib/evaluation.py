@@ -1,6 +1,4 @@
-"""Evaluation: predictions, confusion matrix, per-class report, confident mistakes, saliency.
-
-scikit-learn's metrics, arranged by emotion name for the notebooks."""
+"""Evaluation by emotion name: predictions, confusion table, per-class report, worst mistakes, saliency."""
 
 from __future__ import annotations
 
@@ -102,17 +100,14 @@ def confident_mistakes(evaluation: Evaluation, *, count: int = 12) -> pd.DataFra
     ----------
     evaluation : Evaluation
     count : int, default 12
-        At most this many rows.
     """
     wrong = np.flatnonzero(evaluation.predicted != evaluation.labels)
     confidence = evaluation.probabilities[wrong, evaluation.predicted[wrong]]
     order = wrong[np.argsort(-confidence)][:count]
-    return pd.DataFrame({
-        "index": order,
-        "true": [EMOTIONS[i] for i in evaluation.labels[order]],
-        "predicted": [EMOTIONS[i] for i in evaluation.predicted[order]],
-        "confidence": evaluation.probabilities[order, evaluation.predicted[order]],
-    })
+    predicted = evaluation.predicted[order]
+    return pd.DataFrame({"index": order, "true": [EMOTIONS[i] for i in evaluation.labels[order]],
+                         "predicted": [EMOTIONS[i] for i in predicted],
+                         "confidence": evaluation.probabilities[order, predicted]})
 
 
 def saliency_maps(model, images: np.ndarray, *, classes: np.ndarray | None = None) -> np.ndarray:
@@ -134,10 +129,8 @@ def smoothgrad_maps(model, images: np.ndarray, *, classes: np.ndarray | None = N
 
     Parameters
     ----------
-    model : keras.Model
-    images : ndarray of shape (n, 48, 48), uint8
-    classes : ndarray of shape (n,), int, optional
-        The class to explain per face; default the one predicted for the clean face.
+    model, images, classes
+        As for :func:`saliency_maps` (the default classes are predicted on the clean faces).
     samples : int, default 24
         Noisy copies per face.
     noise : float, default 0.15
@@ -201,9 +194,8 @@ def evaluate_accuracy(model, data: FER2013, *, batch_size: int = 256) -> dict:
 
     Parameters
     ----------
-    model : keras.Model
-    data : FER2013
-    batch_size : int, default 256
+    model, data, batch_size
+        As for :func:`evaluate`.
     """
     if len(data) == 0:
         return {"accuracy": float("nan"), "per_class": {}, "macro_f1": float("nan"), "n": 0}

@@ -1,7 +1,5 @@
-"""The words figures and widgets show, in English (the default) or Indonesian (a notebook's ``language``).
-
-Data never changes language: records, CSV files and model cards keep the English names.
-"""
+"""The words figures and widgets show, in English (the default) or Indonesian (a notebook's ``language``);
+data (records, CSV files, model cards) keeps the English names."""
 
 from __future__ import annotations
 
@@ -97,8 +95,8 @@ FIGURE_WORDS: dict[str, str] = {
     "{true}\nsaid {said}": "{true}\ndijawab {said}",
     "SmoothGrad: pixels that move the predicted score": "SmoothGrad: piksel yang menggerakkan skor prediksi",
     "labelled {emotion}": "berlabel {emotion}",
-    "Training images that teach nothing about faces":
-        "Gambar latih yang tidak mengajarkan apa pun tentang wajah",
+    "Two flat images, then ten mostly pure black or white":
+        "Dua gambar polos, lalu sepuluh yang hampir seluruhnya hitam atau putih",
     "The 48×48 crops the network classifies": "Potongan 48×48 yang diklasifikasikan jaringan",
     "{name}: {count} face(s)": "{name}: {count} wajah",
     "Frame 235 of the clip: the Haar cascade against BlazeFace":
@@ -174,24 +172,19 @@ def display_emotion(emotion: str | int, language: str | None = None) -> str:
     emotion : str or int
     language : {"en", "id"}, optional
     """
-    if isinstance(emotion, str):
-        if emotion not in EMOTIONS:
-            raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
-        label = EMOTIONS.index(emotion)
-    else:
-        label = EMOTIONS.index(emotion_name(emotion))  # emotion_name checks the label's range
-    return emotion_names(language)[label]
+    if isinstance(emotion, str) and emotion not in EMOTIONS:
+        raise ValueError(f"unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}")
+    name = emotion if isinstance(emotion, str) else emotion_name(emotion)  # emotion_name checks the range
+    return emotion_names(language)[EMOTIONS.index(name)]
 
 
 def tr(text: str, language: str | None = None, **values) -> str:
     """``text`` (English) in ``language``, with ``{name}`` fields filled from ``values``.
 
-    Text without a translation is shown as it is, so a new figure never fails for want of one.
-
     Parameters
     ----------
     text : str
-        The English text, a key of :data:`FIGURE_WORDS`.
+        The English text, a key of :data:`FIGURE_WORDS` (text without a translation is shown as it is).
     language : {"en", "id"}, optional
     **values
         Fields to fill with :meth:`str.format`.

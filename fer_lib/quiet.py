@@ -1,6 +1,5 @@
 """TensorFlow's C++ start-up lines (on descriptor 2 whatever ``TF_CPP_MIN_LOG_LEVEL`` says) kept off the
-terminal, not lost (:func:`startup_lines`). Importing installs nothing; ``FER_LIB_VERBOSE=1`` shows all.
-"""
+terminal, not lost (:func:`startup_lines`). Importing installs nothing; ``FER_LIB_VERBOSE=1`` shows all."""
 
 from __future__ import annotations
 

@@ -15,13 +15,15 @@ import numpy as np
 from fer_lib.data import FER2013, to_model_input
 from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SIZE
-from fer_lib.model import compile_model, load_saved_model
+from fer_lib.model import load_saved_model
 from fer_lib.train import TrainConfig, TrainingResult
-from fer_lib.train._augment import centre_crop, training_batches, validation_arrays
-from fer_lib.train._loop import reopen_run, write_results
+from fer_lib.train._augment import validation_arrays
+from fer_lib.train._loop import write_results
 from fer_lib.train._runs import EpochCheckpoint, Run
 from fer_lib.train._config import fingerprint
 from research.distillation import DistillationTargets
+from research.knobs import Knobs, centre_crop, compile_with
+from research.runs import reopen_run
 
 __all__ = ["average_weights", "reestimate_batch_norm"]
 
@@ -82,7 +84,7 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
     averaging = {"epochs": epochs, "learning_rate": learning_rate, "ema_momentum": ema_momentum,
                  "after_epoch": main.state["epoch"]}
     identity = {**main.state["config"], "weight_averaging": averaging}
-    config = TrainConfig.from_identity(identity)
+    config, knobs = TrainConfig.from_identity(identity), Knobs.from_identity(identity)
     folder = main.folder / f"average-{fingerprint(averaging)}"
     folder.mkdir(exist_ok=True)
     if (folder / "state.json").is_file() and (folder / "checkpoint.keras").is_file():
@@ -94,17 +96,18 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
         run = Run(folder, {**main.state, "config": identity, "fingerprint": fingerprint(identity)}, False)
         model = load_saved_model(main.checkpoint)
         options = identity.get("model_options", {})
-        compile_model(model, optimizer=config.optimizer, learning_rate=learning_rate, ema_momentum=ema_momentum,
-                      **{k: options[k] for k in ("weight_decay", "label_smoothing") if k in options})
+        compile_with(model, knobs.optimizer, learning_rate=learning_rate, ema_momentum=ema_momentum,
+                     **{k: options[k] for k in ("weight_decay", "label_smoothing") if k in options})
     targets = None
     if identity.get("teachers"):
         targets = DistillationTargets(share=identity["distillation"], temperature=identity["temperature"],
                                       sha256=identity["teachers"])(faces, main.folder)
-    batches = training_batches(faces, config, targets=targets)
+    batches = knobs.batches(faces, config, targets)
+    validation_faces, validation_labels = validation_arrays(split.validation)
     last_epoch = main.state["epoch"] + epochs
     if run.state["epoch"] < last_epoch:
         batches.set_epoch(run.state["epoch"])
-        model.fit(batches, validation_data=validation_arrays(split.validation, config), epochs=last_epoch,
+        model.fit(batches, validation_data=(knobs.view(validation_faces), validation_labels), epochs=last_epoch,
                   initial_epoch=run.state["epoch"], callbacks=[EpochCheckpoint(run, batches)],
                   verbose=verbose)
     # fit swaps the average in when it ends; a resumed call with nothing left to train must do it itself
@@ -113,7 +116,7 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
     label = (f"moving average (momentum {ema_momentum:g}) of epochs {main.state['epoch'] + 1}-{last_epoch} "
              f"at learning rate {learning_rate:g}, batch normalisation re-estimated")
     return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
-                         weights=label)
+                         weights=label, hooks=knobs)
 
 
 def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:

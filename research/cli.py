@@ -1,4 +1,4 @@
-"""``python -m research {recipes,claims,distil,average,ensemble,finalize}``: the project's experiments.
+"""``python -m research {train,recipes,claims,distil,average,ensemble,finalize}``: the project's experiments.
 
 They train and score through :mod:`fer_lib`'s public steps and leave their results as data
 in ``results/``, which the notebooks and ``docs/results.md`` read.
@@ -13,11 +13,11 @@ import sys
 from fer_lib.cli import export_files as _export_files
 from fer_lib.cli import add_train_options, config_from_arguments, positive_float, positive_int, print_scores
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_knob_options"]
 
 
 def _finalize(args: argparse.Namespace) -> int:
-    from fer_lib.train import finalize
+    from research.runs import finalize
 
     result = finalize(args.run_dir, data=args.data, output=args.output, weights=args.weights)
     print_scores(result.card)
@@ -57,16 +57,21 @@ def _ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-def _distil(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace) -> int:
+    """``train`` and ``distil``: fer_lib's training with research's knobs (and teachers)."""
     from fer_lib.errors import ModelError
     from fer_lib.train import train
     from research.distillation import DistillationTargets
+    from research.knobs import Knobs
 
-    config = config_from_arguments(args)
-    if config.model_name == "seed_cnn":
-        raise ModelError("seed_cnn keeps the tutorial's recipe; distil into the fer_net models")
-    targets = DistillationTargets(args.teachers, share=args.distillation, temperature=args.temperature)
-    result = train(config, args.data, targets=targets, run_dir=args.run_dir, resume=not args.restart,
+    knobs = Knobs.from_identity({key: value for key, value in vars(args).items() if value is not None})
+    config = knobs.configure(config_from_arguments(args))
+    targets = None
+    if getattr(args, "teachers", None):
+        if config.model_name == "seed_cnn":
+            raise ModelError("seed_cnn keeps the tutorial's recipe; distil into the fer_net models")
+        targets = DistillationTargets(args.teachers, share=args.distillation, temperature=args.temperature)
+    result = train(config, args.data, targets=targets, hooks=knobs, run_dir=args.run_dir, resume=not args.restart,
                    output=args.output, verbose=2 if args.quiet or not sys.stdout.isatty() else "auto")
     print_scores(result.card)
     if args.output:
@@ -102,10 +107,30 @@ def _recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_knob_options(parser: argparse.ArgumentParser) -> None:
+    """``train``'s options plus the knobs of :class:`research.knobs.Knobs` (fer_lib's ``train`` before 0.3.0).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    """
+    add_train_options(parser)  # the student profile unless --profile says otherwise
+    parser.add_argument("--optimizer", choices=["adamw", "sgd"], help="adamw (default) or sgd with Nesterov momentum")
+    parser.add_argument("--mixup", type=float, help="mixup's Beta alpha, e.g. 0.2 (default 0: off)")
+    parser.add_argument("--cutmix", type=float, help="CutMix's Beta alpha, e.g. 1.0 (default 0: off)")
+    parser.add_argument("--class-weight", dest="class_weight", choices=["balanced"],
+                        help="weight each face's loss so that every emotion counts alike")
+    parser.add_argument("--crop", type=int,
+                        help="train on random crops of this side (e.g. 44) and test on ten crops (default: whole faces)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m research``."""
     parser = argparse.ArgumentParser(prog="python -m research", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="fer_lib's train with research's knobs (SGD, mixup, crops, fer_resnet)")
+    add_knob_options(train)
+    train.set_defaults(handler=_train)
     recipes = commands.add_parser("recipes", help="the recipe study: training changes on equal time budgets")
     recipes.add_argument("--minutes", type=positive_float, required=True,
                          help="training minutes per variant (the 'longer' variant gets twice as many)")
@@ -144,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the teachers' share of the targets, 0 to 1 (default 0.5)")
     distil.add_argument("--temperature", type=positive_float, default=2.0,
                         help="temperature softening the teachers' probabilities (default 2)")
-    add_train_options(distil)  # the student profile unless --profile says otherwise, as `train` before
-    distil.set_defaults(handler=_distil)
+    add_knob_options(distil)
+    distil.set_defaults(handler=_train)
 
     average = commands.add_parser(
         "average", help="train a run a few epochs more at a small constant rate; keep the average of the weights")

@@ -36,9 +36,10 @@ from fer_lib._fileio import atomic_write_text
 from fer_lib.data._splits import make_split, stratified_sample
 from fer_lib.course._results import load_recipe_study
 from research.studies import data_provenance, pick_variants, save_study
-from fer_lib.train import TrainConfig, default_run_dir, finalize, train
-from fer_lib.train._augment import training_batches, validation_arrays
-from fer_lib.train._loop import build_model_for
+from fer_lib.train import TrainConfig, default_run_dir, train
+from fer_lib.train._augment import validation_arrays
+from research.knobs import Knobs
+from research.runs import finalize
 
 __all__ = ["RecipeVariant", "RECIPE_VARIANTS", "run_recipe_study", "load_recipe_study", "plan_epochs"]
 
@@ -58,7 +59,7 @@ class RecipeVariant:
     model_options : dict
         Keyword arguments for the builder (``{"widths": (48, 96, 192, 384)}``).
     train_options : dict
-        Fields of :class:`fer_lib.train.TrainConfig` (``{"mixup": 0.2}``).
+        Fields of :class:`fer_lib.train.TrainConfig` or :class:`research.knobs.Knobs` (``{"mixup": 0.2}``).
     minutes_factor : float, default 1.0
         Train this many times the study's minutes (the longer schedule).
     """
@@ -131,19 +132,23 @@ def _identity(variant: RecipeVariant, minutes: float) -> dict:
 def _estimate(variant: RecipeVariant, train_part: FER2013, validation: FER2013, *, batch_size: int,
               seed: int) -> float:
     """Seconds per epoch of this variant, timed on a throwaway copy of its network."""
-    config = _config(variant, epochs=1, batch_size=batch_size, seed=seed)
-    batches = training_batches(train_part, config)
-    model = build_model_for(config, train_part, len(batches))
-    seconds = estimate_epoch_seconds(model, batches, validation=validation_arrays(validation, config))
+    config, knobs = _config(variant, epochs=1, batch_size=batch_size, seed=seed)
+    batches = knobs.batches(train_part, config, None)
+    model = knobs.build(config, train_part, len(batches))
+    faces, labels = validation_arrays(validation)
+    seconds = estimate_epoch_seconds(model, batches, validation=(knobs.view(faces), labels))
     del model
     keras.backend.clear_session()
     return seconds
 
 
-def _config(variant: RecipeVariant, **options) -> TrainConfig:
-    """The variant's :class:`~fer_lib.train.TrainConfig`."""
-    return TrainConfig(variant.model_name, model_options=dict(variant.model_options), **options,
-                       **variant.train_options)
+def _config(variant: RecipeVariant, **options) -> tuple[TrainConfig, Knobs]:
+    """The variant's :class:`~fer_lib.train.TrainConfig` and :class:`~research.knobs.Knobs`."""
+    knobs = Knobs.from_identity(variant.train_options)
+    names = {field.name for field in dataclasses.fields(Knobs)}
+    options.update({key: value for key, value in variant.train_options.items() if key not in names})
+    config = TrainConfig(variant.model_name, model_options=dict(variant.model_options), **options)
+    return knobs.configure(config), knobs
 
 
 def run_recipe_study(
@@ -279,12 +284,12 @@ def _run_variant(variant: RecipeVariant, data: FER2013, split, train_part: FER20
     if verbose:
         planned = f"{epochs} epochs" + (f" at about {epoch_seconds:.0f} s" if epoch_seconds else " (as planned before)")
         print(f"--- {variant.name}: {variant.description}; {budget:g} min, {planned}", flush=True)
-    config = _config(variant, sample_size=sample_size, epochs=epochs, batch_size=batch_size, seed=seed,
-                     max_minutes=budget)
-    result = train(config, data, run_dir=run_dir, verbose=verbose)
+    config, knobs = _config(variant, sample_size=sample_size, epochs=epochs, batch_size=batch_size, seed=seed,
+                            max_minutes=budget)
+    result = train(config, data, hooks=knobs, run_dir=run_dir, verbose=verbose)
     state = json.loads(state_path.read_text())
     if state.get("best_epoch") not in (None, result.card["epochs_trained"]):  # keep the best validation epoch
-        result = finalize(run_dir, data=data, weights="best", verbose=0)
+        result = finalize(run_dir, data=data, weights="best", verbose=0, hooks=knobs)
     card = result.card  # scored once on the test part by train/finalize: accuracy, per class, macro-F1
     accuracy = card["accuracy"]
     row: dict[str, Any] = {

@@ -43,13 +43,16 @@ TRAIN_FLAGS = {
     "batch_size": "--batch-size",
     "sample_size": "--sample-size",
     "seed": "--seed",
+    "random_erasing": "--random-erasing",
+    "max_minutes": "--max-minutes",
+}
+#: Options ``python -m research train`` adds, the fields of ``research.knobs.Knobs`` (fer_lib's before 0.3.0).
+KNOB_FLAGS = {
     "optimizer": "--optimizer",
     "mixup": "--mixup",
     "cutmix": "--cutmix",
-    "random_erasing": "--random-erasing",
     "class_weight": "--class-weight",
     "crop": "--crop",
-    "max_minutes": "--max-minutes",
 }
 #: Subcommands that moved from ``python -m fer_lib`` to ``python -m research`` in 0.2.0.
 MOVED_COMMANDS = ("claims", "recipes", "finalize", "average", "ensemble")
@@ -224,7 +227,8 @@ def _flags(config, base, names) -> list[str] | None:
 
 
 def train_command(recipe: dict, *, output: str | None = None) -> str:
-    """The ``python -m fer_lib train`` command line that trains a card's recipe.
+    """The ``python -m fer_lib train`` command line that trains a card's recipe (``python -m research train``
+    for a recipe with research's knobs, :data:`KNOB_FLAGS`).
 
     The profile (``fer_lib.train.PROFILES``) needing the fewest options is named, and the
     options that differ from it follow. A recipe the command line cannot express is given
@@ -240,6 +244,7 @@ def train_command(recipe: dict, *, output: str | None = None) -> str:
     from fer_lib.train import PROFILES
 
     config = _config_from_recipe(recipe)
+    knobs = {name: recipe[name] for name in KNOB_FLAGS if name in recipe}
     options = []
     for name, profile in PROFILES.items():
         words = _flags(config, profile, set(TRAIN_FLAGS))
@@ -253,11 +258,14 @@ def train_command(recipe: dict, *, output: str | None = None) -> str:
             if getattr(config, field.name) != field.default and field.name != "model_options"
         }
         args = ", ".join(f"{key}={value!r}" for key, value in fields.items())
-        return f"fer_lib.train.train(TrainConfig({args}), data)"
+        hooks = ", hooks=Knobs(" + ", ".join(f"{k}={v!r}" for k, v in knobs.items()) + ")" if knobs else ""
+        return f"fer_lib.train.train(TrainConfig({args}), data{hooks})"
     _, _, name, words = min(options)
     # student is the command line's default profile: not named when the model itself is chosen
     profile = [] if name == "student" and "--model" in words else ["--profile", name]
-    return " ".join(["python -m fer_lib train", *profile, *words, *suffix])
+    words += [word for key, value in knobs.items() for word in (KNOB_FLAGS[key], _flag_value(value))]
+    program = "python -m research train" if knobs else "python -m fer_lib train"
+    return " ".join([program, *profile, *words, *suffix])
 
 
 def card_commands(card: dict, sources: Sources) -> list[str]:
@@ -272,8 +280,8 @@ def card_commands(card: dict, sources: Sources) -> list[str]:
     if teachers:  # `python -m research distil` takes train's options, the teachers on top
         names = [teacher_name(sha, sources) for sha in teachers]
         command = train_command(recipe, output=output)
-        prefix = "python -m fer_lib train"
-        if not command.startswith(prefix):
+        prefix = next((p for p in ("python -m fer_lib train", "python -m research train") if command.startswith(p)), None)
+        if prefix is None:
             return [f"(distilled; the recipe in {card['_path']} needs options the command line lacks)"]
         teachers_words = ["--teacher", *names, "--distillation", _flag_value(share), "--temperature",
                           _flag_value(temperature)]

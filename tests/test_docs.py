@@ -103,6 +103,7 @@ def test_readme_carries_the_rendered_results_table(generator):
 def test_every_card_command_trains_the_recipe_of_its_card(generator):
     from fer_lib.cli import build_parser
     from fer_lib.train import PROFILES, TrainConfig
+    from research import cli as research_cli
 
     cards = [ROOT / "fer_lib" / "model" / "shipped" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
     checked = 0
@@ -112,30 +113,19 @@ def test_every_card_command_trains_the_recipe_of_its_card(generator):
             continue
         command = generator.train_command(card["recipe"])
         words = shlex.split(command)
-        assert words[:4] == ["python", "-m", "fer_lib", "train"], command
-        args = build_parser().parse_args(words[3:])
-        chosen = {
-            key: getattr(args, key)
-            for key in (
-                "model_name",
-                "epochs",
-                "sample_size",
-                "batch_size",
-                "seed",
-                "optimizer",
-                "mixup",
-                "cutmix",
-                "random_erasing",
-                "class_weight",
-                "crop",
-                "max_minutes",
-            )
-            if getattr(args, key) is not None
-        }
+        assert words[:3] == ["python", "-m", "fer_lib"] or words[:3] == ["python", "-m", "research"], command
+        assert words[3] == "train", command
+        parser = build_parser() if words[2] == "fer_lib" else research_cli.build_parser()
+        args = parser.parse_args(words[3:])
+        fields = ("model_name", "epochs", "sample_size", "batch_size", "seed", "random_erasing", "max_minutes")
+        chosen = {key: getattr(args, key) for key in fields if getattr(args, key) is not None}
         config = dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
         assert generator._effective(config) == generator._effective(
             TrainConfig.from_identity(card["recipe"])
         ), path
+        knobs = {key: getattr(args, key, None) for key in generator.KNOB_FLAGS}
+        assert {k: v for k, v in knobs.items() if v is not None} == {
+            k: v for k, v in card["recipe"].items() if k in generator.KNOB_FLAGS}, path
         checked += 1
     assert checked >= 3
 

@@ -1,6 +1,5 @@
-"""What the notebooks use beyond the library: set-up, concepts, plots, the two live widgets and the
-readers of the results tables. ``concepts`` and ``plots`` are modules: ``from fer_lib.course import plots``.
-"""
+"""What the notebooks use beyond the library: set-up, concepts, plots, the two live widgets and the readers
+of the results tables. ``concepts`` and ``plots`` are modules: ``from fer_lib.course import plots``."""
 
 from fer_lib._lazy import lazy_attributes
 

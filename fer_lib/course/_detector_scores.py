@@ -1,7 +1,5 @@
-"""Scoring face detectors on the same frames: faces found, hits against hand-drawn boxes, time.
-
-Counts alone mislead (a box on the background can stand in for a missed face), hence the one-to-one matching.
-"""
+"""Scoring face detectors on the same frames: faces found, hits against hand-drawn boxes (one to one: a box
+on the background must not stand in for a missed face), time."""
 
 from __future__ import annotations
 
@@ -82,6 +80,9 @@ def score_detectors(detectors: Mapping[str, object], frames: Sequence[np.ndarray
                     min_iou: float = MIN_IOU) -> pd.DataFrame:
     """Run each detector on the same frames: faces found, hits and false boxes, milliseconds a frame.
 
+    One row per detector: ``frames``, ``frames with a face``, ``boxes``, ``ms a frame`` (median), and with
+    references ``faces``, ``hits``, ``recall`` and ``false boxes``.
+
     Parameters
     ----------
     detectors : mapping of str to detector
@@ -90,12 +91,6 @@ def score_detectors(detectors: Mapping[str, object], frames: Sequence[np.ndarray
     references : sequence of sequences of (x, y, w, h), optional
         Each frame's hand-drawn faces; without them only counts and times are given.
     min_iou : float, default 0.3
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per detector: ``frames``, ``frames with a face``, ``boxes``, ``ms a frame`` (median),
-        and with references ``faces``, ``hits``, ``recall`` and ``false boxes``.
     """
     if references is not None and len(references) != len(frames):
         raise ValueError(f"references must give the faces of each of the {len(frames)} frames; "

@@ -1,7 +1,5 @@
-"""A live view for notebooks: annotated frames, one bar per emotion and the frame rate.
-
-Frames are read and analysed in a background thread, so the notebook stays responsive.
-"""
+"""A live view for notebooks: annotated frames, one bar per emotion and the frame rate, from a background
+thread so that the notebook stays responsive."""
 
 from __future__ import annotations
 
@@ -16,13 +14,12 @@ import cv2
 import ipywidgets
 import numpy as np
 
-from fer_lib.live import _loop as live
-from fer_lib.model._classifier import EmotionClassifier
-from fer_lib.live._drawing import annotate, hex_color
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
 from fer_lib.language import display_emotion, emotion_names, tr
+from fer_lib.live import _loop as live
 from fer_lib.live._capture import FaceRecorder, face_counts
-from fer_lib.live._drawing import FpsMeter
+from fer_lib.live._drawing import FpsMeter, annotate, hex_color
+from fer_lib.model._classifier import EmotionClassifier
 
 __all__ = ["LiveView", "show_annotated"]
 
@@ -40,19 +37,14 @@ class _Panel:
                                              disabled=True)
         self.status = ipywidgets.Label(value="Stopped: press Start")
         self.image = ipywidgets.Image(format="jpeg")
-        self.bars = []
-        self.percents = []
-        rows = []
-        for name, color in zip(emotion_names(), EMOTION_COLORS_BGR):
-            bar = ipywidgets.FloatProgress(
-                value=0.0, min=0.0, max=1.0, description=name,
-                style={"bar_color": hex_color(color), "description_width": "70px"},
-                layout=ipywidgets.Layout(width="260px"),
-            )
-            percent = ipywidgets.Label(value="", layout=ipywidgets.Layout(width="45px"))
-            self.bars.append(bar)
-            self.percents.append(percent)
-            rows.append(ipywidgets.HBox([bar, percent]))
+        self.bars = [
+            ipywidgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=name,
+                                     layout=ipywidgets.Layout(width="260px"),
+                                     style={"bar_color": hex_color(bgr), "description_width": "70px"})
+            for name, bgr in zip(emotion_names(), EMOTION_COLORS_BGR)
+        ]
+        self.percents = [ipywidgets.Label(layout=ipywidgets.Layout(width="45px")) for _ in self.bars]
+        rows = [ipywidgets.HBox(pair) for pair in zip(self.bars, self.percents)]
         title = ipywidgets.Label(value=tr("Largest face"))
         self.widget = ipywidgets.VBox([
             ipywidgets.HBox([self.start_button, self.stop_button, self.status]),
@@ -97,6 +89,11 @@ class _Panel:
         for bar, percent, probability in zip(self.bars, self.percents, probabilities):
             bar.value = float(probability)
             percent.value = f"{probability:.0%}" if face is not None else ""
+
+
+def recorder_for(capture) -> FaceRecorder | None:
+    """A widget's recorder for its ``capture`` option: a folder, ``True`` (``my_faces/``) or off."""
+    return None if capture in (None, False) else FaceRecorder(None if capture is True else capture)
 
 
 def capture_text(recorder: FaceRecorder) -> str:
@@ -154,8 +151,8 @@ class _Worker:
             if state.ended:
                 panel.status.value = f"Ended: the source finished after {shown} frame(s){rate}"
             elif state.error is not None:
-                error = state.error
-                panel.status.value = f"Error after {shown} frame(s): {type(error).__name__}: {error}"
+                error = f"{type(state.error).__name__}: {state.error}"
+                panel.status.value = f"Error after {shown} frame(s): {error}"
             else:
                 panel.status.value = f"Stopped after {shown} frame(s){rate}"
             panel.set_running(False)
@@ -191,47 +188,33 @@ class LiveView:
         Show at most this many frames per second (default: as fast as analysed).
     every : int, default 1
         Analyse every ``every``-th frame; frames between reuse the last faces.
-    detector : FaceDetector, optional
-        Default :func:`fer_lib.live.default_detector`.
+    detector : FaceDetector or {"blazeface", "haar"}, optional
+        Default: the shared BlazeFace.
     display_width : int or None, default 640
         Wider frames are shrunk to this width for display (:attr:`last_frame` keeps full size).
     jpeg_quality : int, default 80
         JPEG quality (0-100) of the frames sent to the image widget.
     capture : bool, str or Path, optional
-        Add Record: the chosen emotion's next faces (the crop the classifier sees) are saved in this folder
-        (``True``: :func:`fer_lib.data.my_faces_folder`) as ``<emotion>/<session>_<time>.png``.
+        Add Record, saving the chosen emotion's next faces in this folder (``True``: ``my_faces/``).
     **options
         For :func:`fer_lib.live.iter_analyzed` (``max_frames``, ``capture_factory``, ``read_timeout``).
     """
 
-    def __init__(
-        self,
-        source: Any,
-        *,
-        classifier: Any = None,
-        smooth: bool = True,
-        max_fps: float | None = None,
-        every: int = 1,
-        detector: Any = None,
-        display_width: int | None = 640,
-        jpeg_quality: int = 80,
-        capture: bool | str | Any = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, source: Any, *, classifier: Any = None, smooth: bool = True,
+                 max_fps: float | None = None, every: int = 1, detector: Any = None,
+                 display_width: int | None = 640, jpeg_quality: int = 80, capture: bool | str | Any = None,
+                 **options: Any) -> None:
         if max_fps is not None and not max_fps > 0:
             raise ValueError(f"max_fps must be None or positive; got {max_fps!r}")
         self.source = source
-        if not isinstance(classifier, EmotionClassifier):
-            classifier = EmotionClassifier(classifier)
-        self.classifier = classifier
+        self.classifier = (classifier if isinstance(classifier, EmotionClassifier)
+                           else EmotionClassifier(classifier))
         self.max_fps = max_fps
         self._options = dict(options, smooth=bool(smooth), every=every, detector=detector,
                              classifier=self.classifier)
         self._panel = _Panel(display_width=display_width, jpeg_quality=jpeg_quality)
         if capture not in (None, False):
-            from fer_lib.data import my_faces_folder
-
-            self._panel.add_capture(FaceRecorder(my_faces_folder() if capture is True else capture))
+            self._panel.add_capture(recorder_for(capture))
         # what the thread reports back (it holds no reference to the view, so deleting the view stops it)
         self._state = types.SimpleNamespace(frames_shown=0, last_frame=None, last_faces=[], error=None,
                                             ended=False)
@@ -249,8 +232,7 @@ class LiveView:
     frames_shown = _forward("_state", "frames_shown", "Frames shown since the view was made (every Start).")
     last_frame = _forward("_state", "last_frame",
                           "The latest annotated frame, ``(H, W, 3)`` uint8 BGR (``None`` before the first).")
-    last_faces = _forward("_state", "last_faces",
-                          "The latest frame's records (:func:`fer_lib.live.analyze_frame`).")
+    last_faces = _forward("_state", "last_faces", "The latest frame's face records (``analyze_frame``'s).")
     error = _forward("_state", "error", "The exception that stopped the last run, if any.")
     ended = _forward("_state", "ended", "True when the last run ended because the source ran out of frames.")
 
@@ -362,10 +344,9 @@ def show_annotated(frame: np.ndarray, faces: list[dict], *, title: str | None = 
     axes.imshow(rgb)
     axes.set_axis_off()
     if title is None and faces:
-        described = ", ".join(
-            f"{display_emotion(face['emotion'])} {face['probabilities'][EMOTIONS.index(face['emotion'])]:.0%}"
-            for face in faces
-        )
+        confidences = [face["probabilities"][EMOTIONS.index(face["emotion"])] for face in faces]
+        described = ", ".join(f"{display_emotion(face['emotion'])} {p:.0%}"
+                              for face, p in zip(faces, confidences))
         title = tr("{count} face(s): {described}", count=len(faces), described=described)
     axes.set_title(tr("No face found") if title is None else title)
     return figure

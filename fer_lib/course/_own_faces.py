@@ -17,26 +17,18 @@ __all__ = ["write_stand_in_faces"]
 
 def write_stand_in_faces(folder: str | os.PathLike, *, sessions: int = 3, per_session: int = 10,
                          seed: int = 0) -> Path:
-    """Write drawn faces as if they had been recorded: ``<folder>/<emotion>/<session>_<time>.png``.
+    """Write drawn faces as if recorded, ``<folder>/<emotion>/<session>_<time>.png``; returns ``folder``.
 
-    They are the library's cartoon faces (:func:`fer_lib.data.synthetic_fer2013`), a domain the shipped model
-    never saw (it names about a quarter of them right), so fine-tuning on them shows a real gain; each session
-    draws new faces, as each recording would film new frames. They show the mechanics, not personalisation.
+    Cartoon faces (:func:`fer_lib.data.synthetic_fer2013`), which the shipped model never saw, so fine-tuning
+    on them shows a real gain: the mechanics, not personalisation.
 
     Parameters
     ----------
     folder : str or path-like
         Where the emotion folders go (created; a stand-in already there is replaced).
-    sessions : int, default 3
-        Recording sessions per emotion.
-    per_session : int, default 10
-        Faces per emotion and session.
+    sessions, per_session : int, default 3 and 10
+        Recording sessions per emotion, and faces per emotion and session.
     seed : int, default 0
-
-    Returns
-    -------
-    Path
-        ``folder``.
     """
     folder = Path(folder)
     marker = folder / ".fer_lib_stand_in"

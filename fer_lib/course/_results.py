@@ -46,7 +46,8 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
     A cure shrinks the train-minus-validation gap *and* raises validation accuracy (``validation_last3``,
-    the mean of the last three epochs, when the table has it).
+    the mean of the last three epochs, when the table has it). Columns: ``variant``, ``claim``, ``gap_change``
+    and ``validation_change`` (points, variant minus baseline), ``verdict``.
 
     Parameters
     ----------
@@ -54,12 +55,6 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
         A claims table (:func:`load_claims`) with a ``baseline`` row.
     noise : float, default NOISE_POINTS
         Changes under this many accuracy points count as none.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``variant``, ``claim``, ``gap_change`` and ``validation_change`` (points, variant minus baseline),
-        ``verdict``.
     """
     if "baseline" not in set(table["variant"]):
         raise ValueError("the claims table has no 'baseline' row to compare with")

@@ -35,11 +35,7 @@ class NotebookSettings:
 
     def pick(self, fast, default, full=None):
         """The value for this profile: ``pick(fast=200, default=None)``; ``full=None`` means ``default``."""
-        if self.profile == "fast":
-            return fast
-        if self.profile == "full" and full is not None:
-            return full
-        return default
+        return {"fast": fast, "full": default if full is None else full}.get(self.profile, default)
 
     def output_of(self, notebook: str) -> Path:
         """The output folder of ``notebook`` (``"03_train"``) in the same run and edition, beside this one."""
@@ -63,10 +59,9 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     ----------
     profile : {"fast", "default", "full"}, default "default"
     output_dir : str or path, default "build"
-        Replaced by ``$FER_LIB_OUTPUT/<notebook>`` when that variable and ``notebook`` are set.
     seed : int, default 0
     notebook : str, optional
-        The notebook's name, for the ``$FER_LIB_OUTPUT`` sub-folder.
+        The notebook's name: with ``$FER_LIB_OUTPUT`` set, the folder is ``$FER_LIB_OUTPUT/<notebook>``.
     figure_format : {"png", "jpeg", ...}, optional
         Format of inline figures; ``"jpeg"`` (85 dpi, quality 60) keeps notebooks light.
     language : {"en", "id"}, default "en"
@@ -95,11 +90,9 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
 
 def _in_jupyter_kernel() -> bool:
     """True inside a Jupyter kernel (not a terminal IPython, not a process that merely imported ipykernel)."""
-    if "ipykernel" not in sys.modules:
+    if "ipykernel" not in sys.modules:  # which imports IPython
         return False
-    from IPython import get_ipython
-
-    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+    return type(sys.modules["IPython"].get_ipython()).__name__ == "ZMQInteractiveShell"
 
 
 def _edition_folder(name: str, language: str) -> str:
@@ -109,13 +102,10 @@ def _edition_folder(name: str, language: str) -> str:
 
 def _set_inline_format(figure_format: str) -> None:
     """Show inline figures in ``figure_format`` when running in IPython."""
-    if "IPython" not in sys.modules:
+    if "IPython" not in sys.modules or sys.modules["IPython"].get_ipython() is None:
         return
-    from IPython import get_ipython
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    if get_ipython() is not None:
-        if figure_format in ("jpeg", "jpg"):  # tests/test_notebooks.py: at most 300 KB a notebook
-            set_matplotlib_formats(figure_format, dpi=85, pil_kwargs={"quality": 60})
-        else:
-            set_matplotlib_formats(figure_format)
+    # tests/test_notebooks.py: at most 300 KB a notebook
+    light = {"dpi": 85, "pil_kwargs": {"quality": 60}} if figure_format in ("jpeg", "jpg") else {}
+    set_matplotlib_formats(figure_format, **light)

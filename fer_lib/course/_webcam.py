@@ -1,8 +1,5 @@
-"""The browser's own webcam in a notebook (for remote kernels, which lack a camera of their own).
-
-An anywidget whose front end (``webcam.js``) sends JPEG frames from ``getUserMedia``; the kernel analyses
-each and sends back boxes, emotions and probabilities, which the page draws over the video.
-"""
+"""The browser's own webcam in a notebook (for remote kernels): the page (``webcam.js``) sends JPEG frames,
+the kernel sends back each frame's faces, which the page draws over the video."""
 
 from __future__ import annotations
 
@@ -15,16 +12,14 @@ import cv2
 import numpy as np
 import traitlets
 
-from fer_lib.live import _loop as live
-from fer_lib.model._classifier import EmotionClassifier
-from fer_lib.live._drawing import hex_color
+from fer_lib.course._liveview import capture_text, recorder_for
 from fer_lib.errors import FerError
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
-from fer_lib.language import emotion_names
-from fer_lib.language import tr
-from fer_lib.live._capture import FaceRecorder
+from fer_lib.language import emotion_names, tr
+from fer_lib.live import _loop as live
+from fer_lib.live._drawing import hex_color
 from fer_lib.live._smoothing import ProbabilitySmoother
-from fer_lib.course._liveview import capture_text
+from fer_lib.model._classifier import EmotionClassifier
 
 __all__ = ["BrowserCamera"]
 
@@ -34,33 +29,19 @@ _JS = Path(__file__).with_name("webcam.js")
 class BrowserCamera(anywidget.AnyWidget):
     """A notebook widget that analyses the browser's own webcam with fer_lib.
 
+    ``frames`` counts the frames analysed since it was made; ``last_faces`` holds the last frame's records.
+
     Parameters
     ----------
-    detector : BlazeFaceDetector, FaceDetector or {"blazeface", "haar"}, optional
-        Default: BlazeFace (:func:`fer_lib.live.default_detector`).
-    classifier : EmotionClassifier, str or Path, optional
-        Default: the shipped model through LiteRT (:func:`fer_lib.live.default_classifier`).
-    smooth : bool, default True
-        Smooth each face's probabilities over frames (:class:`fer_lib.live.ProbabilitySmoother`).
+    detector, classifier, smooth, capture
+        As for :class:`LiveView`.
     width : int, default 640
-        Width, in pixels, the page scales each frame to before sending it.
+        Width, in pixels (64 or more), the page scales each frame to before sending it.
     jpeg_quality : float, default 0.8
-        JPEG quality (0 to 1) of the frames sent.
-    capture : bool, str or Path, optional
-        Add Record: the chosen emotion's next faces (the crop the classifier sees) are saved in this folder
-        (``True``: :func:`fer_lib.data.my_faces_folder`) as ``<emotion>/<session>_<time>.png``.
-
-    Attributes
-    ----------
-    frames : int
-        Frames the kernel has analysed since the widget was made.
-    last_faces : list of dict
-        The records of the last frame (:func:`fer_lib.live.analyze_frame`).
+        JPEG quality, in (0, 1], of the frames sent.
 
     Raises
     ------
-    ValueError
-        For a width under 64 pixels or a JPEG quality outside (0, 1].
     ModelError
         If the classifier's file is missing or corrupt (at once, not on the first frame).
     """
@@ -69,9 +50,8 @@ class BrowserCamera(anywidget.AnyWidget):
     width = traitlets.Int(640).tag(sync=True)
     jpeg_quality = traitlets.Float(0.8).tag(sync=True)
     emotions = traitlets.List(traitlets.Unicode(), default_value=list(EMOTIONS)).tag(sync=True)
-    colors = traitlets.List(
-        traitlets.Unicode(), default_value=[hex_color(color) for color in EMOTION_COLORS_BGR]
-    ).tag(sync=True)
+    colors = traitlets.List(traitlets.Unicode(),
+                            default_value=[hex_color(color) for color in EMOTION_COLORS_BGR]).tag(sync=True)
     #: What the page last reported: "idle", "running", "stopped" or an error message.
     status = traitlets.Unicode("idle").tag(sync=True)
     #: Capture mode: the Record row is shown, with this line of faces saved per emotion.
@@ -80,17 +60,9 @@ class BrowserCamera(anywidget.AnyWidget):
     #: The page's own words in the notebook's language.
     texts = traitlets.Dict().tag(sync=True)
 
-    def __init__(
-        self,
-        *,
-        detector: Any = None,
-        classifier: EmotionClassifier | str | Path | None = None,
-        smooth: bool = True,
-        width: int = 640,
-        jpeg_quality: float = 0.8,
-        capture: bool | str | Path | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, detector: Any = None, classifier: EmotionClassifier | str | Path | None = None,
+                 smooth: bool = True, width: int = 640, jpeg_quality: float = 0.8,
+                 capture: bool | str | Path | None = None, **kwargs: Any) -> None:
         if int(width) < 64:
             raise ValueError(f"width must be at least 64 pixels; got {width!r}")
         if not 0.0 < float(jpeg_quality) <= 1.0:
@@ -105,11 +77,8 @@ class BrowserCamera(anywidget.AnyWidget):
         self._smoother = ProbabilitySmoother() if smooth else None
         self.frames = 0
         self.last_faces: list[dict] = []
-        self.recorder = None
-        if capture not in (None, False):
-            from fer_lib.data import my_faces_folder
-
-            self.recorder = FaceRecorder(my_faces_folder() if capture is True else capture)
+        self.recorder = recorder_for(capture)
+        if self.recorder is not None:
             self.capture, self.capture_status = True, capture_text(self.recorder)
         self.on_msg(self._on_message)
 
@@ -127,12 +96,7 @@ class BrowserCamera(anywidget.AnyWidget):
         Parameters
         ----------
         data : bytes
-            A JPEG (or PNG) image, as the page sends it.
-
-        Raises
-        ------
-        ValueError
-            If the bytes are not an image OpenCV can decode.
+            A JPEG (or PNG) image, as the page sends it; other bytes raise a ValueError.
         """
         frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if frame is None:

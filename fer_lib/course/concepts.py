@@ -1,7 +1,4 @@
-"""The building blocks of a CNN, applied one at a time to real faces (notebook 1).
-
-Each function runs the real Keras layer on numpy arrays: what happens inside the trained network.
-"""
+"""The building blocks of a CNN applied to real faces (notebook 1), each by the real Keras layer."""
 
 from __future__ import annotations
 
@@ -52,21 +49,13 @@ def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", s
 def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) -> np.ndarray:
     """The same sliding window in plain NumPy ("valid" padding), to read and to check Keras against.
 
-    Every output value is the sum of the window under the kernel times the kernel:
-    ``out[i, j] = sum(image[i*s : i*s+k, j*s : j*s+k] * kernel)``.
+    ``out[i, j] = sum(image[i*s : i*s+k, j*s : j*s+k] * kernel)``, of the shape :func:`output_size` gives.
 
     Parameters
     ----------
     image : ndarray of shape (h, w)
-        A grey image.
     kernel : ndarray of shape (k, k)
     stride : int, default 1
-        Step between window positions.
-
-    Returns
-    -------
-    ndarray of shape (h', w'), float32
-        ``h' = (h - k) // stride + 1`` (:func:`output_size`), likewise ``w'``.
 
     Examples
     --------
@@ -88,15 +77,12 @@ def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) ->
 def output_size(size: int, kernel: int, *, stride: int = 1, padding: str = "valid") -> int:
     """Width (or height) of a convolution's or pooling's output, by the formula Keras follows.
 
-    ``valid`` (no padding): ``(size - kernel) // stride + 1``; ``same`` (zeros around the border):
-    ``ceil(size / stride)``.
+    ``valid`` (no padding): ``(size - kernel) // stride + 1``; ``same`` (padded): ``ceil(size / stride)``.
 
     Parameters
     ----------
-    size : int
-        Input width or height.
-    kernel : int
-        Kernel (or pooling window) width.
+    size, kernel : int
+        Input width (or height), and kernel (or pooling window) width.
     stride : int, default 1
     padding : {"valid", "same"}, default "valid"
     """
@@ -116,10 +102,8 @@ def conv_parameters(kernel: int, channels_in: int, filters: int, *, bias: bool =
 
     Parameters
     ----------
-    kernel : int
-        Kernel width (3 for 3x3).
-    channels_in, filters : int
-        Feature maps coming in (1 for a grey face) and going out.
+    kernel, channels_in, filters : int
+        Kernel width (3 for 3x3), feature maps coming in (1 for a grey face) and going out.
     bias : bool, default True
     """
     return (kernel * kernel * channels_in + int(bias)) * filters
@@ -168,17 +152,13 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 def architecture_table(model) -> pd.DataFrame:
     """The layers' ``type``, ``output shape`` and ``parameters``, indexed by ``layer`` from 1.
 
-    Layer names are left out: Keras numbers them per session (``conv2d_7``).
-
     Parameters
     ----------
     model : keras.Model
-        A built model.
     """
-    rows = []
+    rows = []  # no layer names: Keras numbers them per session (conv2d_7)
     for layer in model.layers:
-        shape = getattr(layer, "output", None)
-        shape = tuple(shape.shape) if shape is not None else ()
+        shape = tuple(layer.output.shape) if getattr(layer, "output", None) is not None else ()
         rows.append({"type": type(layer).__name__, "output shape": str(shape).replace("None", "n"),
                      "parameters": layer.count_params()})
     table = pd.DataFrame(rows)

@@ -1,7 +1,4 @@
-"""Figures the notebooks share: each function returns its titled :class:`matplotlib.figure.Figure`.
-
-Plotting only (every number drawn is computed elsewhere); figures of synthetic data carry a red stamp.
-"""
+"""The notebooks' figures, returned titled: plotting only; figures of synthetic data carry a stamp."""
 
 from __future__ import annotations
 
@@ -144,9 +141,7 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
 
 
 def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: int = 1):  # noqa: N802
-    """A Keras callback that redraws :func:`training_curves` in the notebook every ``every`` epochs.
-
-    ``train(..., callbacks=[plots.LiveCurves()])``; outside a notebook it draws nothing.
+    """A Keras callback redrawing :func:`training_curves` in the notebook: ``callbacks=[LiveCurves()]``.
 
     Parameters
     ----------
@@ -154,11 +149,7 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
     every : int, default 1
     """
     import keras
-
-    try:
-        from IPython.display import display
-    except ImportError:
-        display = None
+    from IPython.display import display
 
     class _LiveCurves(keras.callbacks.Callback):
         def __init__(self):
@@ -168,7 +159,7 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
 
         def on_epoch_end(self, epoch, logs=None):
             self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-            if (epoch + 1) % every or display is None:
+            if (epoch + 1) % every:
                 return
             figure = training_curves(pd.DataFrame(self.rows), title=title)
             if self.handle is None:
@@ -212,16 +203,16 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
         True emotions as rows, predicted as columns (fractions or counts).
     title : str, optional
     """
+    values = table.to_numpy()
     figure, axes = plt.subplots(figsize=(6.4, 5.4))
-    shown = axes.imshow(table.to_numpy(), cmap="Blues", vmin=0, vmax=max(1.0, float(table.to_numpy().max())))
+    shown = axes.imshow(values, cmap="Blues", vmin=0, vmax=max(1.0, float(values.max())))
     axes.set_xticks(range(len(table.columns)), [_shown(name) for name in table.columns], rotation=45,
                     ha="right")
     axes.set_yticks(range(len(table.index)), [_shown(name) for name in table.index])
     axes.set(xlabel=tr("predicted emotion"), ylabel=tr("true emotion"), title=tr(title))
-    for (row, column), value in np.ndenumerate(table.to_numpy()):
-        text = f"{value:.2f}" if value < 1.5 else f"{int(value)}"
-        axes.text(column, row, text, ha="center", va="center", fontsize=8,
-                  color="white" if value > 0.5 * table.to_numpy().max() else "black")
+    for (row, column), value in np.ndenumerate(values):
+        axes.text(column, row, f"{value:.2f}" if value < 1.5 else f"{int(value)}", ha="center", va="center",
+                  fontsize=8, color="white" if value > 0.5 * values.max() else "black")
     figure.colorbar(shown, ax=axes, fraction=0.046)
     return _finish(figure)
 

@@ -1,9 +1,4 @@
-"""FER2013 as arrays: loading (CSV, archives, cache, discovery), splits and synthetic faces.
-
->>> from fer_lib.data import load_fer2013, make_split     # doctest: +SKIP
->>> faces = load_fer2013("data_input/fer2013.csv")          # doctest: +SKIP
->>> split = make_split(faces, "official", seed=0)          # doctest: +SKIP
-"""
+"""FER2013 as arrays: loading (CSV, archives, image folders, cache, discovery), splits and synthetic faces."""
 
 from fer_lib.data._container import FER2013, to_model_input
 from fer_lib.data._folders import load_image_folder, my_faces_folder

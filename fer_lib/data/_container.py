@@ -25,14 +25,10 @@ class FER2013:
         Emotion labels 0..6 in :data:`fer_lib.labels.EMOTIONS` order.
     usage : ndarray of shape (n,), str
         ``Training``, ``PublicTest``, ``PrivateTest`` or ``Unassigned`` (file without ``Usage``).
-    source : str
-        The file the rows came from, or ``"synthetic"``.
-    sha256 : str
-        SHA-256 of the source file (empty for synthetic data).
-    skipped : int
-        Rows dropped by ``on_error="skip"``.
-    skip_reasons : dict of SkipReason to int
-        Rows dropped per reason (a ``str`` enum: ``skip_reasons["label"]`` works).
+    source, sha256 : str
+        The file the rows came from (or ``"synthetic"``) and its SHA-256 (empty for synthetic data).
+    skipped, skip_reasons : int and dict of SkipReason to int
+        Rows dropped by ``on_error="skip"``, in all and per reason (``skip_reasons["label"]`` works).
     synthetic : bool
     files : ndarray of shape (n,), str, optional
         Each face's file inside an image folder; None for a CSV.
@@ -86,8 +82,6 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise ValueError(
-            f"expected grey faces of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}); got {np.shape(images)}. "
-            "Crop and resize faces with fer_lib.live.crop_face first."
-        )
+        raise ValueError(f"expected grey faces of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}); got "
+                         f"{np.shape(images)}. Crop and resize faces with fer_lib.live.crop_face first.")
     return array.astype(np.float32, copy=False)[..., None]

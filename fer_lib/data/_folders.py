@@ -92,16 +92,10 @@ def is_image_folder(path: str | os.PathLike) -> bool:
 
 def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | str] | None = None,
                       detector: FaceDetector | str = "blazeface", cache: bool = True) -> FER2013:
-    """Load a data set that is a folder (or ``.zip``) of images, one folder per emotion.
+    """Load a folder (or ``.zip``) of images, ``<emotion>/*.png`` or FER2013's ``train|test/<emotion>/*.jpg``.
 
-    Two layouts: ``<emotion>/*.png`` (your own faces) and FER2013's image-folder copy
-    ``train/<emotion>/*.jpg`` + ``test/<emotion>/*.jpg``. Emotion folders are named in English or Indonesian
-    (any case), or through ``emotions``. A face's ``usage`` comes from its file name's prefix (``Training_``,
-    ``PublicTest_``, ``PrivateTest_``), else from its split folder (``train`` -> Training, ``test`` ->
-    PublicTest, with a warning), else it is ``Unassigned``. Images that are not 48x48 face crops go through
-    the live loop's detector and crop (the same path as :func:`fer_lib.live.analyze_frame`); a photo with no
-    face or several is skipped and reported in a warning. Nothing is written in ``path``: the arrays are cached
-    under :func:`fer_lib.data.cache_dir`, keyed by the files' contents.
+    Photos that are not 48x48 crops are cropped as the live loop crops a frame (one face each, else skipped
+    with a warning); ``docs/architecture.md`` says how folders are named and where ``usage`` comes from.
 
     Parameters
     ----------
@@ -189,12 +183,16 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
     if len(arrays["labels"]) == 0:
         raise DataError(f"{path}: no face in any of its {len(files)} image(s); use photos with one face each, or "
                         "48x48 face crops")
-    usage = arrays["usage"]
+    guessed = sorted({f.parts[0] for f in files if f.name.split("_")[0] not in _PREFIXES}) if split else []
+    if guessed:
+        warnings.warn(f"{path}: file names in {', '.join(guessed)}/ do not say Training_, PublicTest_ or "
+                      "PrivateTest_; usage taken from the folder (train -> Training, test -> PublicTest)",
+                      FerWarning, stacklevel=2)
     if split:
-        _check_usage(path, files, usage)
         _report_counts(path, arrays)
-    return FER2013(arrays["images"], arrays["labels"], usage, source=str(path), sha256=digest.hexdigest(),
-                   skipped=sum(skip_reasons.values()), skip_reasons=skip_reasons, files=arrays["files"])
+    return FER2013(arrays["images"], arrays["labels"], arrays["usage"], source=str(path),
+                   sha256=digest.hexdigest(), skipped=sum(skip_reasons.values()), skip_reasons=skip_reasons,
+                   files=arrays["files"])
 
 
 def _read_faces(path: Path, files, contents, names, detector) -> dict:
@@ -226,14 +224,6 @@ def _read_faces(path: Path, files, contents, names, detector) -> dict:
             "files": np.asarray(kept, dtype=str), "skip_kinds": np.asarray([kind.value for kind in skipped]),
             "skip_counts": np.asarray([len(v) for v in skipped.values()]),
             "skip_examples": np.asarray([", ".join(v[:3]) + (", ..." if len(v) > 3 else "") for v in skipped.values()])}
-
-
-def _check_usage(path: Path, files, usage) -> None:
-    guessed = sorted({f.parts[0] for f in files if f.name.split("_")[0] not in _PREFIXES})
-    if guessed:
-        warnings.warn(f"{path}: file names in {', '.join(guessed)}/ do not say Training_, PublicTest_ or "
-                      "PrivateTest_; usage taken from the folder (train -> Training, test -> PublicTest)",
-                      FerWarning, stacklevel=3)
 
 
 def _report_counts(path: Path, arrays: dict) -> None:
@@ -271,27 +261,15 @@ def my_faces_folder(create: bool = False) -> Path:
 
 
 def session_of(file: str | os.PathLike) -> str:
-    """The recording session of a captured face, from its name ``<emotion>/<session>_<time>.png``.
-
-    Parameters
-    ----------
-    file : str or path-like
-    """
+    """The recording session of a captured face, from its name ``<emotion>/<session>_<time>.png``."""
     return PurePosixPath(file).name.split("_")[0]
 
 
 def save_face(face: np.ndarray, emotion: str, session: str, *, folder: str | os.PathLike | None = None) -> Path:
-    """Save one 48x48 grey face crop as ``<folder>/<emotion>/<session>_<time>.png`` (written whole or not at all).
+    """Save a 48x48 uint8 grey face as ``<folder>/<emotion>/<session>_<time>.png``, whole or not at all.
 
-    Parameters
-    ----------
-    face : ndarray of shape (48, 48), uint8
-    emotion : str
-        An emotion name (English or Indonesian); its folder is the English name in lower case.
-    session : str
-        The recording session (no ``_``), e.g. ``time.strftime("%Y%m%d-%H%M%S")`` when Record was pressed.
-    folder : str or path-like, optional
-        Default :func:`my_faces_folder`.
+    ``emotion`` is English or Indonesian (its folder: the English name in lower case); ``session`` has no
+    ``_`` (``time.strftime("%Y%m%d-%H%M%S")`` at Record); ``folder`` defaults to :func:`my_faces_folder`.
     """
     label = emotion_label(emotion)
     if "_" in session:

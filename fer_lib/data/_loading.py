@@ -50,12 +50,10 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def _pick_csv_member(names: Iterable[str], path: Path) -> str:
     csvs = [n for n in names if n.lower().endswith(".csv") and not Path(n).name.startswith("._")]
-    for preferred in ("fer2013.csv", "icml_face_data.csv"):
-        for name in csvs:
-            if Path(name).name.lower() == preferred:
-                return name
-    if len(csvs) == 1:
-        return csvs[0]
+    named = [n for known in ("fer2013.csv", "icml_face_data.csv") for n in csvs
+             if Path(n).name.lower() == known]
+    if named or len(csvs) == 1:
+        return (named or csvs)[0]
     raise DataError(f"{path}: the archive holds {len(csvs)} CSV files ({', '.join(csvs) or 'none'}); "
                     "expected fer2013.csv. Extract the right one and pass its path.")
 
@@ -97,8 +95,6 @@ def _csv_bytes(file_bytes: mmap.mmap, path: Path) -> bytes | mmap.mmap:
         if name.endswith(".gz"):
             return gzip.decompress(file_bytes)
         return file_bytes
-    except DataError:
-        raise
     except (EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: the file is truncated or corrupt ({type(exc).__name__}: {exc}). "
                         "Download it again; " + DOWNLOAD_HELP) from exc
@@ -125,8 +121,8 @@ def _read_cache(target: Path) -> dict | None:
         reasons = json.loads(str(arrays["skip_reasons"]))
         return arrays | {"skip_reasons": {SkipReason(kind): int(count) for kind, count in reasons.items()}}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        message = f"ignoring unreadable cache {target} ({exc}); parsing the source again"
-        warnings.warn(message, FerWarning, stacklevel=3)
+        warnings.warn(f"ignoring unreadable cache {target} ({exc}); parsing the source again", FerWarning,
+                      stacklevel=3)
         return None
 
 
@@ -134,8 +130,7 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
                  progress: bool = False) -> FER2013:
     """Load FER2013 from a Kaggle-layout CSV file (columns ``emotion``, ``pixels``, optional ``Usage``).
 
-    Also reads ``.csv.gz``, Kaggle's ``.zip``, ``.tar.gz``, and the image copy's folder (or ``.zip``) with
-    ``train/<emotion>/`` and ``test/<emotion>/`` (through :func:`fer_lib.data.load_image_folder`).
+    Also reads ``.csv.gz``, ``.zip``, ``.tar.gz`` and the image copy (:func:`fer_lib.data.load_image_folder`).
 
     Parameters
     ----------
@@ -193,8 +188,8 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
             if parsed.skipped:
                 reasons = ", ".join(f"{kind.description}: {n}" for kind, n in parsed.skip_reasons.items())
                 examples = "; ".join(f"row {row + 1}: {words}" for row, words in parsed.first_skipped)
-                message = f"{path}: skipped {parsed.skipped} bad row(s) ({reasons}); first: {examples}"
-                warnings.warn(message, FerWarning, stacklevel=2)
+                warnings.warn(f"{path}: skipped {parsed.skipped} bad row(s) ({reasons}); first: {examples}",
+                              FerWarning, stacklevel=2)
             if target is not None:
                 _try_write_cache(target, stored)
         sha256 = digest.result()
@@ -208,8 +203,8 @@ def _try_write_cache(target: Path, stored: dict) -> None:
         with atomic_target(target) as temporary:  # never half-written
             np.savez(temporary, **stored | {"skip_reasons": json.dumps(stored["skip_reasons"])})
     except (OSError, FerError) as exc:
-        message = f"could not write the cache {target} ({exc}); continuing without it"
-        warnings.warn(message, FerWarning, stacklevel=3)
+        warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", FerWarning,
+                      stacklevel=3)
 
 
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
@@ -225,7 +220,7 @@ def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
     Raises
     ------
     DataNotFoundError
-        ``path``, or the file ``$FER2013_PATH`` names, does not exist: an explicit choice never falls back.
+        ``path``, or ``$FER2013_PATH``'s file, does not exist: an explicit choice never falls back.
     """
     explicit = path not in (None, "")
     chosen = path if explicit else os.environ.get(FER2013_PATH_VARIABLE, "")
@@ -252,10 +247,8 @@ def load_default_data(path: str | os.PathLike | None = None, *, synthetic_size: 
     Parameters
     ----------
     path : str or path-like, optional
-    synthetic_size : int, default 4000
-        Number of synthetic faces when no file is found.
-    seed : int, default 0
-        Seed of the synthetic faces.
+    synthetic_size, seed : int, default 4000 and 0
+        Number and seed of the synthetic faces drawn when no file is found.
     verbose : bool, default True
         Print where the faces come from (or the synthetic-data banner).
     **load_options
@@ -267,11 +260,7 @@ def load_default_data(path: str | os.PathLike | None = None, *, synthetic_size: 
             print(SYNTHETIC_BANNER)
         return synthetic_fer2013(synthetic_size, seed=seed)
     if verbose:  # the file's name, never the machine's folders: notebooks save this line
-        if path not in (None, ""):
-            how = "the path given"
-        elif os.environ.get(FER2013_PATH_VARIABLE, ""):
-            how = f"named by ${FER2013_PATH_VARIABLE}"
-        else:
-            how = f"found in {found.parent.name}/"
+        how = ("the path given" if path not in (None, "") else f"named by ${FER2013_PATH_VARIABLE}"
+               if os.environ.get(FER2013_PATH_VARIABLE, "") else f"found in {found.parent.name}/")
         print(f"FER2013 from {found.name} ({how})")
     return load_fer2013(found, **load_options)

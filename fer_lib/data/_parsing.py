@@ -1,8 +1,5 @@
-"""The FER2013 CSV parser: bytes in, validated arrays and named row problems out.
-
-Clean files are cut into fields from their bytes, odd ones read with pandas; pixels are parsed in vectorised
-chunks, and a chunk that fails is parsed again row by row to name each bad row.
-"""
+"""The FER2013 CSV parser: bytes in, validated arrays and named row problems out. Pixels are parsed in
+vectorised chunks; a chunk that fails is parsed again row by row to name each bad row."""
 
 from __future__ import annotations
 
@@ -25,8 +22,7 @@ __all__ = ["SkipReason", "ParsedRows", "parse_csv_bytes"]
 
 _CHUNK_ROWS = 64  # about 0.5 MB of text: a chunk's arrays stay in the CPU cache
 
-_SPACE = 32
-_ZERO = 48
+_SPACE, _ZERO = ord(" "), ord("0")
 _LABEL_CODES = {str(label).encode(): label for label in range(NUM_CLASSES)}
 _USAGE_CODES = {usage.encode(): code for code, usage in enumerate(USAGE_VALUES)}
 

@@ -47,8 +47,8 @@ def official_split(data: FER2013, *, validation_fraction: float = 0.1, seed: int
     """FER2013's own split: validation carved (stratified) from ``Training``, test = ``PublicTest``."""
     usage = data.usage
     if not np.any(usage == "Training"):
-        no_usage = np.all(usage == USAGE_UNASSIGNED)
-        hint = " (the file has no Usage column; use protocol='tutorial')" if no_usage else ""
+        no_usage = " (the file has no Usage column; use protocol='tutorial')"
+        hint = no_usage if np.all(usage == USAGE_UNASSIGNED) else ""
         raise DataError(f"{data.source}: no 'Training' rows, so the official split is impossible{hint}.")
     if not np.any(usage == "PublicTest"):
         raise DataError(f"{data.source}: no 'PublicTest' rows to test on; use protocol='tutorial'.")
@@ -79,9 +79,8 @@ def stratified_sample(data: FER2013, size: int, *, seed: int = 0) -> FER2013:
     Parameters
     ----------
     data : FER2013
-    size : int
-        Number of faces wanted; ``data`` itself when it has no more than that.
-    seed : int, default 0
+    size, seed : int
+        Faces wanted (``data`` itself when it has no more) and the draw's seed (default 0).
     """
     if size >= len(data):
         return data
@@ -109,10 +108,8 @@ def make_split(data: FER2013, protocol: str = "official", *, validation_fraction
     ----------
     data : FER2013
     protocol : {"official", "tutorial"}, default "official"
-    validation_fraction : float, default 0.1
-        Share of ``Training`` drawn as validation (official protocol only).
-    seed : int, default 0
-        Seed of the validation draw (official protocol only).
+    validation_fraction, seed : float and int, default 0.1 and 0
+        Share of ``Training`` drawn as validation, and the draw's seed (official protocol only).
 
     Raises
     ------

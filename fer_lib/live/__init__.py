@@ -1,6 +1,5 @@
 """From frames to emotions: frame checks and crops, face detectors, sources, the loop, smoothing,
-drawing and outputs. It imports no Keras or TensorFlow: the classifier runs on LiteRT.
-"""
+drawing and outputs. It imports no Keras or TensorFlow: the classifier runs on LiteRT."""
 
 from fer_lib._lazy import lazy_attributes
 

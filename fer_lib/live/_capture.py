@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -20,12 +21,7 @@ __all__ = ["FaceRecorder", "capture_faces", "face_counts"]
 
 
 def face_counts(folder: str | os.PathLike | None = None) -> dict[str, int]:
-    """Saved faces per emotion (English names, all seven) in ``folder`` (default :func:`my_faces_folder`).
-
-    Parameters
-    ----------
-    folder : str or path-like, optional
-    """
+    """Saved faces per emotion (English names, all seven) in ``folder`` (default :func:`my_faces_folder`)."""
     folder = Path(folder) if folder is not None else my_faces_folder()
     return {name: sum(1 for p in (folder / name.lower()).glob("*")
                       if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
@@ -33,17 +29,10 @@ def face_counts(folder: str | os.PathLike | None = None) -> dict[str, int]:
 
 
 class FaceRecorder:
-    """Saves the face of each analysed frame that has exactly one, one recording session per :meth:`start`.
+    """Saves the crop the classifier saw of each analysed frame with one face, a session per :meth:`start`.
 
-    The widgets and ``python -m fer_lib capture`` feed it ``(frame, faces)`` as the live loop yields them, so
-    the saved crop is the one the classifier saw. Frames with no face or several are counted, not saved.
-
-    Parameters
-    ----------
-    folder : str or path-like, optional
-        Where the emotion folders go; default :func:`fer_lib.data.my_faces_folder` (created when needed).
-    every : int, default 3
-        Save every ``every``-th frame with one face (consecutive frames are nearly the same picture).
+    Into ``folder`` (default ``my_faces/``, created when needed), every ``every``-th single face: consecutive
+    frames are nearly the same picture.
     """
 
     def __init__(self, folder: str | os.PathLike | None = None, *, every: int = 3) -> None:
@@ -94,36 +83,16 @@ class FaceRecorder:
 
 def capture_faces(source: Any, emotion: str, count: int, *, folder: str | os.PathLike | None = None,
                   every: int = 3, **loop_options: Any) -> FaceRecorder:
-    """Record ``count`` faces of ``emotion`` from a camera or video (``python -m fer_lib capture``).
+    """Record ``count`` faces of ``emotion`` from a source (``python -m fer_lib capture``).
 
-    Parameters
-    ----------
-    source
-        Anything :func:`fer_lib.live.open_source` accepts (a camera index, a video, a folder of images).
-    emotion : str
-        English or Indonesian name.
-    count : int
-        Faces to save; the loop stops when they are saved or the source ends.
-    folder : str or path-like, optional
-        Default :func:`fer_lib.data.my_faces_folder`.
-    every : int, default 3
-        Save every ``every``-th frame with one face.
-    **loop_options
-        Passed to :func:`fer_lib.live.iter_analyzed` (``detector``, ``classifier``, ``max_frames``).
-
-    Returns
-    -------
-    FaceRecorder
-        Its ``saved`` files, ``skipped`` frames and ``session``.
+    ``folder`` and ``every`` as for :class:`FaceRecorder`, ``loop_options`` for :func:`iter_analyzed`; returns
+    the recorder, with its ``saved`` files, ``skipped`` frames and ``session``.
     """
     recorder = FaceRecorder(folder, every=every)
     recorder.start(emotion, count)
-    frames = iter_analyzed(source, smooth=False, **loop_options)
-    try:
+    with contextlib.closing(iter_analyzed(source, smooth=False, **loop_options)) as frames:
         for frame, faces in frames:
             recorder.add(frame, faces)
             if not recorder.recording:
                 break
-    finally:
-        frames.close()
     return recorder

@@ -1,6 +1,5 @@
 """Face detectors, ``detect(frame) -> (n, 4)`` int ``(x, y, w, h)`` boxes: BlazeFace (LiteRT, the default)
-and OpenCV's Haar cascade (the tutorial's); their measured defaults are in ``benchmarks/README.md``.
-"""
+and OpenCV's Haar cascade (the tutorial's); their measured defaults are in ``benchmarks/README.md``."""
 
 from __future__ import annotations
 
@@ -30,8 +29,7 @@ class FaceDetector(Protocol):
 
         Parameters
         ----------
-        frame : ndarray
-            Grey, BGR or BGRA uint8, any size.
+        frame : ndarray of grey, BGR or BGRA uint8
         """
         ...
 
@@ -58,15 +56,9 @@ class HaarFaceDetector:
         If the cascade file is missing (OpenCV 5 dropped it) or cannot be loaded.
     """
 
-    def __init__(
-        self,
-        *,
-        scale_factor: float = 1.32,
-        min_neighbors: int = 3,
-        min_size: int | tuple[int, int] | None = 30,
-        max_width: int | None = 640,
-        cascade_path: str | Path | None = None,
-    ) -> None:
+    def __init__(self, *, scale_factor: float = 1.32, min_neighbors: int = 3,
+                 min_size: int | tuple[int, int] | None = 30, max_width: int | None = 640,
+                 cascade_path: str | Path | None = None) -> None:
         if not float(scale_factor) > 1.0:
             raise ValueError(f"scale_factor must be greater than 1; got {scale_factor!r}")
         if int(min_neighbors) != min_neighbors or min_neighbors < 0:
@@ -110,8 +102,7 @@ class HaarFaceDetector:
 
         Parameters
         ----------
-        frame : ndarray
-            Grey, BGR or BGRA uint8, any size.
+        frame : ndarray of grey, BGR or BGRA uint8
         """
         gray = to_gray(frame)
         height, width = gray.shape
@@ -161,17 +152,9 @@ class BlazeFaceDetector:
         If the model file is missing or is not a LiteRT BlazeFace model.
     """
 
-    def __init__(
-        self,
-        *,
-        score_threshold: float = 0.5,
-        iou_threshold: float = 0.3,
-        crop_scale: float = DEFAULT_CROP_SCALE,
-        crop_shift: float = DEFAULT_CROP_SHIFT,
-        tiles: bool = False,
-        model_path: str | Path | None = None,
-        num_threads: int = 2,
-    ) -> None:
+    def __init__(self, *, score_threshold: float = 0.5, iou_threshold: float = 0.3,
+                 crop_scale: float = DEFAULT_CROP_SCALE, crop_shift: float = DEFAULT_CROP_SHIFT,
+                 tiles: bool = False, model_path: str | Path | None = None, num_threads: int = 2) -> None:
         for name, value in (("score_threshold", score_threshold), ("iou_threshold", iou_threshold)):
             if not 0.0 < float(value) < 1.0:
                 raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
@@ -191,10 +174,9 @@ class BlazeFaceDetector:
         outputs = {tuple(out["shape"][1:]): out["index"] for out in self._interpreter.get_output_details()}
         shape, anchors = tuple(self._input["shape"]), _GRID * _GRID
         if shape != (1, _INPUT, _INPUT, 3) or not {(anchors, 16), (anchors, 1)} <= outputs.keys():
-            raise ModelError(
-                f"{self.model_path} is not the full-range BlazeFace model (input {shape}): expected input "
-                f"(1, {_INPUT}, {_INPUT}, 3) and outputs ({anchors}, 16) and ({anchors}, 1)"
-            )
+            raise ModelError(f"{self.model_path} is not the full-range BlazeFace model (input {shape}): "
+                             f"expected input (1, {_INPUT}, {_INPUT}, 3) and outputs ({anchors}, 16) and "
+                             f"({anchors}, 1)")
         self._regressors, self._scores = outputs[(anchors, 16)], outputs[(anchors, 1)]
         centres = (np.arange(_GRID) + 0.5) / _GRID
         anchor_x, anchor_y = np.meshgrid(centres, centres)
@@ -213,8 +195,7 @@ class BlazeFaceDetector:
 
         Parameters
         ----------
-        frame : ndarray
-            BGR, BGRA or grey uint8, any size; colour helps.
+        frame : ndarray of BGR, BGRA or grey uint8 (colour helps)
         """
         return self.detect_scored(frame)[0]
 
@@ -311,7 +292,7 @@ def make_detector(name: str = "blazeface", **options) -> FaceDetector:
     ----------
     name : {"blazeface", "haar"}
     **options
-        Keyword arguments of :class:`BlazeFaceDetector` or :class:`HaarFaceDetector`.
+        The detector's keyword arguments.
 
     Examples
     --------

@@ -1,6 +1,5 @@
 """Frame checks, colour conversions, box overlap, safe 48x48 crops and the face record, one dict per face
-everywhere: ``{"box": (x, y, w, h), "probabilities": [7 floats in EMOTIONS order], "emotion": "Happy"}``.
-"""
+everywhere: ``{"box": (x, y, w, h), "probabilities": [7 floats in EMOTIONS order], "emotion": "Happy"}``."""
 
 from __future__ import annotations
 
@@ -38,10 +37,8 @@ def check_frame(frame) -> np.ndarray:
     """``frame`` as an array, checked to be a non-empty uint8 grey, BGR or BGRA frame."""
     array = np.asarray(frame)
     if array.dtype != np.uint8:
-        raise ValueError(
-            f"expected a uint8 frame (grey levels 0..255); got dtype {array.dtype}. "
-            "Convert it first, e.g. (frame * 255).round().astype(np.uint8) for 0..1 floats."
-        )
+        raise ValueError(f"expected a uint8 frame (grey levels 0..255); got dtype {array.dtype}. Convert it "
+                         "first, e.g. (frame * 255).round().astype(np.uint8) for 0..1 floats.")
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))):
         raise ValueError(f"expected a frame of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA; "
                          f"got shape {array.shape}")
@@ -139,8 +136,5 @@ def crop_faces(gray: np.ndarray, boxes: np.ndarray, *, margin: float = 0.0) -> n
 def face_record(box: Sequence[float], probabilities: Sequence[float]) -> dict:
     """The record of one face: its box as ints, its probabilities as floats, its top emotion."""
     probabilities = [float(p) for p in probabilities]
-    return {
-        "box": tuple(int(v) for v in box),
-        "probabilities": probabilities,
-        "emotion": EMOTIONS[int(np.argmax(probabilities))],
-    }
+    return {"box": tuple(int(v) for v in box), "probabilities": probabilities,
+            "emotion": EMOTIONS[int(np.argmax(probabilities))]}

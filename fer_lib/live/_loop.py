@@ -41,12 +41,8 @@ def _detector(detector: Detector | None) -> FaceDetector:
     return default_detector(detector or DETECTORS[0]) if named else detector
 
 
-def analyze_frame(
-    frame: np.ndarray,
-    *,
-    detector: Detector | None = None,
-    classifier: EmotionClassifier | None = None,
-) -> list[dict]:
+def analyze_frame(frame: np.ndarray, *, detector: Detector | None = None,
+                  classifier: EmotionClassifier | None = None) -> list[dict]:
     """Detect and classify every face of one frame.
 
     Parameters
@@ -84,18 +80,11 @@ def classify_boxes(frame: np.ndarray, boxes, *, classifier: EmotionClassifier | 
     return [face_record(box, row) for box, row in zip(boxes, probabilities)]
 
 
-def iter_analyzed(
-    source: Any,
-    *,
-    every: int = 1,
-    detect_every: int = 1,
-    smooth: bool | ProbabilitySmoother = True,
-    max_frames: int | None = None,
-    detector: Detector | None = None,
-    classifier: EmotionClassifier | None = None,
-    capture_factory: Callable[..., Any] = cv2.VideoCapture,
-    read_timeout: float = 2.0,
-) -> Iterator[tuple[np.ndarray, list[dict]]]:
+def iter_analyzed(source: Any, *, every: int = 1, detect_every: int = 1,
+                  smooth: bool | ProbabilitySmoother = True, max_frames: int | None = None,
+                  detector: Detector | None = None, classifier: EmotionClassifier | None = None,
+                  capture_factory: Callable[..., Any] = cv2.VideoCapture,
+                  read_timeout: float = 2.0) -> Iterator[tuple[np.ndarray, list[dict]]]:
     """Yield ``(BGR frame, faces)`` per frame of a source, released when the loop ends, fails or is closed.
 
     Parameters
@@ -111,9 +100,8 @@ def iter_analyzed(
     max_frames : int, optional
     detector, classifier : optional
         As for :func:`analyze_frame`.
-    capture_factory : callable, default cv2.VideoCapture
-    read_timeout : float, default 2.0
-        Seconds a camera may deliver no frame before :class:`~fer_lib.errors.SourceError`.
+    capture_factory, read_timeout
+        As for :func:`open_source`.
     """
     for name, value in (("every", every), ("detect_every", detect_every)):
         if int(value) != value or value < 1:
@@ -136,15 +124,9 @@ def iter_analyzed(
             yield frame, faces
 
 
-def run_loop(
-    source: Any,
-    *,
-    every: int = 1,
-    smooth: bool | ProbabilitySmoother = True,
-    on_frame: Callable[[np.ndarray, list[dict]], Any] | None = None,
-    max_frames: int | None = None,
-    **options: Any,
-) -> int:
+def run_loop(source: Any, *, every: int = 1, smooth: bool | ProbabilitySmoother = True,
+             on_frame: Callable[[np.ndarray, list[dict]], Any] | None = None, max_frames: int | None = None,
+             **options: Any) -> int:
     """Run :func:`iter_analyzed` to the end, calling ``on_frame(frame, faces)`` per frame; returns the count.
 
     Parameters

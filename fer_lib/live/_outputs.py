@@ -34,9 +34,8 @@ VIDEO_INPUT_SUFFIXES: frozenset[str] = frozenset(
 REPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
 
-def expand_inputs(
-    paths: Sequence[str], *, problems: list[tuple[str, str]] | None = None
-) -> list[tuple[str, str]]:
+def expand_inputs(paths: Sequence[str], *,
+                  problems: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """``(source, kind)`` per image or video, folders expanded; a bad input raises or joins ``problems``."""
     items: list[tuple[str, str]] = []
     for text in dict.fromkeys(paths):  # an input named twice is analysed once
@@ -151,21 +150,18 @@ def video_fps(source: str | os.PathLike, default: float = 25.0) -> float:
     return float(fps) if math.isfinite(fps) and 0 < fps <= 240 else default
 
 
-def report_rows(
-    source: str, frame_index: int, faces: Sequence[dict], *, fps: float | None = None
-) -> list[dict]:
+def report_rows(source: str, frame_index: int, faces: Sequence[dict], *,
+                fps: float | None = None) -> list[dict]:
     """One report row per face of a frame (``time`` in seconds given a video's ``fps``)."""
-    return [{
-        "source": source,
-        "frame": frame_index,
-        "time": None if fps is None else round(frame_index / fps, 3),
-        "face": face_index,
-        "track": face.get("track"),
-        "box": [int(v) for v in face["box"]],
-        "emotion": face["emotion"],
-        "confidence": round(float(face["probabilities"][EMOTIONS.index(face["emotion"])]), 6),
-        "probabilities": {name: round(float(p), 6) for name, p in zip(EMOTIONS, face["probabilities"])},
-    } for face_index, face in enumerate(faces)]
+    seconds = None if fps is None else round(frame_index / fps, 3)
+    rows = []
+    for index, face in enumerate(faces):
+        probabilities = {name: round(float(p), 6) for name, p in zip(EMOTIONS, face["probabilities"])}
+        rows.append({"source": source, "frame": frame_index, "time": seconds, "face": index,
+                     "track": face.get("track"), "box": [int(v) for v in face["box"]],
+                     "emotion": face["emotion"], "confidence": probabilities[face["emotion"]],
+                     "probabilities": probabilities})
+    return rows
 
 
 def track_summary(rows: Sequence[dict]) -> list[dict]:

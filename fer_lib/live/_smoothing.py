@@ -38,14 +38,8 @@ class ProbabilitySmoother:
         Frames a face may go undetected before it is forgotten.
     """
 
-    def __init__(
-        self,
-        window: int = 5,
-        *,
-        min_iou: float = 0.3,
-        max_centre_distance: float = 0.5,
-        max_missed: int = 2,
-    ) -> None:
+    def __init__(self, window: int = 5, *, min_iou: float = 0.3, max_centre_distance: float = 0.5,
+                 max_missed: int = 2) -> None:
         if int(window) != window or window < 1:
             raise ValueError(f"window must be a positive integer; got {window!r}")
         self.window = int(window)

@@ -1,6 +1,5 @@
 """Cameras, videos, streams, images, folders and arrays as BGR frames, released however the loop ends;
-a source that delivers no frame raises :class:`~fer_lib.errors.SourceError` instead of waiting forever.
-"""
+a source that delivers no frame raises :class:`~fer_lib.errors.SourceError` instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -82,12 +81,8 @@ class FrameSource:
             self.close()
 
 
-def open_source(
-    source: Any,
-    *,
-    capture_factory: Callable[..., Any] = cv2.VideoCapture,
-    read_timeout: float = 2.0,
-) -> FrameSource:
+def open_source(source: Any, *, capture_factory: Callable[..., Any] = cv2.VideoCapture,
+                read_timeout: float = 2.0) -> FrameSource:
     """Open a source of BGR frames: an iterator and context manager of ``(H, W, 3)`` uint8 frames.
 
     Parameters

@@ -12,8 +12,8 @@ from keras import layers, regularizers
 from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
-__all__ = ["seed_cnn", "fer_net", "fer_resnet", "with_flip_averaging", "with_crop_averaging", "build_model",
-           "MODEL_BUILDERS", "HorizontalFlip", "count_parameters", "compile_model"]
+__all__ = ["seed_cnn", "fer_net", "with_flip_averaging", "build_model", "MODEL_BUILDERS", "HorizontalFlip",
+           "count_parameters", "compile_model"]
 
 
 @keras.saving.register_keras_serializable(package="fer_lib")
@@ -99,7 +99,6 @@ def fer_net(
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
     weight_decay: float = 1e-4,
     label_smoothing: float = 0.1,
-    optimizer: str = "adamw",
     input_size: int = IMAGE_SIZE,
 ) -> keras.Model:
     """Our network: a light VGG-style CNN (1.2 M parameters): four blocks of two 3x3 convolutions with batch
@@ -116,9 +115,8 @@ def fer_net(
     compile : bool, default True
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
     weight_decay, label_smoothing : float, default 1e-4, 0.1
-    optimizer : {"adamw", "sgd"}, default "adamw"
     input_size : int, default 48
-        Smaller for a network trained on crops (see :func:`with_crop_averaging`).
+        Smaller for a network trained on crops (research's ten-crop recipe).
     """
     strides = tuple(pool_strides) if pool_strides is not None else (2,) * (len(widths) - 1)
     if len(strides) != len(widths) - 1 or not all(s in (1, 2) for s in strides):
@@ -134,96 +132,31 @@ def fer_net(
             x = layers.MaxPooling2D(2, strides=strides[block - 1], name=f"block{block}_pool")(x)
             if block_dropout:
                 x = layers.Dropout(block_dropout, name=f"block{block}_dropout")(x)
-    return _with_head(inputs, x, "fer_net", dropout, compile, optimizer=optimizer,
-                      learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
-
-
-def _with_head(inputs, x, name: str, dropout: float, compile: bool, **recipe) -> keras.Model:
-    """Global average pooling, dropout and softmax on ``x``; compiled with ``recipe`` if asked."""
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name=name)
+    model = keras.Model(inputs, outputs, name="fer_net")
     if compile:
-        compile_model(model, **recipe)
+        compile_model(model, learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
     return model
 
 
-def compile_model(model: keras.Model, *, optimizer: str = "adamw", learning_rate=2e-3,
-                  weight_decay: float = 1e-4, label_smoothing: float = 0.1,
-                  ema_momentum: float | None = None) -> None:
-    """Compile ``model`` with the recipe of :func:`fer_net`: AdamW or Nesterov SGD, label smoothing, accuracy.
+def compile_model(model: keras.Model, *, learning_rate=2e-3, weight_decay: float = 1e-4,
+                  label_smoothing: float = 0.1, optimizer: keras.optimizers.Optimizer | None = None) -> None:
+    """Compile ``model`` with the recipe of :func:`fer_net`: AdamW, label smoothing, accuracy.
 
     Parameters
     ----------
     model : keras.Model
-    optimizer : {"adamw", "sgd"}, default "adamw"
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 2e-3
     weight_decay, label_smoothing : float, default 1e-4, 0.1
-    ema_momentum : float, optional
-        Keep a moving average of the weights (Keras' ``use_ema``).
+    optimizer : keras.optimizers.Optimizer, optional
+        Another optimiser instead of AdamW (``learning_rate`` and ``weight_decay`` are then its own).
     """
-    ema = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
-    if optimizer == "adamw":
-        chosen = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay, **ema)
-    elif optimizer == "sgd":
-        chosen = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True,
-                                      weight_decay=weight_decay, **ema)
-    else:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adamw' or 'sgd'")
+    if optimizer is None:
+        optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
-    model.compile(optimizer=chosen, loss=loss, metrics=["accuracy"])
-
-
-def _residual_block(x, filters: int, name: str):
-    shortcut = x
-    if x.shape[-1] != filters:  # a 1x1 projection where the width changes
-        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_project")(x)
-        shortcut = layers.BatchNormalization(momentum=0.9, name=f"{name}_project_bn")(shortcut)
-    x = _conv_bn_relu(x, filters, f"{name}a")
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}b_conv")(x)
-    x = layers.BatchNormalization(momentum=0.9, name=f"{name}b_bn")(x)
-    x = layers.Add(name=f"{name}_add")([x, shortcut])
-    return layers.ReLU(name=f"{name}_relu")(x)
-
-
-def fer_resnet(
-    *,
-    widths: tuple[int, ...] = (32, 64, 128, 256),
-    blocks: int = 1,
-    dropout: float = 0.4,
-    compile: bool = True,
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
-    weight_decay: float = 1e-4,
-    label_smoothing: float = 0.1,
-    optimizer: str = "adamw",
-) -> keras.Model:
-    """The residual variant of :func:`fer_net`: the same convolutions, each pair bridged by a shortcut.
-
-    Parameters
-    ----------
-    widths : tuple of int, default (32, 64, 128, 256)
-    blocks : int, default 1
-        Residual blocks per stage (two convolutions each).
-    dropout : float, default 0.4
-    compile : bool, default True
-    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default 1e-3
-    weight_decay, label_smoothing : float, default 1e-4, 0.1
-    optimizer : {"adamw", "sgd"}, default "adamw"
-    """
-    if not isinstance(blocks, int) or blocks < 1:
-        raise ValueError(f"blocks must be a positive integer; got {blocks!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1); got {dropout}")
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
-    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
-    for stage, filters in enumerate(widths, start=1):
-        for block in range(1, blocks + 1):
-            x = _residual_block(x, filters, f"stage{stage}_block{block}")
-        if stage < len(widths):
-            x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
-    return _with_head(inputs, x, "fer_resnet", dropout, compile, optimizer=optimizer,
-                      learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
 def with_flip_averaging(model: keras.Model) -> keras.Model:
@@ -239,42 +172,11 @@ def with_flip_averaging(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"{model.name}_flip_tta")
 
 
-def with_crop_averaging(model: keras.Model, *, crops: int = 10) -> keras.Model:
-    """Wrap a network trained on crops (weights shared) so that it takes whole 48x48 faces: ``crops=1`` the
-    centre crop, ``crops=10`` the four corners and the centre, each also mirrored.
-
-    Parameters
-    ----------
-    model : keras.Model
-    crops : {1, 10}, default 10
-    """
-    size = model.input_shape[1]
-    margin = IMAGE_SIZE - size
-    if crops not in (1, 10) or not 0 < margin < IMAGE_SIZE:
-        raise ValueError(f"crop averaging takes crops=1 or 10 and a network for faces under 48 pixels; "
-                         f"got crops={crops} and a {size}-pixel network")
-    half = margin // 2
-    centre = ((half, margin - half), (half, margin - half))
-    corners = [((0, margin), (0, margin)), ((0, margin), (margin, 0)), ((margin, 0), (0, margin)),
-               ((margin, 0), (margin, 0))]
-    inputs = keras.Input(shape=IMAGE_SHAPE, name="face")
-    outputs = []
-    for index, cropping in enumerate([centre] if crops == 1 else [*corners, centre]):
-        view = layers.Cropping2D(cropping, name=f"crop{index}")(inputs)
-        outputs.append(model(view))
-        if crops == 10:
-            outputs.append(model(HorizontalFlip(name=f"mirror{index}")(view)))
-    if crops == 1:
-        return keras.Model(inputs, outputs[0], name=f"{model.name}_centre_crop")
-    return keras.Model(inputs, layers.Average(name="probabilities")(outputs), name=f"{model.name}_ten_crop")
-
-
-#: Model name -> builder; :func:`build_model` and the training CLI look names up here.
+#: Model name -> builder; :func:`build_model` and the training CLI look names up here (research adds its own).
 MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "seed_cnn": seed_cnn,
     "fer_net": fer_net,
     "fer_net_small": lambda **kw: fer_net(widths=(16, 32, 64, 128), **kw),
-    "fer_resnet": fer_resnet,
 }
 
 

@@ -35,14 +35,9 @@ def machine_description() -> dict[str, Any]:
     """Where a run happened: platform, processor, core count, Python, Keras and its backend."""
     import keras
 
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-    }
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "keras": keras.__version__,
+            "backend": keras.backend.backend()}
 
 
 def _now() -> str:
@@ -110,9 +105,7 @@ class ModelCard:
             The card's fields of these names.
         """
         return cls(
-            name=config["model_name"],
-            architecture=config["model_name"],
-            parameters=dict(parameters),
+            name=config["model_name"], architecture=config["model_name"], parameters=dict(parameters),
             flip_tta=bool(flip_tta),
             data={"file": "synthetic" if data.synthetic else Path(data.source).name,
                   "sha256": data.sha256, "synthetic": data.synthetic, "skipped_rows": data.skipped},
@@ -121,16 +114,11 @@ class ModelCard:
                    "sizes": {"train": int(train_size), "validation": len(split.validation), "test": len(split.test)},
                    "test_part": "PublicTest" if config["protocol"] == "official" else "random 10% (tutorial)"},
             recipe={key: value for key, value in config.items() if key not in _DATA_KEYS},
-            epochs_trained=state["epoch"],
-            epochs_planned=config["epochs"],
-            weights=weights,
-            best_epoch=state.get("best_epoch"),
-            seconds=round(state["seconds"], 1),
+            epochs_trained=state["epoch"], epochs_planned=config["epochs"], weights=weights,
+            best_epoch=state.get("best_epoch"), seconds=round(state["seconds"], 1),
             machine=machine_description(),
-            accuracy=dict(accuracy),
-            per_class_test_accuracy=dict(per_class_test_accuracy),
-            test_macro_f1=None if test_macro_f1 is None else float(test_macro_f1),
-            history=str(history),
+            accuracy=dict(accuracy), per_class_test_accuracy=dict(per_class_test_accuracy),
+            test_macro_f1=None if test_macro_f1 is None else float(test_macro_f1), history=str(history),
         )
 
     def to_dict(self) -> dict[str, Any]:

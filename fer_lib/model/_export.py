@@ -4,7 +4,6 @@ without TensorFlow; a manifest ties the files to their model."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -12,8 +11,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from fer_lib.errors import ModelError
 from fer_lib._fileio import atomic_target, atomic_write_text
+from fer_lib.data._loading import file_sha256
+from fer_lib.errors import ModelError
 from fer_lib.quiet import hidden_startup_lines
 
 __all__ = ["LITERT_VARIANTS", "export_litert", "litert_paths", "read_manifest"]
@@ -31,24 +31,14 @@ def litert_paths(model_path: str | os.PathLike) -> dict[str, Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> dict[str, Path]:
-    """Write the float32 and quantised LiteRT files of a ``.keras`` model, and their manifest.
+    """Write a ``.keras`` model's float32 and quantised LiteRT files and manifest; returns their paths.
 
     Parameters
     ----------
     model_path : str or Path
     verbose : bool, default False
         Let TensorFlow's converter print its own progress.
-
-    Returns
-    -------
-    dict of str to Path
-        The paths written, as :func:`litert_paths` names them.
 
     Raises
     ------
@@ -83,10 +73,11 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
         raise ModelError(f"cannot export {model_path} to LiteRT: {type(exc).__name__}: {str(exc)[:300]}") from exc
     manifest = {
         "source": model_path.name,
-        "source_sha256": _sha256(model_path),
+        "source_sha256": file_sha256(model_path),
         "made_by": f"python -m fer_lib export {model_path.as_posix()}",
         "files": {
-            name: {"file": paths[name].name, "sha256": _sha256(paths[name]), "bytes": paths[name].stat().st_size}
+            name: {"file": paths[name].name, "sha256": file_sha256(paths[name]),
+                   "bytes": paths[name].stat().st_size}
             for name in LITERT_VARIANTS
         },
         "quantization": {"quantized": "dynamic range: int8 weights, float32 activations (tf.lite.Optimize.DEFAULT)"},
@@ -101,8 +92,7 @@ def read_manifest(model_path: str | os.PathLike) -> dict:
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError as exc:
-        raise ModelError(
-            f"{path} does not exist: {model_path} was never exported; run python -m fer_lib export {model_path}"
-        ) from exc
+        raise ModelError(f"{path} does not exist: {model_path} was never exported; run "
+                         f"python -m fer_lib export {model_path}") from exc
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path} is not valid JSON ({exc}); export the model again") from exc

@@ -4,6 +4,7 @@ random layers cost up to 40% of a step), as a Keras PyDataset."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import keras
@@ -13,8 +14,7 @@ from fer_lib.data import FER2013, to_model_input
 from fer_lib.labels import IMAGE_SIZE, NUM_CLASSES
 from fer_lib.train._config import TrainConfig
 
-__all__ = ["augment_batch", "erase_batch", "crop_batch", "centre_crop", "mix_batch", "balanced_class_weights",
-           "AugmentedFaces", "training_batches", "validation_arrays"]
+__all__ = ["augment_batch", "erase_batch", "AugmentedFaces", "training_batches", "validation_arrays"]
 
 
 def augment_batch(images: np.ndarray, rng: np.random.Generator, *, max_rotation: float = 10.0,
@@ -67,64 +67,13 @@ def erase_batch(images: np.ndarray, rng: np.random.Generator, *, probability: fl
     return out
 
 
-def crop_batch(images: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-    """A random ``size`` x ``size`` window of each face (training on crops, testing on ten of them)."""
-    side = images.shape[1]
-    if not 0 < size <= side:
-        raise ValueError(f"a crop must be 1 to {side} pixels; got {size}")
-    tops, lefts = rng.integers(0, side - size + 1, size=(2, len(images)))
-    return np.stack([face[top:top + size, left:left + size] for face, top, left in zip(images, tops, lefts)])
-
-
-def centre_crop(images: np.ndarray, size: int | None) -> np.ndarray:
-    """The centre ``size`` x ``size`` window of each face; ``None`` keeps the faces whole."""
-    if size is None:
-        return images
-    start = (images.shape[1] - size) // 2
-    return images[:, start:start + size, start:start + size]
-
-
-def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, *, mixup: float = 0.0,
-              cutmix: float = 0.0, weights: np.ndarray | None = None):
-    """Mixup or CutMix a batch with a shuffled copy of itself; the targets become soft labels."""
-    if mixup < 0 or cutmix < 0:
-        raise ValueError(f"mixup and cutmix are Beta alphas, 0 (off) or positive; got {mixup}, {cutmix}")
-    if not (mixup or cutmix):
-        return (images, targets) if weights is None else (images, targets, weights)
-    use_cutmix = bool(cutmix) and (not mixup or rng.random() < 0.5)
-    lam = float(rng.beta(cutmix, cutmix) if use_cutmix else rng.beta(mixup, mixup))
-    order = rng.permutation(len(images))
-    if use_cutmix:
-        side = images.shape[1]
-        cut = math.sqrt(1.0 - lam) * side
-        cy, cx = rng.uniform(0, side, size=2)
-        top, bottom = int(np.clip(round(cy - cut / 2), 0, side)), int(np.clip(round(cy + cut / 2), 0, side))
-        left, right = int(np.clip(round(cx - cut / 2), 0, side)), int(np.clip(round(cx + cut / 2), 0, side))
-        images = images.copy()
-        images[:, top:bottom, left:right] = images[order, top:bottom, left:right]
-        lam = 1.0 - (bottom - top) * (right - left) / (side * side)  # the area actually kept
-    else:
-        images = (lam * images + (1.0 - lam) * images[order]).astype(images.dtype)
-    targets = (lam * targets + (1.0 - lam) * targets[order]).astype(targets.dtype)
-    if weights is None:
-        return images, targets
-    return images, targets, (lam * weights + (1.0 - lam) * weights[order]).astype(weights.dtype)
-
-
-def balanced_class_weights(labels: np.ndarray) -> np.ndarray:
-    """Per-class loss weights inversely proportional to class frequency (scikit-learn's ``"balanced"``)."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES).astype(np.float64)
-    weights = np.divide(len(labels), NUM_CLASSES * counts, out=np.zeros(NUM_CLASSES), where=counts > 0)
-    return weights.astype(np.float32)
-
-
 class AugmentedFaces(keras.utils.PyDataset):
-    """Batches of ``(faces, one-hot labels)`` for ``model.fit``, reshuffled each epoch."""
+    """Batches of ``(faces, one-hot labels)`` for ``model.fit``, reshuffled each epoch; ``transform(faces,
+    targets, rows, rng)`` changes each batch last (research's mixup, crops)."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 64,
                  augment: bool = True, seed: int = 0, shuffle: bool = True, random_erasing: float = 0.0,
-                 mixup: float = 0.0, cutmix: float = 0.0, class_weight: np.ndarray | None = None,
-                 crop: int | None = None, targets: np.ndarray | None = None):
+                 targets: np.ndarray | None = None, transform: Callable | None = None):
         super().__init__()
         self.images = images
         if targets is None:
@@ -138,11 +87,7 @@ class AugmentedFaces(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.random_erasing = random_erasing
-        self.mixup = mixup
-        self.cutmix = cutmix
-        self.crop = crop
-        self.sample_weights = (None if class_weight is None
-                               else np.asarray(class_weight, np.float32)[np.asarray(labels, np.int64)])
+        self.transform = transform
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -162,28 +107,21 @@ class AugmentedFaces(keras.utils.PyDataset):
             faces = augment_batch(faces, rng)
         if self.random_erasing:
             faces = erase_batch(faces, rng, probability=self.random_erasing)
-        weights = None if self.sample_weights is None else self.sample_weights[rows]
-        batch = mix_batch(to_model_input(faces), self.targets[rows], rng, mixup=self.mixup,
-                          cutmix=self.cutmix, weights=weights)
-        if self.crop:
-            batch = (crop_batch(batch[0], rng, self.crop), *batch[1:])
-        return batch
+        batch = to_model_input(faces), self.targets[rows]
+        return batch if self.transform is None else self.transform(*batch, rows, rng)
 
     def on_epoch_end(self) -> None:
         self.set_epoch(self.epoch + 1)
 
 
-def training_batches(faces: FER2013, config: TrainConfig, *,
-                     targets: np.ndarray | None = None) -> AugmentedFaces:
+def training_batches(faces: FER2013, config: TrainConfig, *, targets: np.ndarray | None = None,
+                     transform: Callable | None = None) -> AugmentedFaces:
     """The batches a run with ``config`` trains on (soft ``targets``, shape (n, 7), instead of the labels)."""
     return AugmentedFaces(faces.images, faces.labels, batch_size=config.batch_size,
                           augment=bool(config.recipe()["augment"]), seed=config.seed,
-                          random_erasing=config.random_erasing, mixup=config.mixup, cutmix=config.cutmix,
-                          crop=config.crop, targets=targets,
-                          class_weight=balanced_class_weights(faces.labels) if config.class_weight else None)
+                          random_erasing=config.random_erasing, targets=targets, transform=transform)
 
 
-def validation_arrays(validation: FER2013, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """``(faces, one-hot labels)`` that ``fit`` validates on (centre crops for a run on crops)."""
-    return (centre_crop(to_model_input(validation.images), config.crop),
-            keras.utils.to_categorical(validation.labels, NUM_CLASSES))
+def validation_arrays(validation: FER2013) -> tuple[np.ndarray, np.ndarray]:
+    """``(faces, one-hot labels)`` that ``fit`` validates on."""
+    return to_model_input(validation.images), keras.utils.to_categorical(validation.labels, NUM_CLASSES)

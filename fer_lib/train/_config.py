@@ -8,23 +8,19 @@ import json
 from typing import Any
 
 from fer_lib.errors import ModelError
-from fer_lib.labels import IMAGE_SIZE
 
-__all__ = ["TrainConfig", "PROFILES", "RECIPES", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "PROFILES", "RECIPES"]
 
-#: Per-model recipe where the config leaves it open (``seed_cnn``: the tutorial's Adam 1e-3, no augmentation).
+#: Per-model recipe where the config leaves it open (``seed_cnn``: the tutorial's Adam 1e-3, no augmentation);
+#: research registers its own models here.
 RECIPES: dict[str, dict[str, Any]] = {
     "seed_cnn": {"augment": False, "schedule": "constant", "learning_rate": 1e-3, "flip_tta": False},
     **{name: {"augment": True, "schedule": "cosine", "learning_rate": 2e-3, "flip_tta": "auto"}
-       for name in ("fer_net", "fer_net_small", "fer_resnet")},
+       for name in ("fer_net", "fer_net_small")},
 }
 
-#: ``optimizer`` choices -> the peak learning rate used when none is given (``None``: the recipe's).
-OPTIMIZERS: dict[str, float | None] = {"adamw": None, "sgd": 0.05}
-
 # Options recorded in a run's identity only when not at their default, so older runs keep their folders.
-_OPTIONAL = {"optimizer": "adamw", "mixup": 0.0, "cutmix": 0.0, "random_erasing": 0.0, "class_weight": None,
-             "crop": None, "max_minutes": None}
+_OPTIONAL = {"random_erasing": 0.0, "max_minutes": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,13 +40,8 @@ class TrainConfig:
         Train on a stratified random subset of this many faces.
     learning_rate, schedule, augment, flip_tta : optional
         Override :data:`RECIPES`; ``flip_tta="auto"`` keeps flip averaging if it helps on validation.
-    optimizer : {"adamw", "sgd"}
-        ``"sgd"``: Nesterov momentum 0.9, peak rate ``OPTIMIZERS["sgd"]`` (not for ``seed_cnn``).
-    mixup, cutmix, random_erasing : float, default 0.0
-        Beta alphas of mixup and CutMix (0: off); probability of erasing a rectangle of each face.
-    class_weight : {None, "balanced"}
-    crop : int, optional
-        Train on random 24-47 pixel windows (fer_net models); test on ten crops if they help on validation.
+    random_erasing : float, default 0.0
+        Probability of erasing a random rectangle of each training face.
     model_options : dict
         Extra keyword arguments for the model builder.
     max_minutes : float, optional
@@ -80,12 +71,7 @@ class TrainConfig:
     schedule: str | None = None
     augment: bool | None = None
     flip_tta: bool | str | None = None
-    optimizer: str = "adamw"
-    mixup: float = 0.0
-    cutmix: float = 0.0
     random_erasing: float = 0.0
-    class_weight: str | None = None
-    crop: int | None = None
     model_options: dict = dataclasses.field(default_factory=dict)
     max_minutes: float | None = None
     early_stopping: int | None = None
@@ -107,21 +93,10 @@ class TrainConfig:
             fail(f"protocol must be 'official' or 'tutorial'; got {self.protocol!r}")
         if not 0.0 < self.validation_fraction < 1.0:
             fail(f"validation_fraction must be between 0 and 1; got {self.validation_fraction}")
-        if self.optimizer not in OPTIMIZERS:
-            fail(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.optimizer != "adamw" and self.model_name == "seed_cnn":
-            fail("seed_cnn keeps the tutorial's Adam; optimizer= works with the fer_net models only")
-        if self.class_weight not in (None, "balanced"):
-            fail(f"class_weight must be None or 'balanced'; got {self.class_weight!r}")
-        if self.mixup < 0 or self.cutmix < 0 or not 0.0 <= self.random_erasing <= 1.0:
-            fail(f"mixup and cutmix are Beta alphas (0 or more) and random_erasing a probability in [0, 1]; "
-                 f"got mixup={self.mixup}, cutmix={self.cutmix}, random_erasing={self.random_erasing}")
+        if not 0.0 <= self.random_erasing <= 1.0:
+            fail(f"random_erasing is a probability in [0, 1]; got {self.random_erasing}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             fail(f"max_minutes must be positive (or None for no budget); got {self.max_minutes}")
-        if self.crop is not None and not (self.model_name in ("fer_net", "fer_net_small")
-                                          and 24 <= self.crop < IMAGE_SIZE):
-            fail(f"crop takes 24 to {IMAGE_SIZE - 1} pixels, for fer_net and fer_net_small; "
-                 f"got {self.crop!r} for {self.model_name}")
         schedule = self.recipe()["schedule"]
         if schedule not in ("constant", "cosine"):
             fail(f"unknown schedule {schedule!r}; expected 'constant' or 'cosine'")
@@ -143,8 +118,6 @@ class TrainConfig:
     def recipe(self) -> dict[str, Any]:
         """The model's :data:`RECIPES` entry with this config's overrides."""
         recipe = dict(RECIPES[self.model_name])
-        if OPTIMIZERS[self.optimizer] is not None:
-            recipe["learning_rate"] = OPTIMIZERS[self.optimizer]
         for key in ("learning_rate", "schedule", "augment", "flip_tta"):
             if getattr(self, key) is not None:
                 recipe[key] = getattr(self, key)

@@ -1,5 +1,5 @@
 """The training loop: :func:`train` chains the steps ``prepare_split``, ``training_batches``,
-``build_model_for``, ``model.fit`` and ``write_results`` (research/ runs them one by one)."""
+``build_model_for``, ``model.fit`` and ``write_results`` (research/ runs them one by one, and finalizes runs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -23,7 +23,7 @@ from fer_lib.labels import IMAGE_SIZE
 from fer_lib.model import _architectures as architectures
 from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
-from fer_lib.train._augment import training_batches, validation_arrays
+from fer_lib.train._augment import AugmentedFaces, training_batches, validation_arrays
 from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
 from fer_lib.train._runs import EpochCheckpoint, Run, TimeBudget, default_run_dir, open_run, save_model
 from fer_lib.train._seeding import set_seed
@@ -55,6 +55,29 @@ class Targets(Protocol):
     identity: dict
 
     def __call__(self, faces: FER2013, run_dir: Path) -> np.ndarray: ...
+
+
+class Hooks:
+    """The ``hooks=`` of :func:`train`: a run's changes beyond :class:`TrainConfig`
+    (``research.knobs`` subclasses it); ``identity`` is merged into the run's, as a targets hook's is."""
+
+    identity: dict = {}  # noqa: RUF012 (read, never changed)
+
+    def batches(self, faces: FER2013, config: TrainConfig, targets: np.ndarray | None) -> AugmentedFaces:
+        """The run's training batches (``targets``: soft targets instead of the labels)."""
+        return training_batches(faces, config, targets=targets)
+
+    def view(self, faces: np.ndarray) -> np.ndarray:
+        """Model-input faces as the network in training takes them (validation during ``fit``)."""
+        return faces
+
+    def build(self, config: TrainConfig, faces: FER2013, steps_per_epoch: int) -> keras.Model:
+        """A new run's compiled network."""
+        return build_model_for(config, faces, steps_per_epoch)
+
+    def averaging(self, model: keras.Model, used: bool) -> keras.Model:
+        """The trained network as scored and shipped: on whole faces, with test-time averaging if ``used``."""
+        return architectures.with_flip_averaging(model) if used else model
 
 
 def learning_rate_schedule(schedule: str, base: float, steps_per_epoch: int, epochs: int):
@@ -96,29 +119,27 @@ def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None 
     return data, split, faces
 
 
-def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int) -> keras.Model:
-    """The compiled network ``config`` names, its optimiser on the recipe's learning-rate schedule
-    (``seed_cnn`` adapts its per-pixel normalisation to the training ``faces``)."""
-    options: dict[str, Any] = dict(config.model_options)
+def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int, **options) -> keras.Model:
+    """The compiled network ``config`` names (``options``: more builder arguments), its optimiser on the recipe's
+    learning-rate schedule (``seed_cnn`` adapts its per-pixel normalisation to the training ``faces``)."""
+    options = {**config.model_options, **options}
     if config.model_name == "seed_cnn":
         options["normalization_data"] = to_model_input(faces.images)
     else:
-        options["learning_rate"] = _schedule(config, steps_per_epoch)
-        if config.optimizer != "adamw":
-            options["optimizer"] = config.optimizer
-        if config.crop is not None:
-            options["input_size"] = config.crop
+        options["learning_rate"] = learning_rate_for(config, steps_per_epoch)
     return architectures.build_model(config.model_name, **options)
 
 
-def _schedule(config: TrainConfig, steps_per_epoch: int):
+def learning_rate_for(config: TrainConfig, steps_per_epoch: int):
+    """The learning rate (or schedule) of ``config``'s recipe for its epochs of ``steps_per_epoch``."""
     recipe = config.recipe()
     return learning_rate_schedule(recipe["schedule"], recipe["learning_rate"], steps_per_epoch, config.epochs)
 
 
 def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = None, *,
           model: keras.Model | None = None, targets: Targets | np.ndarray | None = None,
-          callbacks: Sequence[keras.callbacks.Callback] = (), run_dir: str | os.PathLike | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = (), hooks: Hooks | None = None,
+          run_dir: str | os.PathLike | None = None,
           resume: bool = True, output: str | os.PathLike | None = None,
           verbose: int | str = "auto") -> TrainingResult:
     """Train the network ``config`` describes, with a checkpoint every epoch, a history and a model card.
@@ -134,6 +155,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     targets : Targets or ndarray of shape (n, 7), optional
         Soft targets to fit instead of the one-hot labels.
     callbacks : sequence of keras.callbacks.Callback
+    hooks : Hooks, optional
+        Changes to the batches, network and test-time averaging, recorded in the run's identity (research's).
     run_dir : path, optional
         Checkpoint folder; default ``~/.cache/fer_lib/runs/<model>-<fingerprint>``.
     resume : bool, default True
@@ -164,9 +187,10 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
             raise ModelError(f"unknown profile {config!r}; choose one of {', '.join(PROFILES)} "
                              "or pass a TrainConfig")
         config = PROFILES[config]
+    hooks = hooks or Hooks()
     set_seed(config.seed)
     data, split, faces = prepare_split(config, data, verbose=bool(verbose))
-    identity = config.identity(data)
+    identity = {**config.identity(data), **hooks.identity}
     if model is not None:
         identity["architecture"] = _architecture_key(model)
     if isinstance(targets, np.ndarray):
@@ -181,20 +205,19 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     if run.resuming and _finished(run, config):  # before the heavy work: the card is already written
         if verbose:
             print(f"already trained ({run.state['epoch']} epochs); nothing to do")
-        return _finished_result(run, output, verbose)
+        return _finished_result(run, output, verbose, hooks)
 
     soft = targets(faces, run.folder) if callable(targets) else targets
-    batches = training_batches(faces, config, targets=soft)
-    validation = validation_arrays(split.validation, config)
+    batches = hooks.batches(faces, config, soft)
+    validation_faces, validation_labels = validation_arrays(split.validation)
     if run.resuming:
         model = load_saved_model(run.checkpoint)
         if verbose:
             print(f"resuming {config.model_name} from {run.checkpoint} after epoch {run.state['epoch']}")
     elif model is None:
-        model = build_model_for(config, faces, len(batches))
+        model = hooks.build(config, faces, len(batches))
     elif getattr(model, "optimizer", None) is None:
-        schedule = _schedule(config, len(batches))
-        architectures.compile_model(model, optimizer=config.optimizer, learning_rate=schedule)
+        architectures.compile_model(model, learning_rate=learning_rate_for(config, len(batches)))
 
     callbacks = [EpochCheckpoint(run, batches), *callbacks]
     if config.early_stopping:
@@ -211,8 +234,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     started = time.perf_counter()
     if run.state["epoch"] < config.epochs and (budget is None or budget.remaining_seconds > 0):
         batches.set_epoch(run.state["epoch"])
-        model.fit(batches, validation_data=validation, epochs=config.epochs, initial_epoch=run.state["epoch"],
-                  callbacks=callbacks, verbose=verbose)
+        model.fit(batches, validation_data=(hooks.view(validation_faces), validation_labels), epochs=config.epochs,
+                  initial_epoch=run.state["epoch"], callbacks=callbacks, verbose=verbose)
     if budget is not None and budget.stopped_at is not None:
         epoch, batch = budget.stopped_at
         run.state["stopped"] = (f"time budget ({config.max_minutes:g} min) spent after batch {batch} of "
@@ -223,64 +246,17 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     if verbose:
         print(f"trained {run.state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
     return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
-                         weights="last epoch")
-
-
-def finalize(run_dir: str | os.PathLike, *, data: FER2013 | str | os.PathLike | None = None,
-             output: str | os.PathLike | None = None, weights: str = "best",
-             verbose: int | str = 1) -> TrainingResult:
-    """Turn a run's checkpoint into a model and card without training further (a run stopped early).
-
-    Parameters
-    ----------
-    run_dir : str or path
-    data : FER2013, path or None
-        The data the run was trained on; ``None``: discovery.
-    output : str or path, optional
-    weights : {"best", "last"}, default "best"
-    verbose : int or str, default 1
-
-    Raises
-    ------
-    ModelError
-        When ``run_dir`` holds no run, ``weights`` is unknown, or ``data`` is not the run's file.
-    """
-    if weights not in ("best", "last"):
-        raise ModelError(f"weights must be 'best' or 'last'; got {weights!r}")
-    run, data, split, faces = reopen_run(run_dir, data, verbose=verbose)
-    model = load_saved_model(run.folder / {"best": "best.keras", "last": "checkpoint.keras"}[weights])
-    label = f"best validation epoch ({run.state.get('best_epoch')})" if weights == "best" else "last epoch"
-    return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
-                         weights=label)
-
-
-def reopen_run(run_dir: str | os.PathLike, data: FER2013 | str | os.PathLike | None = None, *,
-               verbose: int | str = 1) -> tuple[Run, FER2013, Split, FER2013]:
-    """A finished or stopped run, its data (checked by SHA-256), split and training faces."""
-    run_dir = Path(run_dir)
-    state_path = run_dir / "state.json"
-    if not state_path.is_file():
-        raise ModelError(f"{run_dir} holds no training run (no state.json); train one with "
-                         "`python -m fer_lib train`.")
-    state = json.loads(state_path.read_text())
-    identity = state["config"]
-    if not isinstance(data, FER2013):
-        data = load_default_data(data, verbose=bool(verbose))
-    if data.sha256 != identity["data_sha256"]:
-        raise ModelError(f"{run_dir} was trained on another data file "
-                         f"(sha256 {identity['data_sha256'][:12]}...); pass the same file as data=.")
-    _, split, faces = prepare_split(TrainConfig.from_identity(identity), data)
-    return Run(run_dir, state, True), data, split, faces
+                         weights="last epoch", hooks=hooks)
 
 
 def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, faces: FER2013,
                   output: str | os.PathLike | None = None, verbose: int | str = 1,
-                  weights: str = "last epoch") -> TrainingResult:
+                  weights: str = "last epoch", hooks: Hooks | None = None) -> TrainingResult:
     """Choose test-time averaging on validation, score every part once, write the card (``weights``: which
     weights these are) and the model."""
-    identity = run.state["config"]
+    identity, hooks = run.state["config"], hooks or Hooks()
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
-    plain, averaged = _averaging(model, identity, False), _averaging(model, identity, True)
+    plain, averaged = hooks.averaging(model, False), hooks.averaging(model, True)
     val_plain = evaluate_accuracy(plain, split.validation)
     final_model, tta_used, val_tta = plain, False, None
     if identity["flip_tta"]:
@@ -322,13 +298,6 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
-def _averaging(model: keras.Model, identity: dict, used: bool) -> keras.Model:
-    """``model`` with the run's test-time averaging (ten crops or flips) if ``used``, else centre crops."""
-    if identity.get("crop"):
-        return architectures.with_crop_averaging(model, crops=10 if used else 1)
-    return architectures.with_flip_averaging(model) if used else model
-
-
 def _architecture_key(model: keras.Model) -> str:
     """A hand-built network's identity: each layer's kind, settings (not its name) and size."""
     if not model.built:
@@ -350,10 +319,10 @@ def _finished(run: Run, config: TrainConfig) -> bool:
     return done and card.is_file() and json.loads(card.read_text()).get("weights") == "last epoch"
 
 
-def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str) -> TrainingResult:
+def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str, hooks: Hooks) -> TrainingResult:
     """A finished run's result: its card as written, its last weights with the card's averaging."""
     card = ModelCard.read(run.folder / "card.json")
-    model = _averaging(_inference_copy(load_saved_model(run.checkpoint)), run.state["config"], card.flip_tta)
+    model = hooks.averaging(_inference_copy(load_saved_model(run.checkpoint)), card.flip_tta)
     return _result(model, card, run, output, verbose)
 
 

@@ -13,7 +13,8 @@ from hypothesis.extra.numpy import arrays
 from fer_lib.data import make_split, stratified_sample, synthetic_fer2013
 from fer_lib.errors import ModelError
 from fer_lib.evaluation import EMOTIONS, evaluate_accuracy
-from fer_lib.model import build_model, load_saved_model, with_crop_averaging
+from fer_lib.model import build_model, load_saved_model
+from research.knobs import with_crop_averaging
 from fer_lib.train import TrainConfig, train
 from fer_lib.train._augment import training_batches
 from research import cli, distillation

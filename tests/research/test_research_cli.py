@@ -44,6 +44,30 @@ def test_recipes_needs_positive_minutes_and_takes_the_batch_size_it_records(caps
         30.0, ["baseline", "mixup"], 128, "results/recipe_study.csv")
 
 
+def test_train_takes_the_knobs_as_hooks(monkeypatch, capsys):
+    from research.knobs import OPTIMIZERS, Knobs
+
+    assert list(_option("train", "optimizer").choices) == list(OPTIMIZERS)
+    calls: list = []
+
+    def fake_train(config, data=None, **options):
+        calls.append((config, options))
+        return _fake_result(config.model_name)
+
+    monkeypatch.setattr("fer_lib.train.train", fake_train)
+    assert cli.main(["train", "--profile", "full", "--epochs", "3", "--random-erasing", "0.25", "--mixup", "0.2",
+                     "--class-weight", "balanced", "--optimizer", "sgd", "--max-minutes", "5", "--crop", "44"]) == 0
+    ((config, options),) = calls
+    assert config.model_name == "fer_net" and config.epochs == 3  # the profile, then --epochs
+    assert (config.random_erasing, config.max_minutes, config.learning_rate) == (0.25, 5.0, OPTIMIZERS["sgd"])
+    assert options["hooks"] == Knobs(optimizer="sgd", mixup=0.2, class_weight="balanced", crop=44)
+    assert options["targets"] is None and options["resume"] is True
+    assert "test macro-F1 0.612" in capsys.readouterr().out
+    calls.clear()
+    assert cli.main(["train", "--model", "fer_resnet", "--profile", "fast"]) == 0  # research's network
+    assert calls[0][0].model_name == "fer_resnet" and calls[0][1]["hooks"] == Knobs()
+
+
 def test_average_passes_its_options(monkeypatch, capsys):
     seen: list = []
 

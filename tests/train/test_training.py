@@ -12,7 +12,7 @@ import fer_lib.train as training
 from fer_lib.data import FER2013, synthetic_fer2013
 from fer_lib.errors import DataError, ModelError
 from fer_lib.evaluation import evaluate_accuracy
-from fer_lib.model import ModelCard, load_saved_model
+from fer_lib.model import ModelCard
 from fer_lib.train import _augment, _loop, _runs
 
 
@@ -183,33 +183,9 @@ def test_unknown_schedule(faces, tmp_path):
         small_run(faces, tmp_path, schedule="step")
 
 
-@pytest.mark.slow
-def test_finalize_refuses_a_folder_without_a_run(tmp_path):
-    with pytest.raises(ModelError, match=r"empty holds no training run \(no state\.json\)"):
-        training.finalize(tmp_path / "empty")
-    with pytest.raises(ModelError, match=r"weights must be 'best' or 'last'; got 'first'"):
-        training.finalize(tmp_path / "empty", weights="first")
-
-
 # --------------------------------------------------------------------------------------
-# recipe knobs: mixup / CutMix, random erasing, class weights, SGD, time budget
+# random erasing, time budget (research's knobs: tests/research/test_knobs.py)
 # --------------------------------------------------------------------------------------
-
-
-def test_mix_batch_makes_soft_labels_that_match_the_mixed_pixels():
-    faces = np.stack([np.zeros((48, 48, 1)), np.full((48, 48, 1), 255.0)]).astype(np.float32)
-    targets = np.eye(7, dtype=np.float32)[[0, 1]]
-    for method in ({"mixup": 0.4}, {"cutmix": 1.0}):
-        mixed, soft, weights = _augment.mix_batch(faces, targets, np.random.default_rng(3),
-                                                  weights=np.array([1.0, 3.0], np.float32), **method)
-        np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-6)
-        # The share of face 1 in each mixed face (its mean grey level / 255) is its label weight.
-        np.testing.assert_allclose(mixed.mean(axis=(1, 2, 3)) / 255, soft[:, 1], atol=1e-5)
-        np.testing.assert_allclose(weights, soft[:, 0] * 1.0 + soft[:, 1] * 3.0, rtol=1e-5)
-    same, hard = _augment.mix_batch(faces, targets, np.random.default_rng(0))
-    assert same is faces and hard is targets
-    with pytest.raises(ValueError, match="Beta alphas, 0 \\(off\\) or positive; got -1"):
-        _augment.mix_batch(faces, targets, np.random.default_rng(0), mixup=-1)
 
 
 def test_erase_batch_erases_one_rectangle_per_chosen_face():
@@ -223,61 +199,11 @@ def test_erase_batch_erases_one_rectangle_per_chosen_face():
         _augment.erase_batch(faces, np.random.default_rng(0), probability=2)
 
 
-def test_balanced_weights_give_every_class_the_same_total():
-    labels = np.array([3] * 50 + [1] * 2 + [0, 2, 4, 5, 6] * 10)
-    weights = _augment.balanced_class_weights(labels)
-    totals = np.bincount(labels, weights=weights[labels], minlength=7)
-    np.testing.assert_allclose(totals, len(labels) / 7, rtol=1e-5)
-
-
-def test_dataset_with_every_knob_yields_soft_weighted_batches():
-    faces = synthetic_fer2013(64, seed=1)
-    weights = _augment.balanced_class_weights(faces.labels)
-    batches = training.AugmentedFaces(faces.images, faces.labels, batch_size=32, seed=0, random_erasing=0.5,
-                                      mixup=0.2, cutmix=1.0, class_weight=weights)
-    x, y, w = batches[0]
-    assert x.shape == (32, 48, 48, 1) and y.shape == (32, 7) and w.shape == (32,)
-    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
-    assert (y.max(axis=1) < 1).any()  # some labels were mixed
-    x2, y2, w2 = batches[0]
-    np.testing.assert_array_equal(x, x2)  # reproducible
-
-
-@pytest.mark.slow
-def test_train_with_knobs_records_them_and_default_runs_keep_their_fingerprint(faces, tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_LIB_RUNS_DIR", str(tmp_path / "runs"))
-    plain = small_run(faces, tmp_path, epochs=1, run_dir=None, optimizer="adamw", mixup=0.0, class_weight=None)
-    # Knobs at their defaults stay out of the run's identity, so existing checkpoints still resume.
-    config = {k: v for k, v in plain.card["recipe"].items()}
-    assert not {"optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "max_minutes"} & set(config)
-    assert plain.run_dir.parent == tmp_path / "runs"
-    result = small_run(faces, tmp_path, epochs=1, optimizer="sgd", mixup=0.2, cutmix=1.0, random_erasing=0.5,
-                       class_weight="balanced")
-    recipe = result.card["recipe"]
-    assert recipe["optimizer"] == "sgd" and recipe["learning_rate"] == training.OPTIMIZERS["sgd"]
-    assert (recipe["mixup"], recipe["cutmix"], recipe["random_erasing"], recipe["class_weight"]) == (
-        0.2, 1.0, 0.5, "balanced")
-    assert np.isfinite(result.history["loss"]).all()
-    assert "max_minutes" not in recipe and "optimizer" not in plain.card["recipe"]
-
-
-def test_sgd_is_nesterov_momentum():
-    from fer_lib.model import _architectures as models
-
-    model = models.fer_net(widths=(4, 8), optimizer="sgd", learning_rate=0.05)
-    assert isinstance(model.optimizer, __import__("keras").optimizers.SGD)
-    assert model.optimizer.nesterov and model.optimizer.momentum == 0.9
-
-
 @pytest.mark.parametrize("options, message", [
-    ({"optimizer": "adam"}, "unknown optimizer 'adam'; choose one of adamw, sgd"),
-    ({"optimizer": "sgd", "model_name": "seed_cnn"}, "seed_cnn keeps the tutorial's Adam"),
-    ({"class_weight": "inverse"}, "class_weight must be None or 'balanced'; got 'inverse'"),
-    ({"mixup": -0.2}, "got mixup=-0.2"),
-    ({"random_erasing": 1.5}, "random_erasing=1.5"),
+    ({"random_erasing": 1.5}, "random_erasing is a probability in \\[0, 1\\]; got 1.5"),
     ({"max_minutes": 0}, "max_minutes must be positive"),
 ])
-def test_knob_errors_name_the_problem(faces, tmp_path, options, message):
+def test_config_errors_name_the_problem(faces, tmp_path, options, message):
     with pytest.raises(ModelError, match=message):
         small_run(faces, tmp_path, **options)
 
@@ -320,34 +246,6 @@ def test_learning_rate_schedule_warms_up_then_decays_to_zero():
     assert training.learning_rate_schedule("constant", 1e-3, 50, 8) == 1e-3
     with pytest.raises(ValueError, match="unknown schedule 'step'"):
         training.learning_rate_schedule("step", 1e-3, 50, 8)
-
-
-def test_crop_batch_takes_a_window_of_each_face():
-    faces = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
-    crops = _augment.crop_batch(faces, np.random.default_rng(0), 44)
-    assert crops.shape == (3, 44, 44, 1)
-    for face, crop in zip(faces, crops):  # each crop is a contiguous window of its own face
-        top, left = np.argwhere(face[..., 0] == crop[0, 0, 0])[0]
-        np.testing.assert_array_equal(face[top:top + 44, left:left + 44], crop)
-    np.testing.assert_array_equal(_augment.centre_crop(faces, 44), faces[:, 2:46, 2:46])
-    assert _augment.centre_crop(faces, None) is faces
-    with pytest.raises(ValueError, match="a crop must be 1 to 48 pixels; got 50"):
-        _augment.crop_batch(faces, np.random.default_rng(0), 50)
-
-
-@pytest.mark.slow
-def test_training_on_crops_ships_a_whole_face_model_with_ten_crop_averaging(faces, tmp_path):
-    output = tmp_path / "cropped.keras"
-    result = small_run(faces, tmp_path, epochs=1, crop=44, flip_tta=True, output=output)
-    assert result.card["recipe"]["crop"] == 44 and result.card["flip_tta"] is True
-    assert result.model.input_shape == (None, 48, 48, 1) and result.model.name.endswith("_ten_crop")
-    loaded = load_saved_model(output)
-    batch = faces.images[:5].astype(np.float32)[..., None]
-    np.testing.assert_allclose(loaded.predict(batch, verbose=0), result.model.predict(batch, verbose=0), atol=1e-5)
-    batches = _augment.training_batches(faces, training.TrainConfig.from_identity(result.card["recipe"]))
-    assert batches[0][0].shape[1:] == (44, 44, 1)
-    with pytest.raises(ModelError, match="crop takes 24 to 47 pixels, for fer_net and fer_net_small; got 48"):
-        small_run(faces, tmp_path, crop=48)
 
 
 @pytest.mark.slow
@@ -413,9 +311,8 @@ def test_a_run_with_early_stopping_is_never_taken_as_finished(tmp_path):
 
 _PINNED_FINGERPRINTS = {  # computed before the train/ refactoring: old run folders must still resume
     "fast": "82245b82e8f8591c", "default": "e831e59350c70625", "student": "694aaa5d6bd0c8f1",
-    "full": "a296cc54e8fc91ec", "seed_cnn": "9f52a51b278edfd4", "knobs": "6804c1f676279e37",
-    "constant": "a198715588ddeae2",
-}
+    "full": "a296cc54e8fc91ec", "seed_cnn": "9f52a51b278edfd4",
+}  # research's knobs ("knobs", "constant"): tests/research/test_knobs.py
 
 
 def test_run_identities_and_fingerprints_stay_as_they_were():
@@ -427,21 +324,17 @@ def test_run_identities_and_fingerprints_stay_as_they_were():
     configs = {
         **training.PROFILES,
         "seed_cnn": training.TrainConfig("seed_cnn", epochs=5, protocol="tutorial", sample_size=900),
-        "knobs": training.TrainConfig("fer_net", optimizer="sgd", mixup=0.2, cutmix=1.0, random_erasing=0.5,
-                                      class_weight="balanced", crop=44, max_minutes=3.0,
-                                      model_options={"widths": (8, 16)}, flip_tta=True, early_stopping=3),
-        "constant": training.TrainConfig("fer_resnet", schedule="constant", learning_rate=1e-3, reduce_lr=2,
-                                         augment=False),
     }
     assert {name: fingerprint(config.identity(data)) for name, config in configs.items()} == _PINNED_FINGERPRINTS
-    assert list(configs["knobs"].identity(data)) == [
+    assert list(training.TrainConfig("fer_net", random_erasing=0.5, max_minutes=3.0, model_options={"widths": (8,)},
+                                     flip_tta=True, early_stopping=3).identity(data)) == [
         "model_name", "protocol", "validation_fraction", "sample_size", "epochs", "batch_size", "seed",
         "data_sha256", "synthetic", "augment", "schedule", "learning_rate", "flip_tta", "model_options",
-        "optimizer", "mixup", "cutmix", "random_erasing", "class_weight", "crop", "max_minutes"]
+        "random_erasing", "max_minutes"]
 
 
-@pytest.mark.parametrize("card", ["fer_lib/model/shipped/default.json", "results/fer_net_crop44.json",
-                                  "results/seed_cnn_tutorial.json", "results/fer_net_small_default.json"])
+@pytest.mark.parametrize("card", ["fer_lib/model/shipped/default.json", "results/seed_cnn_tutorial.json",
+                                  "results/fer_net_small_default.json"])  # fer_net_crop44: test_knobs.py
 def test_committed_cards_give_back_their_recipe(card):
     from pathlib import Path
     from types import SimpleNamespace
