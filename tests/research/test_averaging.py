@@ -12,7 +12,7 @@ from fer_lib.data import synthetic_fer2013
 from fer_lib.errors import ModelError
 from fer_lib.model import load_saved_model
 from fer_lib.train import TrainConfig, train
-from research.averaging import average_weights, reestimate_batch_norm
+from research.averaging import average_weights
 
 
 @pytest.fixture(scope="module")
@@ -71,18 +71,3 @@ def test_average_weights_refuses_bad_options_and_foreign_runs(faces, tmp_path):
     with pytest.raises(ModelError, match="trained on another data file"):
         average_weights(tmp_path / "run", data=dataclasses.replace(faces, sha256="0" * 64), epochs=1,
                                  verbose=0)
-
-
-def test_reestimate_batch_norm_measures_the_statistics_of_the_faces():
-    import keras
-
-    inputs = keras.Input((48, 48, 1))
-    outputs = keras.layers.BatchNormalization(momentum=0.99)(keras.layers.Rescaling(1.0)(inputs))
-    model = keras.Model(inputs, outputs)
-    images = synthetic_fer2013(300, seed=2).images
-    reestimate_batch_norm(model, images, batch_size=64)
-    norm = model.layers[-1]
-    pixels = images.astype(np.float64)
-    batch_means = [pixels[i:i + 64].mean() for i in range(0, 300, 64)]
-    assert float(norm.moving_mean.numpy()[0]) == pytest.approx(np.mean(batch_means), rel=1e-4)
-    assert norm.momentum == 0.99  # restored

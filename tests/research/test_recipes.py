@@ -30,7 +30,7 @@ def study(tmp_path_factory):
 def test_every_variant_gets_a_row_within_its_budget(study):
     table, _, _, _ = study
     assert list(table["variant"]) == ["tiny", "tiny_mixup"]
-    assert (table["minutes"] <= table["minutes_budget"] + 0.05).all()
+    assert (table["minutes"] <= table["minutes_budget"] + 0.2).all()  # a validation may follow
     assert (table["epochs"] >= 1).all() and (table["epochs"] <= table["epochs_planned"]).all()
     for column in ["train_accuracy", "validation_accuracy", "test_accuracy", "test_macro_f1",
                    *(f"test_{emotion}" for emotion in EMOTIONS)]:
