@@ -4,6 +4,7 @@ thread so that the notebook stays responsive."""
 from __future__ import annotations
 
 import atexit
+import base64
 import threading
 import time
 import types
@@ -51,6 +52,14 @@ class _Panel:
             ipywidgets.HBox([self.image, ipywidgets.VBox([title, *rows])]),
         ])
         self.recorder: FaceRecorder | None = None
+        self.display_handle = None  # set when the view is displayed; its output is updated when the view ends
+
+    def bundle(self) -> dict:
+        """The widget, and for pages that cannot run it (GitHub, nbviewer) the last frame and the status line."""
+        data = {**self.widget._repr_mimebundle_(), "text/plain": self.status.value}
+        if self.image.value:
+            data["image/jpeg"] = base64.b64encode(self.image.value).decode("ascii")
+        return data
 
     def add_capture(self, recorder: FaceRecorder) -> None:
         """The capture row: an emotion, how many faces, Record, and the faces saved per emotion."""
@@ -156,6 +165,8 @@ class _Worker:
             else:
                 panel.status.value = f"Stopped after {shown} frame(s){rate}"
             panel.set_running(False)
+            if panel.display_handle is not None:  # a saved notebook keeps the last annotated frame as an image
+                panel.display_handle.update(panel.bundle(), raw=True)
 
 
 def _call_if_alive(reference: "weakref.ref[LiveView]", method: str) -> Callable[[Any], None]:
@@ -308,7 +319,7 @@ class LiveView:
     def _ipython_display_(self) -> None:  # `view` alone in a cell shows the widget
         from IPython.display import display
 
-        display(self.widget)
+        self._panel.display_handle = display(self._panel.bundle(), raw=True, display_id=True)
 
 
 @atexit.register

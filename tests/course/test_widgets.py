@@ -89,6 +89,29 @@ def test_runs_to_the_end_of_a_video(short_video, short_video_frames, classifier)
     assert not view.start_button.disabled and view.stop_button.disabled
 
 
+def test_a_saved_notebook_keeps_the_last_annotated_frame_as_an_image(short_video, classifier, monkeypatch):
+    import base64
+
+    from IPython import display as ipython_display
+
+    shown = []
+
+    class Handle:  # what IPython's display(..., display_id=True) returns: updated when the view ends
+        def update(self, data, raw=False):
+            shown.append(data)
+
+    monkeypatch.setattr(ipython_display, "display", lambda data, raw=False, display_id=False: shown.append(data)
+                        or Handle())
+    view = LiveView(short_video, classifier=classifier, detector=FixedDetector(), capture_factory=CaptureSpy())
+    view._ipython_display_()
+    assert "application/vnd.jupyter.widget-view+json" in shown[0] and "image/jpeg" not in shown[0]
+    view.start()
+    assert view.wait(timeout=30)
+    last = shown[-1]
+    assert base64.b64decode(last["image/jpeg"]) == view.image.value  # GitHub and nbviewer show this frame
+    assert last["text/plain"].startswith("Ended") and "application/vnd.jupyter.widget-view+json" in last
+
+
 def test_stop_releases_and_start_again_works(video_path, classifier):
     spy = CaptureSpy()
     view = LiveView(video_path, classifier=classifier, detector=FixedDetector(), max_fps=40, capture_factory=spy)
