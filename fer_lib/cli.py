@@ -64,9 +64,7 @@ def positive_float(text: str) -> float:
     return value
 
 
-# --------------------------------------------------------------------------------------
 # train and export
-# --------------------------------------------------------------------------------------
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -92,7 +90,6 @@ def config_from_arguments(args: argparse.Namespace):
 
     from fer_lib.train import PROFILES
 
-    # The options are named after TrainConfig's fields: each one given replaces the profile's.
     fields = {field.name for field in dataclasses.fields(PROFILES[args.profile])}
     chosen = {key: value for key, value in vars(args).items() if key in fields and value is not None}
     return dataclasses.replace(PROFILES[args.profile], **chosen)
@@ -129,9 +126,7 @@ def print_scores(card: dict) -> None:
           + (f"  test macro-F1 {macro_f1:.3f}" if macro_f1 is not None else ""))
 
 
-# --------------------------------------------------------------------------------------
 # predict: a table on stdout; files through fer_lib.live._outputs
-# --------------------------------------------------------------------------------------
 
 
 def _table_printer(sources: list[str]):
@@ -159,6 +154,7 @@ def _predict(args: argparse.Namespace) -> int:
     from fer_lib.live import _drawing as drawing
     from fer_lib.live import _loop as live
     from fer_lib.live import _outputs as outputs
+    from fer_lib.live._detectors import make_detector
     from fer_lib.live._smoothing import ProbabilitySmoother
     from fer_lib.model._classifier import EmotionClassifier
 
@@ -174,38 +170,32 @@ def _predict(args: argparse.Namespace) -> int:
     targets = outputs.output_targets(items, args.output)
     classifier = EmotionClassifier(args.model)
     video_detector = live.default_detector(args.detector)
-    image_detector = video_detector
-    if args.detector == "blazeface" and not args.no_tiles:
-        from fer_lib.live._detectors import make_detector
-
-        image_detector = make_detector("blazeface", tiles=True)
+    tiled = args.detector == "blazeface" and not args.no_tiles
+    image_detector = make_detector("blazeface", tiles=True) if tiled else video_detector
     # A table on the terminal only when nothing else is asked for: a report file gets a summary line.
     table = None if (args.report is not None or args.format) else _table_printer([s for s, _ in items])
     rows: list[dict] = []
-    frames_analysed = 0
+    good = frames_analysed = 0
     for (source, kind), target in zip(items, targets):
+        video = kind == "video"
         # A video's faces are tracked from frame to frame (a track number in the report); --no-smooth keeps the
         # tracking and averages over one frame only.
-        smooth = (ProbabilitySmoother(window=1) if args.no_smooth else True) if kind == "video" else False
-        fps = outputs.video_fps(source) if kind == "video" else None
+        smooth = (ProbabilitySmoother(window=1) if args.no_smooth else True) if video else False
+        fps = outputs.video_fps(source) if video else None
+        analyzed = live.iter_analyzed(source, every=args.every, smooth=smooth, classifier=classifier,
+                                      detector=video_detector if video else image_detector)
+        writing = outputs.annotated_writer(target, kind, fps=fps or 25.0) if target else contextlib.nullcontext()
         found: list[dict] = []
         frames_here = 0
         try:
-            with contextlib.ExitStack() as stack:
-                analyzed = stack.enter_context(contextlib.closing(live.iter_analyzed(
-                    source, every=args.every, smooth=smooth, classifier=classifier,
-                    detector=video_detector if kind == "video" else image_detector,
-                )))
-                writer = None
-                if target is not None:
-                    writer = stack.enter_context(outputs.annotated_writer(target, kind, fps=fps or 25.0))
+            with contextlib.closing(analyzed), writing as writer:
                 for frame_index, (frame, faces) in enumerate(analyzed):
                     if writer is not None:
                         writer.write(drawing.annotate(frame, faces))
                     if frame_index % args.every == 0:
                         frames_here += 1
                         new_rows = outputs.report_rows(source, frame_index, faces, fps=fps)
-                        found.extend(new_rows)
+                        found += new_rows
                         if table is not None:
                             table(source, frame_index, new_rows)
         except (FerError, ValueError, OSError, cv2.error) as exc:  # its annotated copy was never written (atomic)
@@ -214,13 +204,13 @@ def _predict(args: argparse.Namespace) -> int:
             failed.append((source, str(exc)))
             print(f"error: {source}: {exc}" if source not in str(exc) else f"error: {exc}", file=sys.stderr)
             continue
-        rows.extend(found)
+        rows += found
+        good += 1
         frames_analysed += frames_here
     if args.report is not None:
         outputs.write_report(rows, args.report, report_format=args.format)
     elif args.format is not None:  # without --report: that format on stdout instead of the table
         sys.stdout.write(outputs.format_report(rows, args.format))
-    good = len(items) - sum(1 for source, _ in failed if source in {source for source, _ in items})
     summary = f"{good} input(s), {frames_analysed} frame(s) analysed, {len(rows)} face(s)" + "".join(
         part for part, wanted in [(f"; report: {args.report}", args.report is not None),
                                   (f"; annotated: {args.output}", args.output is not None),
@@ -229,9 +219,12 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-# --------------------------------------------------------------------------------------
 # live: an OpenCV window
-# --------------------------------------------------------------------------------------
+
+
+def _no_display() -> bool:
+    """Linux without an X or Wayland display: no window can open."""
+    return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _open_window(name: str) -> None:
@@ -240,7 +233,7 @@ def _open_window(name: str) -> None:
 
     from fer_lib.errors import FerError
 
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if _no_display():
         raise FerError(
             "no display: DISPLAY is not set, so `live` cannot open a window here (run it on a machine "
             f"with a screen, or ssh -X); {_WINDOW_ADVICE}"
@@ -296,9 +289,7 @@ def _live(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------
 # your own faces: capture and finetune
-# --------------------------------------------------------------------------------------
 
 
 def _capture(args: argparse.Namespace) -> int:
@@ -326,9 +317,7 @@ def _finetune(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", FerWarning)  # skipped photos are said on every run
         data = load_image_folder(args.folder)
-    reference = None
-    if args.fer2013:
-        reference = make_split(load_fer2013(args.fer2013), "official").test
+    reference = make_split(load_fer2013(args.fer2013), "official").test if args.fer2013 else None
     result = finetune(load_saved_model(args.model), data, epochs=args.epochs, unfreeze_epochs=args.unfreeze_epochs,
                       seed=args.seed, reference=reference, verbose=0 if args.quiet else 2)
     accuracy = result.accuracy
@@ -341,9 +330,7 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------
 # info
-# --------------------------------------------------------------------------------------
 
 
 def _distribution_version(name: str) -> str:
@@ -359,15 +346,16 @@ def _camera_status(index: int, timeout: float = 5.0) -> str:
     """Whether camera ``index`` opens, released at once; gives up after ``timeout`` seconds."""
     import cv2
 
-    result: dict = {}
+    result: list[str] = []
 
     def probe() -> None:
         try:
             capture = cv2.VideoCapture(index)
-            result["opened"] = bool(capture.isOpened())
+            result.append("opens (released again)" if capture.isOpened() else "does not open (no camera, busy, "
+                          "or not allowed for this user); use a video file instead")
             capture.release()
         except Exception as exc:  # noqa: BLE001 - any failure means "does not open"
-            result["error"] = f"{type(exc).__name__}: {exc}"
+            result.insert(0, f"does not open ({type(exc).__name__}: {exc})")
 
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # no "can't open camera by index" warnings
@@ -377,13 +365,7 @@ def _camera_status(index: int, timeout: float = 5.0) -> str:
         thread.join(timeout)
     finally:
         cv2.utils.logging.setLogLevel(previous)
-    if thread.is_alive():
-        return f"no answer within {timeout:g} s"
-    if "error" in result:
-        return f"does not open ({result['error']})"
-    if result.get("opened"):
-        return "opens (released again)"
-    return "does not open (no camera, busy, or not allowed for this user); use a video file instead"
+    return result[0] if result else f"no answer within {timeout:g} s"
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -397,7 +379,7 @@ def _info(args: argparse.Namespace) -> int:
     gui = re.search(r"GUI:\s*(\S+)", cv2.getBuildInformation())
     gui_text = gui.group(1) if gui else "unknown"
     window = "no (headless build: `live` needs opencv-python)" if gui_text.upper() == "NONE" else f"yes ({gui_text})"
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if _no_display():
         window += "; no DISPLAY set"
     backend = os.environ.get("KERAS_BACKEND") or "tensorflow"  # Keras' default; read without importing Keras
     model = Path(args.model)
@@ -427,9 +409,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------
 # the parser
-# --------------------------------------------------------------------------------------
 
 
 def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "student") -> None:
@@ -450,14 +430,14 @@ def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "studen
     parser.add_argument("--data", help="FER2013 file (default: $FER2013_PATH, then data_input/)")
     parser.add_argument("--protocol", choices=["official", "tutorial"], default="official")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", dest="batch_size", type=int)
-    parser.add_argument("--sample-size", dest="sample_size", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--sample-size", type=int)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--random-erasing", dest="random_erasing", type=float,
+    parser.add_argument("--random-erasing", type=float,
                        help="probability of erasing a random rectangle of each training face (default 0)")
-    parser.add_argument("--max-minutes", dest="max_minutes", type=positive_float,
+    parser.add_argument("--max-minutes", type=positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
-    parser.add_argument("--run-dir", dest="run_dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
+    parser.add_argument("--run-dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
     parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--output", help="where to save the .keras model (card saved beside it)")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
@@ -490,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="emotions of the faces in images, folders or videos: table, CSV/JSON, annotated copies",
     )
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image, folder of images, or video")
-    predict.add_argument("--no-tiles", dest="no_tiles", action="store_true",
+    predict.add_argument("--no-tiles", action="store_true",
                          help="images: BlazeFace on the whole image only (by default also on overlapping tiles, "
                               "which finds small faces in group photos at about 40-100 ms an image here)")
     predict.add_argument("--format", choices=["csv", "json"],
@@ -502,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", help="annotated image or video for one input (.webm plays in browsers and "
                               "notebooks, slower to encode; .mp4 is written as mp4v); a folder for several, videos "
                               "as .webm there (created if missing, as --report's folder is)")
-    predict.add_argument("--on-error", dest="on_error", choices=["continue", "stop"], default="continue",
+    predict.add_argument("--on-error", choices=["continue", "stop"], default="continue",
                          help="a bad input: report it on stderr and go on with the rest, exit status 1 at the end "
                               "(continue, the default), or stop at once with status 2 (stop)")
     predict.add_argument("--every", type=positive_int, default=1,
@@ -513,9 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = commands.add_parser("live", parents=[camera], help="OpenCV window of a camera or video, annotated, with fps")
     live.add_argument("--no-smooth", action="store_true", help="no smoothing of probabilities over frames")
-    live.add_argument("--max-frames", dest="max_frames", type=positive_int, help="stop after N frames")
+    live.add_argument("--max-frames", type=positive_int, help="stop after N frames")
     live.add_argument("--every", type=positive_int, default=1, help="analyse every N-th frame")
-    live.add_argument("--detect-every", dest="detect_every", type=positive_int, default=1,
+    live.add_argument("--detect-every", type=positive_int, default=1,
                       help="run the face detector on every N-th analysed frame only (faster; default 1)")
     live.set_defaults(handler=_live)
 
@@ -534,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--output", required=True, help="the .keras file to write (card and LiteRT files beside)")
     finetune.add_argument("--model", default=None, help="the .keras model to start from (default: the shipped one)")
     finetune.add_argument("--epochs", type=positive_int, default=10, help="epochs of the head alone (default 10)")
-    finetune.add_argument("--unfreeze-epochs", dest="unfreeze_epochs", type=_non_negative_int, default=10,
+    finetune.add_argument("--unfreeze-epochs", type=_non_negative_int, default=10,
                           help="then epochs with the last convolutional block unfrozen too (default 10; 0: head only)")
     finetune.add_argument("--seed", type=int, default=0)
     finetune.add_argument("--fer2013", help="FER2013 file: also score PublicTest after (what was forgotten)")

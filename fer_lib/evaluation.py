@@ -101,13 +101,11 @@ def confident_mistakes(evaluation: Evaluation, *, count: int = 12) -> pd.DataFra
     evaluation : Evaluation
     count : int, default 12
     """
-    wrong = np.flatnonzero(evaluation.predicted != evaluation.labels)
-    confidence = evaluation.probabilities[wrong, evaluation.predicted[wrong]]
-    order = wrong[np.argsort(-confidence)][:count]
-    predicted = evaluation.predicted[order]
+    predicted, confidence = evaluation.predicted, evaluation.probabilities.max(axis=1)
+    wrong = np.flatnonzero(predicted != evaluation.labels)
+    order = wrong[np.argsort(-confidence[wrong])][:count]
     return pd.DataFrame({"index": order, "true": [EMOTIONS[i] for i in evaluation.labels[order]],
-                         "predicted": [EMOTIONS[i] for i in predicted],
-                         "confidence": evaluation.probabilities[order, predicted]})
+                         "predicted": [EMOTIONS[i] for i in predicted[order]], "confidence": confidence[order]})
 
 
 def saliency_maps(model, images: np.ndarray, *, classes: np.ndarray | None = None) -> np.ndarray:

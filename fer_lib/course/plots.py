@@ -71,8 +71,7 @@ def sample_grid(data: FER2013, *, per_class: int = 8, seed: int = 0, title: str 
     for label, name in enumerate(emotion_names()):
         rows = np.flatnonzero(data.labels == label)
         chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False) if rows.size else []
-        for column in range(per_class):
-            ax = axes[label, column]
+        for column, ax in enumerate(axes[label]):
             ax.set(xticks=[], yticks=[])
             if column < len(chosen):
                 ax.imshow(data.images[chosen[column]], cmap="gray", vmin=0, vmax=255)
@@ -263,8 +262,7 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
-    for index, (image, caption) in enumerate(zip(images, captions)):
-        ax = axes.ravel()[index]
+    for index, (ax, image, caption) in enumerate(zip(axes.ravel(), images, captions)):
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         if maps is not None:
             ax.imshow(maps[index], cmap="jet", alpha=0.45, vmin=0, vmax=1)

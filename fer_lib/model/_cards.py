@@ -143,16 +143,11 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> ModelCard:
-        """A card from the mapping :meth:`to_dict` (or a card file) holds.
+        """A card from a mapping like :meth:`to_dict`'s; ModelError for missing or unknown keys.
 
         Parameters
         ----------
         mapping : mapping
-
-        Raises
-        ------
-        ModelError
-            When keys are missing or unknown.
         """
         fields = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(mapping) - fields)
@@ -166,16 +161,11 @@ class ModelCard:
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> ModelCard:
-        """Read a card file written by :meth:`write`.
+        """Read a card file written by :meth:`write` (ModelError if it is missing, not JSON or not a card).
 
         Parameters
         ----------
         path : str or path
-
-        Raises
-        ------
-        ModelError
-            When the file is missing, is not JSON or lacks a card's keys.
         """
         path = Path(path)
         if not path.is_file():

@@ -29,26 +29,19 @@ _SHIPPED = Path(str(importlib.resources.files("fer_lib.model") / "shipped"))
 DEFAULT_KERAS_PATH: Path = _SHIPPED / "default.keras"
 #: Its quantised LiteRT export, loaded by ``EmotionClassifier()`` without a model (live, predict, widgets).
 DEFAULT_MODEL_PATH: Path = _SHIPPED / "default.quantized.tflite"
-#: Suffix of the files :class:`EmotionClassifier` runs with LiteRT.
-LITERT_SUFFIX = ".tflite"
 
 #: Batch sizes the compiled prediction is traced for; larger face counts go in chunks of the last.
 BATCH_BUCKETS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 
 
 def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.Model:
-    """Load a ``.keras`` model with a clear error when the file is missing or corrupt.
+    """Load a ``.keras`` model; a :class:`ModelError` naming the file when it is missing or corrupt.
 
     Parameters
     ----------
     path : str or Path
     compile : bool, default True
         ``False`` skips the optimiser (inference only: faster, and quiet about optimiser state).
-
-    Raises
-    ------
-    ModelError
-        If the file does not exist or cannot be loaded; the message names the file.
     """
     with hidden_startup_lines():  # importing Keras starts TensorFlow, which writes to descriptor 2
         import keras  # only when a model is loaded
@@ -106,22 +99,24 @@ class EmotionClassifier:
         self.path: Path | None = Path(model) if isinstance(model, (str, os.PathLike)) else None
         if self.path is not None and self.path.is_dir():  # before TensorFlow is imported for a .keras file
             raise ModelError(f"model {self.path} is a folder; pass a model file (.tflite or .keras) inside it")
-        if self.path is not None and self.path.suffix == LITERT_SUFFIX:
+        where = f"model file {self.path}" if self.path is not None else f"model {getattr(model, 'name', '?')!r}"
+        if self.path is not None and self.path.suffix == ".tflite":
             self.model = None
             self._predict: Callable[[np.ndarray], np.ndarray] = _LiteRTPredict(self.path, int(num_threads))
         else:
-            if self.path is not None:
-                model = load_saved_model(self.path, compile=False)
-            self.model = model
-            _check_model_shapes(model, self.path)
-            self._predict = _compiled_predict(model)
+            self.model = load_saved_model(self.path, compile=False) if self.path is not None else model
+            try:
+                takes, returns = tuple(self.model.input_shape)[1:], [tuple(self.model.output_shape)[1:]]
+            except (AttributeError, ValueError, TypeError) as exc:
+                raise ModelError(f"{where} is not a single-input, single-output Keras model ({exc})") from exc
+            _check_shapes(where, takes, returns, "Use")
+            self._predict = _compiled_predict(self.model)
         # Refuse a model whose outputs on two probe faces are not probabilities (no softmax at the end).
         ramp = np.linspace(0, 255, IMAGE_SIZE).astype(np.uint8)
         probe = np.stack([np.full((IMAGE_SIZE, IMAGE_SIZE), 128, np.uint8), np.tile(ramp, (IMAGE_SIZE, 1))])
         out = np.asarray(self._predict_all(probe), dtype=np.float64)  # not predict, which callers may wrap
         sums = out.sum(axis=1)
         if not (np.isfinite(out).all() and out.min() >= -1e-6 and np.allclose(sums, 1.0, atol=1e-3)):
-            where = f"model file {self.path}" if self.path is not None else "this model"
             raise ModelError(
                 f"{where} does not return probabilities (on a probe face its outputs run from {out.min():.3g} "
                 f"to {out.max():.3g} and sum to {sums[0]:.3g}): end the network with a softmax "
@@ -157,18 +152,13 @@ class EmotionClassifier:
 
     def _predict_all(self, faces: np.ndarray) -> np.ndarray:
         batch = to_model_input(faces)
-        count = batch.shape[0]
-        if count == 0:
-            return np.zeros((0, NUM_CLASSES), np.float32)
-        chunks = []
         largest = self.buckets[-1]
-        for start in range(0, count, largest):
+        chunks = [np.zeros((0, NUM_CLASSES), np.float32)]
+        for start in range(0, len(batch), largest):  # each chunk zero-padded to its bucket
             chunk = batch[start : start + largest]
-            size = self._bucket(chunk.shape[0])
-            if size > chunk.shape[0]:
-                padding = np.zeros((size - chunk.shape[0],) + chunk.shape[1:], np.float32)
-                chunk = np.concatenate([chunk, padding])
-            chunks.append(np.asarray(self._predict(chunk))[: min(largest, count - start)])
+            padded = np.zeros((self._bucket(len(chunk)), *IMAGE_SHAPE), np.float32)
+            padded[: len(chunk)] = chunk
+            chunks.append(np.asarray(self._predict(padded))[: len(chunk)])
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def warmup(self, sizes: Sequence[int] = (1,)) -> None:
@@ -264,15 +254,6 @@ def _doubling(largest: int) -> tuple[int, ...]:
     """1, 2, 4, ... below ``largest``, then ``largest``: e.g. 256 -> (1, 2, ..., 128, 256)."""
     sizes = [1 << power for power in range(largest.bit_length()) if 1 << power < largest]
     return (*sizes, largest)
-
-
-def _check_model_shapes(model, path: Path | None) -> None:
-    where = f"model file {path}" if path is not None else f"model {getattr(model, 'name', '?')!r}"
-    try:
-        takes, returns = tuple(model.input_shape)[1:], [tuple(model.output_shape)[1:]]
-    except (AttributeError, ValueError, TypeError) as exc:
-        raise ModelError(f"{where} is not a single-input, single-output Keras model ({exc})") from exc
-    _check_shapes(where, takes, returns, "Use")
 
 
 def _check_shapes(where: str, takes: tuple, returns: list, remedy: str) -> None:

@@ -26,24 +26,19 @@ __all__ = ["FineTuneResult", "finetune", "split_by_session", "write_finetuned"]
 
 
 def split_by_session(data: FER2013, *, fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the faces to train on and to hold out, split by recording session, never by frame.
+    """Indices ``(train, held_out)`` into ``data``, split by recording session, never by frame.
 
     Consecutive frames of one recording are near-duplicates: a random split would score the model on copies
     of its training faces. For each emotion, its last sessions (by name: the time Record was pressed) are
     held out until about ``fraction`` of its faces are; an emotion with one session holds out the last
-    ``fraction`` of its frames in time instead (a time block: its first held-out frame follows its last training
-    frame, so record each emotion twice). An emotion with a single face is trained on only.
+    ``fraction`` of its frames in time instead (so record each emotion twice). An emotion with a single face
+    is trained on only.
 
     Parameters
     ----------
     data : FER2013
         With ``files`` named ``<emotion>/<session>_<time>.png`` (:func:`fer_lib.data.load_image_folder`).
-    fraction : float, default 0.3
-
-    Returns
-    -------
-    tuple of ndarray
-        ``(train, held_out)`` indices into ``data``.
+    fraction : float
     """
     if data.files is None:
         raise DataError("fine-tuning splits by recording session: load the faces with load_image_folder")
@@ -72,8 +67,7 @@ class FineTuneResult:
     emotions : list of str
         The emotions it was trained on (those with faces).
     accuracy : dict
-        ``held_out_before`` and ``held_out_after`` (the held-out sessions), ``train_after``, and
-        ``reference_after`` (e.g. FER2013 PublicTest: what was forgotten) when a reference was given.
+        ``held_out_before``, ``held_out_after``, ``train_after``, and ``reference_after`` given a reference.
     sizes : dict
         Faces trained on and held out.
     seconds : float
@@ -94,11 +88,10 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
     """Fine-tune a trained network on a few faces: the convolutional base frozen while the head is trained.
 
     Transfer learning: the base keeps the features it learned from FER2013; only the head (the layers after
-    the last pooling: dropout and the seven-way softmax) learns from your faces, starting from its trained
-    weights. With ``unfreeze_epochs`` the last convolutional block is then unfrozen and trained at a tenth of
-    the learning rate. The model keeps its seven outputs (the live loop, export and reports are unchanged);
-    it learns from the emotions that have faces, so the others can only lose: ``reference`` measures that.
-    Batch normalisation stays frozen (its statistics come from FER2013, not from thirty frames).
+    the last pooling) learns from your faces, starting from its trained weights. With ``unfreeze_epochs`` the
+    last convolutional block is then unfrozen and trained at a tenth of the learning rate. The model keeps its
+    seven outputs; it learns from the emotions that have faces, so the others can only lose: ``reference``
+    measures that. Batch normalisation stays frozen (its statistics come from FER2013, not thirty frames).
 
     Parameters
     ----------
@@ -106,27 +99,21 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
         A trained fer_lib network (raw 0..255 faces in, seven probabilities out); it is changed in place.
     data : FER2013
         Your faces, from :func:`fer_lib.data.load_image_folder` (their file names give the sessions).
-    epochs : int, default 10
-        Epochs of training the head.
-    unfreeze_epochs : int, default 10
-        Then epochs with the last convolutional block unfrozen as well (0: the head only).
-    learning_rate : float, default 1e-2
+    epochs, unfreeze_epochs : int
+        Epochs of the head alone, then with the last convolutional block unfrozen too (0: the head only).
+    learning_rate : float
         Of the head; the unfrozen block trains at a tenth of it.
-    batch_size : int, default 32
-    fraction : float, default 0.3
+    batch_size : int
+    fraction : float
         Share of each emotion's faces held out, by session (:func:`split_by_session`).
-    seed : int, default 0
+    seed : int
         Seeds the batch order and the augmentation (TensorFlow's threads still vary results by a point or two).
     reference : FER2013, optional
         Faces to score after fine-tuning too (FER2013 ``PublicTest``: what was forgotten).
     split : tuple of two index arrays, optional
         ``(train, held_out)`` instead of :func:`split_by_session` (to see what a random split would report).
-    verbose : int or "auto", default 0
+    verbose : int or "auto"
         Keras' progress output.
-
-    Returns
-    -------
-    FineTuneResult
 
     Examples
     --------
@@ -149,6 +136,7 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
     head, last_block = pools[-1] + 1, pools[-2] + 1
     set_seed(seed)
     rng = np.random.default_rng(seed)
+    targets = np.eye(NUM_CLASSES, dtype=np.float32)[train_part.labels]
     start = time.perf_counter()
     for first_trainable, rate, rounds in ((head, learning_rate, epochs),
                                           (last_block, learning_rate / 10, unfreeze_epochs)):
@@ -157,7 +145,6 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
         for i, layer in enumerate(layers):
             layer.trainable = i >= first_trainable and not isinstance(layer, keras.layers.BatchNormalization)
         model.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
-        targets = np.eye(NUM_CLASSES, dtype=np.float32)[train_part.labels]
         for _ in range(rounds):  # a new augmentation of every face each epoch
             faces = to_model_input(augment_batch(train_part.images, rng, max_rotation=8, max_shift=0.06))
             model.fit(faces, targets, batch_size=batch_size, epochs=1, shuffle=True, verbose=verbose)
