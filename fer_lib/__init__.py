@@ -28,27 +28,7 @@ from fer_lib.train._config import TrainConfig
 
 __version__ = "0.3.0"
 
-__all__ = [
-    "EMOTIONS",
-    "FER2013",
-    "IMAGE_SHAPE",
-    "IMAGE_SIZE",
-    "NUM_CLASSES",
-    "DataError",
-    "DataNotFoundError",
-    "EmotionClassifier",
-    "FaceDetector",
-    "FerError",
-    "FerWarning",
-    "ModelError",
-    "SourceError",
-    "Split",
-    "TrainConfig",
-    "analyze_frame",
-    "annotate",
-    "iter_analyzed",
-    "load_fer2013",
-    "make_detector",
-    "make_split",
-    "open_source",
-]
+__all__ = ["EMOTIONS", "FER2013", "IMAGE_SHAPE", "IMAGE_SIZE", "NUM_CLASSES", "DataError", "DataNotFoundError",
+           "EmotionClassifier", "FaceDetector", "FerError", "FerWarning", "ModelError", "SourceError", "Split",
+           "TrainConfig", "analyze_frame", "annotate", "iter_analyzed", "load_fer2013", "make_detector",
+           "make_split", "open_source"]

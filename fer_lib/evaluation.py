@@ -55,8 +55,7 @@ def evaluate(model, data: FER2013, *, name: str = "", batch_size: int = 256) -> 
     ----------
     model : keras.Model
     data : FER2013
-    name : str, optional
-        Stored on the result, for titles.
+    name : str, optional (stored on the result, for titles)
     batch_size : int, default 256
     """
     probabilities = predict_probabilities(model, data.images, batch_size=batch_size)
@@ -129,8 +128,7 @@ def smoothgrad_maps(model, images: np.ndarray, *, classes: np.ndarray | None = N
     ----------
     model, images, classes
         As for :func:`saliency_maps` (the default classes are predicted on the clean faces).
-    samples : int, default 24
-        Noisy copies per face.
+    samples : int, default 24 (noisy copies per face)
     noise : float, default 0.15
         Noise standard deviation as a share of the 0..255 range (the paper suggests 10-20%).
     seed : int, default 0

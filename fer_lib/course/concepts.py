@@ -26,13 +26,11 @@ def _as_batch(image: np.ndarray) -> np.ndarray:
 def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", stride: int = 1) -> np.ndarray:
     """The feature map of ``kernel`` sliding over a grey ``image``: a Keras ``Conv2D`` with it as its weight.
 
-    Like every deep-learning library, Keras computes a cross-correlation (the kernel is not flipped).
-
     Parameters
     ----------
     image : ndarray of shape (h, w)
     kernel : ndarray of shape (k, k)
-        The filter, e.g. a value of :data:`KERNELS`.
+        E.g. a value of :data:`KERNELS`; not flipped (Keras computes a cross-correlation).
     padding : {"valid", "same"}, default "valid"
         ``valid`` shrinks the map by ``k - 1``; ``same`` pads to keep the size.
     stride : int, default 1

@@ -42,8 +42,7 @@ def class_counts_bar(parts: Mapping[str, FER2013], *, title: str = "Faces per em
 
     Parameters
     ----------
-    parts : mapping of str to FER2013
-        Part name (the legend) -> its faces.
+    parts : mapping of str (the legend) to FER2013
     title : str, optional
     """
     table = pd.DataFrame({tr(name): part.class_counts() for name, part in parts.items()})
@@ -102,12 +101,11 @@ def pixel_statistics(data: FER2013, *, title: str = "Pixel statistics"):
 
 
 def training_curves(history: pd.DataFrame, *, title: str = "Training curves"):
-    """Loss and accuracy per epoch, train against validation, with the gap shaded.
+    """Loss and accuracy per epoch, train (``loss``, ``accuracy``) against validation (``val_*``), gap shaded.
 
     Parameters
     ----------
-    history : pandas.DataFrame
-        ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``; ``epoch`` optional.
+    history : pandas.DataFrame (an ``epoch`` column is optional)
     title : str, optional
     """
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -177,8 +175,7 @@ def augmentation_grid(image, augment, *, copies: int = 7, seed: int = 0,
     Parameters
     ----------
     image : ndarray of shape (48, 48), uint8
-    augment : callable
-        ``augment(batch, rng)`` -> augmented batch, e.g. :func:`fer_lib.train.augment_batch`.
+    augment : callable, e.g. :func:`fer_lib.train.augment_batch`
     copies, seed : int
     title : str, optional
     """
@@ -199,7 +196,6 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
     Parameters
     ----------
     table : pandas.DataFrame
-        True emotions as rows, predicted as columns (fractions or counts).
     title : str, optional
     """
     values = table.to_numpy()
@@ -218,12 +214,11 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
 
 def claims_chart(table: pd.DataFrame, *,
                  title: str = "The tutorial's cures for overfitting, on equal budgets"):
-    """Train, validation and PublicTest accuracy per variant of a claims table, the gap written beside.
+    """Train, validation and PublicTest accuracy per variant of a :func:`fer_lib.course.load_claims` table.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        A claims table (:func:`fer_lib.course.load_claims`).
     title : str, optional
     """
     parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
@@ -258,7 +253,6 @@ def face_gallery(images: np.ndarray, captions: list[str], *, title: str, columns
     maps : ndarray of shape (n, 48, 48), optional
     """
     rows = int(np.ceil(len(images) / columns))
-    # 2.35 inches a row: room for two-line captions
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.7, rows * 2.35), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
@@ -279,8 +273,7 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
     images : list of ndarray of shape (h, w)
     titles : list of str
     title, cmap : str
-    width : float, default 2.4
-        Inches per image.
+    width : float, default 2.4 (inches per image)
     centred : bool, default False
         One colour scale for all, centred on zero (zero is the middle colour: white in ``RdBu_r``).
     """
@@ -295,16 +288,14 @@ def image_row(images: list, titles: list[str], *, title: str, cmap: str = "gray"
 
 
 def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
-    """Write a GIF of ``kernel`` sliding over ``image`` while the feature map fills in; returns the path.
+    """Write a GIF to ``path`` (folder created) of ``kernel`` sliding over ``image``; returns the path.
 
     Parameters
     ----------
     image : ndarray of shape (h, w)
     kernel : ndarray of shape (k, k)
     path : str or path
-        The ``.gif`` file (its folder is created).
-    step : int, default 3
-        Window positions skipped between frames.
+    step : int, default 3 (window positions per frame)
     fps : int, default 12
     """
     from matplotlib import animation
@@ -341,12 +332,11 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
 
 
 def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
-    """A convolution layer's kernels as small images (blue negative, red positive, white zero).
+    """A first conv layer's kernels (``layer.get_weights()[0]``) as images: blue negative, red positive.
 
     Parameters
     ----------
     kernels : ndarray of shape (k, k, 1, filters)
-        A first layer's weights (``layer.get_weights()[0]``) on grey input.
     title : str
     columns : int, default 8
     """
@@ -367,12 +357,11 @@ def kernel_grid(kernels: np.ndarray, *, title: str, columns: int = 8):
 
 def learning_rate_curve(schedule, *, steps_per_epoch: int, epochs: int,
                         title: str = "Learning-rate schedule"):
-    """The learning rate at every step of training, against the epoch.
+    """The learning rate of :func:`fer_lib.train.learning_rate_schedule` at every step, against the epoch.
 
     Parameters
     ----------
     schedule : float or keras.optimizers.schedules.LearningRateSchedule
-        What :func:`fer_lib.train.learning_rate_schedule` returns.
     steps_per_epoch, epochs : int
     title : str, optional
     """

@@ -1,5 +1,4 @@
-"""Data sets as folders of images: FER2013's image-folder copy (``train/<emotion>/Training_1.jpg``) and your own
-faces (``my_faces/<emotion>/<session>_<time>.png``), read into the same :class:`FER2013` container as the CSV."""
+"""Folders of images (FER2013's ``train/<emotion>/`` copy, ``my_faces/``) read into :class:`FER2013`."""
 
 from __future__ import annotations
 
@@ -94,38 +93,24 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
                       detector: FaceDetector | str = "blazeface", cache: bool = True) -> FER2013:
     """Load a folder (or ``.zip``) of images, ``<emotion>/*.png`` or FER2013's ``train|test/<emotion>/*.jpg``.
 
-    Photos that are not 48x48 crops are cropped as the live loop crops a frame (one face each, else skipped
-    with a warning); ``docs/architecture.md`` says how folders are named and where ``usage`` comes from.
+    The result also has ``files`` (paths inside ``path``) and ``skip_reasons`` (photos skipped per reason).
 
     Parameters
     ----------
     path : str or path-like
-        The folder or ``.zip``.
     emotions : mapping, optional
         Folder name -> emotion (a label 0..6 or an English name), for folders named otherwise.
     detector : FaceDetector or {"blazeface", "haar"}, default "blazeface"
-        Finds the face in photos that are not crops.
+        Crops photos that are not 48x48 crops as the live loop does (not one face: skipped, with a warning).
     cache : bool, default True
         Reuse the arrays of an earlier call on the same files.
-
-    Returns
-    -------
-    FER2013
-        With ``files`` (each face's path inside ``path``) and ``skip_reasons`` (photos skipped per reason).
 
     Raises
     ------
     DataNotFoundError
         ``path`` does not exist.
     DataError
-        Unknown emotion folder, an empty emotion folder, an unreadable image or a mixed layout; the message
-        names the folder or file.
-
-    Examples
-    --------
-    >>> faces = load_image_folder("my_faces")          # doctest: +SKIP
-    >>> faces.class_counts()["Happy"]                   # doctest: +SKIP
-    30
+        Unknown or empty emotion folder, unreadable image or mixed layout (the message names it).
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -243,8 +228,7 @@ def _report_counts(path: Path, arrays: dict) -> None:
 
 
 def my_faces_folder(create: bool = False) -> Path:
-    """``my_faces/``: in the working folder or the nearest parent that has one; else beside the nearest
-    ``data_input/`` (a notebook in ``notebooks/`` and a terminal at the project's top agree), else here.
+    """``my_faces/`` here or in the nearest parent with one, else beside the nearest ``data_input/`` or here.
 
     Parameters
     ----------
@@ -266,11 +250,7 @@ def session_of(file: str | os.PathLike) -> str:
 
 
 def save_face(face: np.ndarray, emotion: str, session: str, *, folder: str | os.PathLike | None = None) -> Path:
-    """Save a 48x48 uint8 grey face as ``<folder>/<emotion>/<session>_<time>.png``, whole or not at all.
-
-    ``emotion`` is English or Indonesian (its folder: the English name in lower case); ``session`` has no
-    ``_`` (``time.strftime("%Y%m%d-%H%M%S")`` at Record); ``folder`` defaults to :func:`my_faces_folder`.
-    """
+    """Save a 48x48 uint8 grey face atomically as ``<folder>/<emotion>/<session>_<time>.png``."""
     label = emotion_label(emotion)
     if "_" in session:
         raise DataError(f"session {session!r} must not contain '_' (it separates session and time in file names)")

@@ -130,11 +130,10 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
                  progress: bool = False) -> FER2013:
     """Load FER2013 from a Kaggle-layout CSV file (columns ``emotion``, ``pixels``, optional ``Usage``).
 
-    Also reads ``.csv.gz``, ``.zip``, ``.tar.gz`` and the image copy (:func:`fer_lib.data.load_image_folder`).
-
     Parameters
     ----------
     path : str or path-like
+        Also ``.csv.gz``, ``.zip``, ``.tar.gz`` or the image copy (:func:`fer_lib.data.load_image_folder`).
     cache : bool, default True
         Reuse (and write) parsed arrays in :func:`cache_dir`, keyed by the file's SHA-256.
     on_error : {"raise", "skip"}, default "raise"
@@ -172,7 +171,6 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes). {DOWNLOAD_HELP}")
 
-    # The hash runs in its own thread as the file is read, and on beside the parser when there is no cache.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer_lib-sha256") as hasher:
         file_bytes, digest = _read_and_hash(path, hasher)
         stored, target = None, None
@@ -210,8 +208,7 @@ def _try_write_cache(target: Path, stored: dict) -> None:
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
     """Find FER2013: ``path``, then ``$FER2013_PATH``, then ``data_input/`` here or above; None if absent.
 
-    In ``data_input/``: ``fer2013.csv`` (``.gz``, ``.zip``, ``.tar.gz``), the image folder ``fer2013/``, or
-    ``train/`` and ``test/`` in ``data_input/`` itself.
+    There: ``fer2013.csv`` (``.gz``, ``.zip``, ``.tar.gz``), the image folder ``fer2013/``, or ``train/``.
 
     Parameters
     ----------
@@ -232,7 +229,6 @@ def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:
             fix = "" if explicit else "; point it at a FER2013 file or unset it"
             raise DataNotFoundError(f"{what} does not exist{fix}. {DOWNLOAD_HELP}")
         return chosen
-    # data_input/ in the working folder, then in each parent: a notebook in notebooks/ finds the repository's.
     here = Path.cwd()
     candidates = (folder / "data_input" / name for folder in (here, *here.parents)
                   for name in (*_DATA_NAMES, ""))

@@ -1,5 +1,4 @@
-"""Face detectors, ``detect(frame) -> (n, 4)`` int ``(x, y, w, h)`` boxes: BlazeFace (LiteRT, the default)
-and OpenCV's Haar cascade (the tutorial's); their measured defaults are in ``benchmarks/README.md``."""
+"""Face detectors returning ``(x, y, w, h)`` boxes: BlazeFace (LiteRT, default) and OpenCV's Haar cascade."""
 
 from __future__ import annotations
 
@@ -35,7 +34,7 @@ class FaceDetector(Protocol):
 
 
 class HaarFaceDetector:
-    """OpenCV Haar-cascade face detector that works on frames of any size.
+    """OpenCV Haar-cascade face detector for frames of any size; ModelError if the cascade is missing or bad.
 
     Parameters
     ----------
@@ -48,12 +47,7 @@ class HaarFaceDetector:
     max_width : int or None, default 640
         Wider frames are downscaled to this width for detection; ``None`` never downscales.
     cascade_path : str or Path, optional
-        Default: OpenCV's ``haarcascade_frontalface_default.xml``.
-
-    Raises
-    ------
-    ModelError
-        If the cascade file is missing (OpenCV 5 dropped it) or cannot be loaded.
+        Default: OpenCV's ``haarcascade_frontalface_default.xml`` (OpenCV 5 dropped it).
     """
 
     def __init__(self, *, scale_factor: float = 1.32, min_neighbors: int = 3,
@@ -143,13 +137,8 @@ class BlazeFaceDetector:
     tiles : bool, default False
         Also run on overlapping square tiles: finds smaller faces in large group photos.
     model_path : str or Path, optional
-        Another BlazeFace full-range ``.tflite``; default :data:`BLAZEFACE_FILE`.
+        Another BlazeFace full-range ``.tflite`` (else ModelError); default :data:`BLAZEFACE_FILE`.
     num_threads : int, default 2
-
-    Raises
-    ------
-    ModelError
-        If the model file is missing or is not a LiteRT BlazeFace model.
     """
 
     def __init__(self, *, score_threshold: float = 0.5, iou_threshold: float = 0.3,

@@ -1,5 +1,4 @@
-"""Model builders (the tutorial's CNN, our lighter networks) and test-time averaging wrappers. Every model
-takes raw grey faces, float32 ``(n, 48, 48, 1)`` of 0..255, and normalises them in its first layer."""
+"""Model builders and test-time averaging; every model takes raw 0..255 faces and normalises them itself."""
 
 from __future__ import annotations
 
@@ -101,8 +100,7 @@ def fer_net(
     label_smoothing: float = 0.1,
     input_size: int = IMAGE_SIZE,
 ) -> keras.Model:
-    """Our network: a light VGG-style CNN (1.2 M parameters): four blocks of two 3x3 convolutions with batch
-    norm, max pooling between them, global average pooling, dropout, softmax.
+    """Our light VGG-style CNN (1.2 M parameters): blocks of two 3x3 conv + batch norm, global pooling.
 
     Parameters
     ----------
@@ -181,18 +179,13 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 
 
 def build_model(name: str, **options) -> keras.Model:
-    """Build a registered model by name (a key of :data:`MODEL_BUILDERS`).
+    """Build a registered model by name; a ModelError for a name not in :data:`MODEL_BUILDERS`.
 
     Parameters
     ----------
     name : str
     **options
         Keyword arguments for the builder.
-
-    Raises
-    ------
-    ModelError
-        For a name that is not registered.
     """
     if name not in MODEL_BUILDERS:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}")

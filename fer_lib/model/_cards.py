@@ -1,5 +1,4 @@
-"""Model cards: what a trained model is, what it was trained on, how and how well. A card is a JSON file
-beside every saved model and in every run folder, with the keys, in order, of the committed cards."""
+"""Model cards: a JSON file beside every saved model saying what it is, its data, recipe and scores."""
 
 from __future__ import annotations
 
@@ -21,10 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelCard", "machine_description", "INPUT_DESCRIPTION", "OUTPUT_DESCRIPTION"]
 
-#: What every fer_lib model takes.
 INPUT_DESCRIPTION = "float32 (n, 48, 48, 1), raw grey levels 0..255 (the model normalises itself)"
 
-#: What every fer_lib model returns.
 OUTPUT_DESCRIPTION = f"(n, {NUM_CLASSES}) probabilities, classes {list(EMOTIONS)}"
 
 # Keys of the run's configuration that the card keeps under "data" rather than "recipe".

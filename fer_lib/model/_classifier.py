@@ -1,5 +1,4 @@
-"""The one batched prediction path: a saved emotion model (LiteRT ``.tflite`` without TensorFlow, or Keras),
-grey 48x48 faces in, probabilities out; chunks are padded to a few batch sizes, each compiled once."""
+"""The one batched prediction path of a LiteRT ``.tflite`` or Keras model: faces in, probabilities out."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DEFAULT_KERAS_PATH", "DEFAULT_MODEL_PATH", "BATCH_BUCKETS", "EmotionClassifier",
            "load_saved_model", "predict_probabilities"]
 
-#: The shipped model's files: package data, found wherever fer_lib is installed.
 _SHIPPED = Path(str(importlib.resources.files("fer_lib.model") / "shipped"))
 #: The shipped Keras model (training, evaluation, notebooks 3-4).
 DEFAULT_KERAS_PATH: Path = _SHIPPED / "default.keras"
@@ -69,8 +67,7 @@ class EmotionClassifier:
     Parameters
     ----------
     model : str, Path or keras.Model, optional
-        A LiteRT ``.tflite`` file (no TensorFlow), a ``.keras`` file or a Keras model; default
-        :data:`DEFAULT_MODEL_PATH`.
+        A ``.tflite`` (LiteRT, no TensorFlow) or ``.keras`` file, or a Keras model; default the shipped one.
     buckets : sequence of int, default :data:`BATCH_BUCKETS`
         Batch sizes each call is padded to.
     num_threads : int, default 2

@@ -28,11 +28,8 @@ __all__ = ["FineTuneResult", "finetune", "split_by_session", "write_finetuned"]
 def split_by_session(data: FER2013, *, fraction: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, held_out)`` into ``data``, split by recording session, never by frame.
 
-    Consecutive frames of one recording are near-duplicates: a random split would score the model on copies
-    of its training faces. For each emotion, its last sessions (by name: the time Record was pressed) are
-    held out until about ``fraction`` of its faces are; an emotion with one session holds out the last
-    ``fraction`` of its frames in time instead (so record each emotion twice). An emotion with a single face
-    is trained on only.
+    Frames of one recording are near-duplicates, so each emotion's last sessions hold out about ``fraction``
+    of its faces; with one session, its last frames (record each emotion twice).
 
     Parameters
     ----------
@@ -63,15 +60,12 @@ class FineTuneResult:
     Parameters
     ----------
     model : keras.Model
-        The fine-tuned network (seven outputs, like the one it started from).
     emotions : list of str
         The emotions it was trained on (those with faces).
     accuracy : dict
         ``held_out_before``, ``held_out_after``, ``train_after``, and ``reference_after`` given a reference.
-    sizes : dict
-        Faces trained on and held out.
-    seconds : float
-        Time spent fitting.
+    sizes : dict (faces trained on and held out)
+    seconds : float (time spent fitting)
     """
 
     model: keras.Model
@@ -87,11 +81,8 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
              verbose: int | str = 0) -> FineTuneResult:
     """Fine-tune a trained network on a few faces: the convolutional base frozen while the head is trained.
 
-    Transfer learning: the base keeps the features it learned from FER2013; only the head (the layers after
-    the last pooling) learns from your faces, starting from its trained weights. With ``unfreeze_epochs`` the
-    last convolutional block is then unfrozen and trained at a tenth of the learning rate. The model keeps its
-    seven outputs; it learns from the emotions that have faces, so the others can only lose: ``reference``
-    measures that. Batch normalisation stays frozen (its statistics come from FER2013, not thirty frames).
+    Only the head (the layers after the last pooling) learns; batch normalisation stays frozen. Emotions
+    without faces can only lose accuracy: ``reference`` measures that.
 
     Parameters
     ----------
@@ -112,13 +103,10 @@ def finetune(model: keras.Model, data: FER2013, *, epochs: int = 10, unfreeze_ep
         Faces to score after fine-tuning too (FER2013 ``PublicTest``: what was forgotten).
     split : tuple of two index arrays, optional
         ``(train, held_out)`` instead of :func:`split_by_session` (to see what a random split would report).
-    verbose : int or "auto"
-        Keras' progress output.
+    verbose : int or "auto" (Keras' progress output)
 
     Examples
     --------
-    >>> from fer_lib.data import load_image_folder             # doctest: +SKIP
-    >>> from fer_lib.model import DEFAULT_KERAS_PATH, load_saved_model   # doctest: +SKIP
     >>> result = finetune(load_saved_model(DEFAULT_KERAS_PATH), load_image_folder("my_faces"))  # doctest: +SKIP
     >>> result.accuracy["held_out_before"], result.accuracy["held_out_after"]   # doctest: +SKIP
     """
@@ -168,10 +156,8 @@ def write_finetuned(result: FineTuneResult, data: FER2013, output: str | Path, *
     result : FineTuneResult
     data : FER2013
         The faces it was fine-tuned on.
-    output : str or path
-        The ``.keras`` file to write.
-    base : str or path
-        The model it started from.
+    output, base : str or path
+        The ``.keras`` file to write; the model it started from.
     """
     output = Path(output)
     save_model(result.model, output)

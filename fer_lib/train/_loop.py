@@ -25,16 +25,8 @@ from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
 from fer_lib.train._augment import AugmentedFaces, training_batches, validation_arrays
 from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
-from fer_lib.train._runs import (
-    BatchNormStatistics,
-    EpochCheckpoint,
-    Run,
-    TimeBudget,
-    default_run_dir,
-    open_run,
-    reestimate_batch_norm,
-    save_model,
-)
+from fer_lib.train._runs import (BatchNormStatistics, EpochCheckpoint, Run, TimeBudget, _all_layers, default_run_dir,
+                                 open_run, reestimate_batch_norm, save_model)
 from fer_lib.train._seeding import set_seed
 
 
@@ -353,12 +345,3 @@ def _inference_copy(model: keras.Model) -> keras.Model:
         if hasattr(layer, "finalize_state"):
             layer.finalize_state()
     return copy
-
-
-def _all_layers(model: keras.Model) -> list:
-    """Every layer of ``model`` in order, each nested model followed by its own layers."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        found.extend(_all_layers(layer) if hasattr(layer, "layers") else [])
-    return found

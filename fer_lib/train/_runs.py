@@ -138,11 +138,7 @@ class TimeBudget(keras.callbacks.Callback):
 def reestimate_batch_norm(model: keras.Model, inputs: np.ndarray, *, batch_size: int = 256) -> None:
     """Set every batch-normalisation layer's moving mean and variance to the plain average of its batch statistics
     over ``inputs`` (model input, float32), measured with the weights ``model`` has now and dropout off."""
-    found, pending = [], list(model.layers)  # nested models' layers too
-    while pending:
-        layer = pending.pop()
-        found.append(layer)
-        pending.extend(getattr(layer, "layers", []))
+    found = _all_layers(model)
     norms = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
     dropouts = [layer for layer in found if isinstance(getattr(layer, "rate", None), float)]
     saved = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
@@ -173,3 +169,12 @@ class BatchNormStatistics(keras.callbacks.Callback):
 
     def on_test_begin(self, logs=None) -> None:
         reestimate_batch_norm(self.model, self.inputs)
+
+
+def _all_layers(model: keras.Model) -> list:
+    """Every layer of ``model`` in order, each nested model followed by its own layers."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        found.extend(_all_layers(layer) if hasattr(layer, "layers") else [])
+    return found
