@@ -95,8 +95,8 @@ FIGURE_WORDS: dict[str, str] = {
     "{true}\nsaid {said}": "{true}\ndijawab {said}",
     "SmoothGrad: pixels that move the predicted score": "SmoothGrad: piksel yang menggerakkan skor prediksi",
     "labelled {emotion}": "berlabel {emotion}",
-    "Two flat images, then ten mostly pure black or white":
-        "Dua gambar polos, lalu sepuluh yang hampir seluruhnya hitam atau putih",
+    "Two flat images, then six mostly pure black or white":
+        "Dua gambar polos, lalu enam yang hampir seluruhnya hitam atau putih",
     "The 48×48 crops the network classifies": "Potongan 48×48 yang diklasifikasikan jaringan",
     "{name}: {count} face(s)": "{name}: {count} wajah",
     "Frame 235 of the clip: the Haar cascade against BlazeFace":

@@ -211,7 +211,7 @@ def make_browser_copy(folder: Path, video: Path) -> Path:
     for cell in cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    shows_view = _code_cell_index(cells, lambda cell: "LiveView(" in cell.source and "view.widget" in cell.source)
+    shows_view = _code_cell_index(cells, lambda cell: "LiveView(" in cell.source and cell.source.rstrip().endswith("view"))
     parameters = _code_cell_index(cells, lambda cell: "parameters" in cell.metadata.get("tags", []))
     assert parameters < shows_view, "the parameters cell should come before the live view"
     overrides = {
