@@ -26,7 +26,9 @@ def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
+        umask = os.umask(0)  # read it (and put it back): mkstemp makes 0600 files; give the usual permissions
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
     except BaseException as exc:
         temporary.unlink(missing_ok=True)
@@ -35,14 +37,8 @@ def atomic_target(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``target`` atomically and return the path."""
     with atomic_target(target) as temporary:
-        temporary.write_text(text)
+        temporary.write_text(text, encoding="utf-8")
     return Path(target)

@@ -4,6 +4,7 @@ data (records, CSV files, model cards) keeps the English names."""
 from __future__ import annotations
 
 import contextlib
+import string
 from typing import Iterator
 
 from fer_lib.labels import EMOTIONS, emotion_name
@@ -85,11 +86,19 @@ FIGURE_WORDS: dict[str, str] = {
     "face": "wajah",
     "convolution": "konvolusi",
     "{pooling} pool {size}": "{pooling} pooling {size}",
+    "Three maps in, one map out": "Tiga peta masuk, satu peta keluar",
+    "map {n} * its kernel": "peta {n} * kernelnya", "sum: the output map": "jumlah: peta keluaran",
+    "What one unit sees, block by block": "Yang dilihat satu unit, blok demi blok",
+    "block {block}: {size}x{size}": "blok {block}: {size}x{size}",
+    "step": "langkah", "mean squared error": "galat kuadrat rata-rata",
+    "Learning a kernel back from noise": "Mempelajari kembali sebuah kernel dari derau",
+    "plain gradient descent": "penurunan gradien biasa", "with momentum 0.9": "dengan momentum 0,9",
     "Learning rate of the {epochs}-epoch run below":
         "Laju pembelajaran pada pelatihan {epochs} epoch di bawah",
     "{model}: {epochs} epochs": "{model}: {epochs} epoch",
     "The shipped model's training curves": "Kurva pelatihan model bawaan",
     "The shipped model: train against validation": "Model bawaan: latih dibandingkan validasi",
+    "with augmentation": "dengan augmentasi", "without augmentation": "tanpa augmentasi",
     "true {true}\nsaid {said} {confidence:.0%}": "benar {true}\ndijawab {said} {confidence:.0%}",
     "Most confident mistakes": "Kesalahan yang paling yakin",
     "{true}\nsaid {said}": "{true}\ndijawab {said}",
@@ -105,6 +114,17 @@ FIGURE_WORDS: dict[str, str] = {
     "Your faces (three per emotion)": "Wajah Anda (tiga per emosi)",
     "Before fine-tuning (rows: true, normalised)": "Sebelum fine-tuning (baris: label benar, dinormalisasi)",
     "After fine-tuning (rows: true, normalised)": "Setelah fine-tuning (baris: label benar, dinormalisasi)",
+    # notebook 3's batch norm and dropout, notebook 7's recipe study
+    "Batch normalisation, 256 faces: 3 of 16 channels": "Normalisasi batch, 256 wajah: 3 dari 16 kanal",
+    "before: own mean and spread per channel": "sebelum: rata-rata dan sebaran sendiri per kanal",
+    "after: mean 0, standard deviation 1": "sesudah: rata-rata 0, simpangan baku 1",
+    "channel {number}": "kanal {number}", "activation": "aktivasi", "feature": "fitur",
+    "Dropout at rate 0.4": "Dropout dengan laju 0,4", "16 features of one face": "16 fitur dari satu wajah",
+    "while training: {count} of 16 set to zero": "saat pelatihan: {count} dari 16 dijadikan nol",
+    "at inference: unchanged": "saat inferensi: tidak berubah",
+    "Plain Keras: {epochs} epochs on {count} faces": "Keras biasa: {epochs} epoch pada {count} wajah",
+    "The recipe study: {minutes:g} minutes per variant": "Studi resep: {minutes:g} menit per varian",
+    "the baseline's validation": "validasi baseline", "accuracy (%)": "akurasi (%)",
     # fer_lib.course._liveview
     "Start": "Mulai",
     "Record": "Rekam",
@@ -115,6 +135,35 @@ FIGURE_WORDS: dict[str, str] = {
     "Largest face": "Wajah terbesar",
     "{count} face(s): {described}": "{count} wajah: {described}",
     "No face found": "Tidak ada wajah",
+    "Stopped: press Start": "Berhenti: tekan Mulai",
+    "Starting...": "Memulai...",
+    "Running: {fps:.1f} fps, {count} face(s), frame {shown}": "Berjalan: {fps:.1f} fps, {count} wajah, frame ke-{shown}",
+    ", {fps:.1f} fps on average": ", rata-rata {fps:.1f} fps",
+    "Ended: the source finished after {shown} frame(s){rate}": "Selesai: sumber habis setelah {shown} frame{rate}",
+    "Error after {shown} frame(s): {error}": "Galat setelah {shown} frame: {error}",
+    "Stopped after {shown} frame(s){rate}": "Dihentikan setelah {shown} frame{rate}",
+    # fer_lib.course._webcam and webcam.js (the page gets the entries its script uses)
+    "en-US": "id-ID",
+    "BrowserCamera: the browser's webcam ({frames} frames analysed); open the notebook in Jupyter to use it":
+        "BrowserCamera: kamera web peramban ({frames} frame dianalisis); buka notebook di Jupyter untuk memakainya",
+    "Press Start: the browser will ask for the camera.": "Tekan Mulai: peramban akan meminta izin memakai kamera.",
+    "Opening the camera...": "Membuka kamera...",
+    'Running: camera "{label}"': 'Berjalan: kamera "{label}"',
+    "Running: {fps} frames/s, 1 face, kernel {ms} ms a frame": "Berjalan: {fps} frame/detik, 1 wajah, kernel {ms} ms per frame",
+    "Running: {fps} frames/s, {count} faces, kernel {ms} ms a frame":
+        "Berjalan: {fps} frame/detik, {count} wajah, kernel {ms} ms per frame",
+    "Stopped: the camera is off.": "Dihentikan: kamera dimatikan.",
+    "Stopped from the kernel.": "Dihentikan dari kernel.",
+    "Kernel error: {message}": "Galat kernel: {message}",
+    "Camera refused: allow this page to use the camera (the camera icon in the address bar), then press Start again.":
+        "Kamera ditolak: izinkan halaman ini memakai kamera (ikon kamera di bilah alamat), lalu tekan Mulai lagi.",
+    "No camera found in this browser: connect one, or use LiveView with a video file on the kernel's machine.":
+        "Tidak ada kamera di peramban ini: sambungkan kamera, atau pakai LiveView dengan berkas video di mesin kernel.",
+    "The camera is busy: close other programs or tabs that use it, then press Start again.":
+        "Kamera sedang dipakai: tutup program atau tab lain yang memakainya, lalu tekan Mulai lagi.",
+    "This page cannot use a camera: browsers allow it only over https or on localhost.":
+        "Halaman ini tidak dapat memakai kamera: peramban hanya mengizinkannya melalui https atau di localhost.",
+    "The camera could not be opened ({name}: {message}).": "Kamera tidak dapat dibuka ({name}: {message}).",
 }
 
 _current = "en"
@@ -187,8 +236,19 @@ def tr(text: str, language: str | None = None, **values) -> str:
         The English text, a key of :data:`FIGURE_WORDS` (text without a translation is shown as it is).
     language : {"en", "id"}, optional
     **values
-        Fields to fill with :meth:`str.format`.
+        Fields to fill with :meth:`str.format`; in Indonesian, numbers are written the Indonesian way (35,6%).
     """
     language = _checked(language)
     translated = FIGURE_WORDS.get(text, text) if language == "id" else text
-    return translated.format(**values) if values else translated
+    if not values:
+        return translated
+    return _IndonesianNumbers().format(translated, **values) if language == "id" else translated.format(**values)
+
+
+class _IndonesianNumbers(string.Formatter):
+    """Numbers the Indonesian way (28.709; 35,6%): the decimal and thousands marks swapped."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "dtype")
+        return text.translate(str.maketrans(".,", ",.")) if is_number else text

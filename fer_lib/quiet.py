@@ -79,13 +79,12 @@ def hidden_startup_lines(*, enabled: bool | None = None,
     """
     if enabled is None:
         enabled = not _verbose_requested()
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (AttributeError, OSError, ValueError):  # no stderr, or descriptor 2 closed: nothing to hide
+    saved = None
+    if enabled:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no stderr, or descriptor 2 closed
+            sys.stderr.flush()
+            saved = os.dup(2)
+    if saved is None:
         yield
         return
     with _redirecting, tempfile.TemporaryFile(mode="w+b") as capture:

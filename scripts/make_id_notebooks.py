@@ -114,9 +114,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true",
                         help="print the cells that need a (new) translation as JSON, and write nothing")
+    parser.add_argument("--only", nargs="*", help="only notebooks whose name contains one of these")
     args = parser.parse_args()
+    chosen = [english for english in english_notebooks()
+              if not args.only or any(part in english.name for part in args.only)]
     translations = load_translations()
-    missing = problems(translations)
+    missing = problems(translations, chosen)
     if args.list:
         print(json.dumps(missing, ensure_ascii=False, indent=1))
         return 0
@@ -127,7 +130,7 @@ def main() -> int:
             print(f"  {item['notebook']} cell {item['id']}: {item['why']}", file=sys.stderr)
         print("Run `python scripts/make_id_notebooks.py --list` for their English text.", file=sys.stderr)
         return 1
-    for english in english_notebooks():
+    for english in chosen:
         target = edition_path(english)
         previous = nbformat.read(target, as_version=4) if target.is_file() else None
         edition = build_edition(english, translations, previous)

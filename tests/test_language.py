@@ -65,7 +65,7 @@ def test_every_translation_keeps_the_fields_of_its_english_text():
 
 def _texts_given_to_tr_and_titles() -> set[str]:
     """Every literal passed to tr(...) or as title=... in fer_lib and in the notebooks' code."""
-    sources = [path.read_text(encoding="utf-8") for path in (ROOT / "fer_lib").glob("*.py")]
+    sources = [path.read_text(encoding="utf-8") for path in (ROOT / "fer_lib").rglob("*.py")]
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if path.name.count(".") == 1:
             cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -83,6 +83,8 @@ def _texts_given_to_tr_and_titles() -> set[str]:
         default = inspect.signature(function).parameters.get("title")
         if default is not None and isinstance(default.default, str):
             found.add(default.default)
+    page = (ROOT / "fer_lib" / "course" / "webcam.js").read_text(encoding="utf-8")
+    found |= {match[1] for match in re.findall(r"""say\((["'])(.+?)\1""", page)}  # the webcam page's words
     return found | set(concepts.KERNELS)
 
 

@@ -36,7 +36,7 @@ class _Panel:
         self.start_button = ipywidgets.Button(description=tr("Start"), icon="play", button_style="success")
         self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger",
                                              disabled=True)
-        self.status = ipywidgets.Label(value="Stopped: press Start")
+        self.status = ipywidgets.Label(value=tr("Stopped: press Start"))
         self.image = ipywidgets.Image(format="jpeg")
         self.bars = [
             ipywidgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=name,
@@ -145,7 +145,8 @@ class _Worker:
                 state.last_frame, state.last_faces = annotated, faces
                 state.frames_shown += 1
                 panel.show(annotated, faces)
-                panel.status.value = f"Running: {fps:.1f} fps, {len(faces)} face(s), frame {shown}"
+                panel.status.value = tr("Running: {fps:.1f} fps, {count} face(s), frame {shown}", fps=fps, count=len(faces),
+                                        shown=shown)
                 next_time = max(next_time + self.interval, time.monotonic())  # behind: no burst to catch up
                 if self.stop_event.wait(next_time - time.monotonic()):
                     break
@@ -156,14 +157,14 @@ class _Worker:
         finally:
             if frames is not None:
                 frames.close()  # releases the camera or video
-            rate = f", {meter.mean:.1f} fps on average" if shown > 1 else ""
+            rate = tr(", {fps:.1f} fps on average", fps=meter.mean) if shown > 1 else ""
             if state.ended:
-                panel.status.value = f"Ended: the source finished after {shown} frame(s){rate}"
+                panel.status.value = tr("Ended: the source finished after {shown} frame(s){rate}", shown=shown, rate=rate)
             elif state.error is not None:
                 error = f"{type(state.error).__name__}: {state.error}"
-                panel.status.value = f"Error after {shown} frame(s): {error}"
+                panel.status.value = tr("Error after {shown} frame(s): {error}", shown=shown, error=error)
             else:
-                panel.status.value = f"Stopped after {shown} frame(s){rate}"
+                panel.status.value = tr("Stopped after {shown} frame(s){rate}", shown=shown, rate=rate)
             panel.set_running(False)
             if panel.display_handle is not None:  # a saved notebook keeps the last annotated frame as an image
                 panel.display_handle.update(panel.bundle(), raw=True)
@@ -268,7 +269,7 @@ class LiveView:
             return
         self._state.error = None
         self._state.ended = False
-        self._panel.status.value = "Starting..."
+        self._panel.status.value = tr("Starting...")
         self._worker = _Worker(self.source, self._options, self.max_fps, self._panel, self._state)
         self._panel.set_running(True)
         self._worker.thread.start()

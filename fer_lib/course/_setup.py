@@ -72,7 +72,10 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     profile = os.environ.get("FER_LIB_PROFILE") or profile
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}")
-    if quiet_logs and _in_jupyter_kernel():  # first: seeding below imports Keras, and TensorFlow with it
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    # In a Jupyter kernel (not a terminal IPython); first, as seeding below imports Keras and TensorFlow
+    if quiet_logs and type(shell).__name__ == "ZMQInteractiveShell":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         hide_startup_lines_from_now_on()
     set_language(language)
@@ -82,30 +85,16 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
         folder = folder.with_name(_edition_folder(folder.name, language))
     folder.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
-    if figure_format is not None:
-        _set_inline_format(figure_format)
+    if figure_format is not None and shell is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        # tests/test_notebooks.py: at most 300 KB a notebook
+        light = {"dpi": 85, "pil_kwargs": {"quality": 60}} if figure_format in ("jpeg", "jpg") else {}
+        set_matplotlib_formats(figure_format, **light)
     # Not resolved: a relative folder stays relative, so saved outputs never name the machine's folders.
     return NotebookSettings(profile=profile, output_dir=folder, seed=seed, language=language)
-
-
-def _in_jupyter_kernel() -> bool:
-    """True inside a Jupyter kernel (not a terminal IPython, not a process that merely imported ipykernel)."""
-    if "ipykernel" not in sys.modules:  # which imports IPython
-        return False
-    return type(sys.modules["IPython"].get_ipython()).__name__ == "ZMQInteractiveShell"
 
 
 def _edition_folder(name: str, language: str) -> str:
     """``03_train`` in English, ``03_train.id`` in the Indonesian edition."""
     return name if language == "en" else f"{name}.{language}"
-
-
-def _set_inline_format(figure_format: str) -> None:
-    """Show inline figures in ``figure_format`` when running in IPython."""
-    if "IPython" not in sys.modules or sys.modules["IPython"].get_ipython() is None:
-        return
-    from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-    # tests/test_notebooks.py: at most 300 KB a notebook
-    light = {"dpi": 85, "pil_kwargs": {"quality": 60}} if figure_format in ("jpeg", "jpg") else {}
-    set_matplotlib_formats(figure_format, **light)

@@ -15,7 +15,7 @@ import traitlets
 from fer_lib.course._liveview import capture_text, recorder_for
 from fer_lib.errors import FerError
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
-from fer_lib.language import emotion_names, tr
+from fer_lib.language import FIGURE_WORDS, emotion_names, tr
 from fer_lib.live import _loop as live
 from fer_lib.live._drawing import hex_color
 from fer_lib.live._smoothing import ProbabilitySmoother
@@ -57,8 +57,9 @@ class BrowserCamera(anywidget.AnyWidget):
     #: Capture mode: the Record row is shown, with this line of faces saved per emotion.
     capture = traitlets.Bool(False).tag(sync=True)
     capture_status = traitlets.Unicode("").tag(sync=True)
-    #: The page's own words in the notebook's language.
+    #: The page's own words in the notebook's language, and the locale of its numbers.
     texts = traitlets.Dict().tag(sync=True)
+    locale = traitlets.Unicode("en-US").tag(sync=True)
 
     def __init__(self, *, detector: Any = None, classifier: EmotionClassifier | str | Path | None = None,
                  smooth: bool = True, width: int = 640, jpeg_quality: float = 0.8,
@@ -68,7 +69,9 @@ class BrowserCamera(anywidget.AnyWidget):
         if not 0.0 < float(jpeg_quality) <= 1.0:
             raise ValueError(f"jpeg_quality must lie in (0, 1]; got {jpeg_quality!r}")
         kwargs.setdefault("emotions", list(emotion_names()))  # the page's names, in the current language
-        kwargs.setdefault("texts", {word: tr(word) for word in ("Start", "Stop", "Record", "faces")})
+        page = _JS.read_text(encoding="utf-8")
+        kwargs.setdefault("texts", {text: tr(text) for text in FIGURE_WORDS if text in page})  # the page's words
+        kwargs.setdefault("locale", tr("en-US"))  # how the page writes numbers
         super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
         if isinstance(classifier, (str, Path)):
             classifier = EmotionClassifier(classifier)
@@ -83,8 +86,8 @@ class BrowserCamera(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
     def __repr__(self) -> str:  # what a saved notebook shows where no browser runs the widget
-        return (f"BrowserCamera: the browser's webcam ({getattr(self, 'frames', 0)} frames analysed); "
-                "open the notebook in Jupyter to use it")
+        return tr("BrowserCamera: the browser's webcam ({frames} frames analysed); open the notebook in Jupyter to use it",
+                  frames=getattr(self, "frames", 0))
 
     def stop(self) -> None:
         """Ask the page to stop the camera (as the Stop button does)."""

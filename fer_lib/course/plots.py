@@ -151,8 +151,7 @@ def LiveCurves(title: str = "Training curves (updated every epoch)", *, every: i
     class _LiveCurves(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.rows: list[dict] = []
-            self.handle = None
+            self.rows, self.handle = [], None
 
         def on_epoch_end(self, epoch, logs=None):
             self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
@@ -224,8 +223,7 @@ def claims_chart(table: pd.DataFrame, *,
     parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
              ("validation_accuracy", "validation", "#1f77b4"),
              ("test_accuracy", "PublicTest", "#ff7f0e")]
-    rows = np.arange(len(table))
-    height = 0.26
+    rows, height = np.arange(len(table)), 0.26
     figure, axes = plt.subplots(figsize=(8.0, 0.75 * len(table) + 1.6))
     for offset, (column, label, colour) in enumerate(parts):
         axes.barh(rows + (offset - 1) * height, table[column], height=height, label=tr(label), color=colour)
@@ -309,8 +307,7 @@ def convolution_animation(image, kernel, path, *, step: int = 3, fps: int = 12):
     left.set_title(tr("input face (48x48)"))
     window = plt.Rectangle((-0.5, -0.5), size, size, fill=False, color="red", linewidth=2)
     left.add_patch(window)
-    final = frames[-1][2]
-    limit = float(np.nanmax(np.abs(final))) or 1.0
+    limit = float(np.nanmax(np.abs(frames[-1][2]))) or 1.0  # the final feature map
     shown = right.imshow(frames[0][2], cmap="RdBu_r", vmin=-limit, vmax=limit)
     right.set_title(tr("feature map"))
     for ax in (left, right):

@@ -4,21 +4,21 @@
 
 const REPLY_TIMEOUT_MS = 2000; // a frame with no answer by then is given up, and the next one sent
 
-function explain(error) {
+function explain(error, say) {
   const name = error && error.name;
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return "Camera refused: allow this page to use the camera (the camera icon in the address bar), then press Start again.";
+    return say("Camera refused: allow this page to use the camera (the camera icon in the address bar), then press Start again.");
   }
   if (name === "NotFoundError" || name === "OverconstrainedError") {
-    return "No camera found in this browser: connect one, or use LiveView with a video file on the kernel's machine.";
+    return say("No camera found in this browser: connect one, or use LiveView with a video file on the kernel's machine.");
   }
   if (name === "NotReadableError") {
-    return "The camera is busy: close other programs or tabs that use it, then press Start again.";
+    return say("The camera is busy: close other programs or tabs that use it, then press Start again.");
   }
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    return "This page cannot use a camera: browsers allow it only over https or on localhost.";
+    return say("This page cannot use a camera: browsers allow it only over https or on localhost.");
   }
-  return `The camera could not be opened (${name || "error"}: ${error && error.message}).`;
+  return say("The camera could not be opened ({name}: {message}).", { name: name || "error", message: error && error.message });
 }
 
 function element(tag, className, parent) {
@@ -43,7 +43,9 @@ function render({ model, el }) {
   const side = element("div", "fer-webcam-side", root);
   side.style.cssText = "min-width: 220px;";
   const texts = model.get("texts") || {};
-  const say = (word) => texts[word] || word;
+  // The page's words come from the kernel in the notebook's language (fer_lib.language), numbers in its format.
+  const say = (text, values = {}) => (texts[text] || text).replace(/\{(\w+)\}/g, (_, key) => String(values[key]));
+  const number = (value, digits) => value.toLocaleString(model.get("locale"), { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const buttons = element("div", "", side);
   const start = element("button", "fer-webcam-start", buttons);
   start.textContent = say("Start");
@@ -52,7 +54,7 @@ function render({ model, el }) {
   stop.disabled = true;
   const status = element("div", "fer-webcam-status", side);
   status.style.cssText = "margin: 6px 0; min-height: 2.6em;";
-  status.textContent = "Press Start: the browser will ask for the camera.";
+  status.textContent = say("Press Start: the browser will ask for the camera.");
 
   const bars = element("div", "fer-webcam-bars", side);
   const emotions = model.get("emotions");
@@ -178,7 +180,7 @@ function render({ model, el }) {
   function onMessage(message) {
     if (!message || typeof message !== "object") return;
     if (message.type === "stop") {
-      halt("Stopped from the kernel.");
+      halt(say("Stopped from the kernel."));
       return;
     }
     if (!running || !inFlight || message.id !== inFlight.id) return; // late replies after Stop are dropped
@@ -186,14 +188,16 @@ function render({ model, el }) {
     const sent = inFlight;
     inFlight = null;
     if (message.type === "error") {
-      setStatus(`Kernel error: ${message.message}`, "error");
+      setStatus(say("Kernel error: {message}", { message: message.message }), "error");
     } else if (message.type === "faces") {
       drawFaces(message.faces, sent.width);
       roundTrips.push(now);
       roundTrips = roundTrips.filter((time) => now - time < 2000);
       const fps = roundTrips.length > 1 ? (1000 * (roundTrips.length - 1)) / (now - roundTrips[0]) : 0;
       const count = message.faces.length;
-      status.textContent = `Running: ${fps.toFixed(1)} frames/s, ${count} face${count === 1 ? "" : "s"}, kernel ${message.ms} ms a frame`;
+      const values = { fps: number(fps, 1), count, ms: number(message.ms, 1) };
+      status.textContent = count === 1 ? say("Running: {fps} frames/s, 1 face, kernel {ms} ms a frame", values)
+        : say("Running: {fps} frames/s, {count} faces, kernel {ms} ms a frame", values);
     }
     if (timer) clearTimeout(timer);
     timer = setTimeout(sendFrame, 0);
@@ -201,13 +205,13 @@ function render({ model, el }) {
 
   async function begin() {
     start.disabled = true;
-    setStatus("Opening the camera...", "opening");
+    setStatus(say("Opening the camera..."), "opening");
     try {
       if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new TypeError("no mediaDevices");
       stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
     } catch (error) {
       start.disabled = false;
-      setStatus(explain(error), "error");
+      setStatus(explain(error, say), "error");
       return;
     }
     video.srcObject = stream;
@@ -217,7 +221,7 @@ function render({ model, el }) {
     roundTrips = [];
     model.send({ type: "start" });
     const track = stream.getVideoTracks()[0];
-    setStatus(`Running: camera "${track ? track.label : "?"}"`, "running");
+    setStatus(say('Running: camera "{label}"', { label: track ? track.label : "?" }), "running");
     sendFrame();
   }
 
@@ -241,7 +245,7 @@ function render({ model, el }) {
   }
 
   start.addEventListener("click", begin);
-  stop.addEventListener("click", () => halt("Stopped: the camera is off."));
+  stop.addEventListener("click", () => halt(say("Stopped: the camera is off.")));
   model.on("msg:custom", onMessage);
   // Re-running the cell, closing the notebook and restarting the kernel remove this view: stop the camera.
   return () => {

@@ -33,19 +33,16 @@ _PREFIXES = ("Training", "PublicTest", "PrivateTest")
 #: Faces per emotion (FER2013's label order) in FER2013's Training rows, and in PublicTest + PrivateTest.
 FER2013_COUNTS = {"train": (3995, 436, 4097, 7215, 4830, 3171, 4965), "test": (958, 111, 1024, 1774, 1247, 831, 1233)}
 _CACHE_VERSION = 1
+#: Folder name (lower case, English or Indonesian) -> label.
+_FOLDER_LABELS = {name.lower(): label for names in EMOTION_NAMES.values() for label, name in enumerate(names)}
 
 
 def emotion_label(name: str) -> int:
     """The label of an emotion named in English or Indonesian, any case; a DataError naming the choices else."""
-    label = _emotion_names().get(str(name).lower())
+    label = _FOLDER_LABELS.get(str(name).lower())
     if label is None:
         raise DataError(f"unknown emotion {name!r}; choose one of {', '.join(EMOTIONS)}")
     return label
-
-
-def _emotion_names() -> dict[str, int]:
-    """Folder name (lower case, English or Indonesian) -> label."""
-    return {name.lower(): label for names in EMOTION_NAMES.values() for label, name in enumerate(names)}
 
 
 def _files(path: Path) -> tuple[list[PurePosixPath], callable]:
@@ -128,7 +125,7 @@ def load_image_folder(path: str | os.PathLike, *, emotions: Mapping[str, int | s
         odd = next(f for f in files if len(f.parts) != min(depths) or len(f.parts) not in (2, 3))
         raise DataError(f"{path}: mixed or unknown layout ({odd} beside {files[0]}); put every image in "
                         "<emotion>/ or every one in train|test/<emotion>/")
-    names = _emotion_names() | {k.lower(): (EMOTIONS.index(v) if isinstance(v, str) else int(v))
+    names = _FOLDER_LABELS | {k.lower(): (EMOTIONS.index(v) if isinstance(v, str) else int(v))
                                 for k, v in (emotions or {}).items()}
     split = depths == {3}
     for folder in sorted({f.parts[-2] for f in files}):

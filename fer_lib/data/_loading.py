@@ -188,21 +188,17 @@ def load_fer2013(path: str | os.PathLike, *, cache: bool = True, on_error: Liter
                 examples = "; ".join(f"row {row + 1}: {words}" for row, words in parsed.first_skipped)
                 warnings.warn(f"{path}: skipped {parsed.skipped} bad row(s) ({reasons}); first: {examples}",
                               FerWarning, stacklevel=2)
-            if target is not None:
-                _try_write_cache(target, stored)
+            try:
+                if target is not None:
+                    with atomic_target(target) as temporary:  # never half-written
+                        np.savez(temporary, **stored | {"skip_reasons": json.dumps(stored["skip_reasons"])})
+            except (OSError, FerError) as exc:
+                warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", FerWarning,
+                              stacklevel=2)
         sha256 = digest.result()
     reasons = stored["skip_reasons"]
     return FER2013(stored["images"], stored["labels"].astype(np.int64), stored["usage"].astype(str),
                    source=str(path), sha256=sha256, skipped=int(sum(reasons.values())), skip_reasons=reasons)
-
-
-def _try_write_cache(target: Path, stored: dict) -> None:
-    try:
-        with atomic_target(target) as temporary:  # never half-written
-            np.savez(temporary, **stored | {"skip_reasons": json.dumps(stored["skip_reasons"])})
-    except (OSError, FerError) as exc:
-        warnings.warn(f"could not write the cache {target} ({exc}); continuing without it", FerWarning,
-                      stacklevel=3)
 
 
 def discover_fer2013(path: str | os.PathLike | None = None) -> Path | None:

@@ -214,8 +214,7 @@ def _parse_pixel_rows(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
     n_rows = starts.size
     base = int(starts[0]) - 3  # bytes before the first field: the tens and hundreds views may look there
     scratch = np.append(buffer[base : int(ends[-1])], np.uint8(_SPACE))
-    field_starts = starts - base
-    field_ends = ends - base
+    field_starts, field_ends = starts - base, ends - base
     scratch[field_ends] = _SPACE
     spaces = np.flatnonzero(scratch[3:] == _SPACE)  # pixel k ends at scratch[spaces[k] + 3]
     if spaces.size != n_rows * NUM_PIXELS:
@@ -229,8 +228,7 @@ def _parse_pixel_rows(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
     if ones.max() > 9:
         return False
     has_tens = tens < 10
-    has_hundreds = hundreds < 10
-    has_hundreds &= has_tens
+    has_hundreds = (hundreds < 10) & has_tens
     tens *= has_tens
     hundreds *= has_hundreds
     digits_read = 2 * spaces.size + np.count_nonzero(has_tens) + np.count_nonzero(has_hundreds)

@@ -50,9 +50,7 @@ def synthetic_fer2013(n: int = 4000, *, seed: int = 0, public_test_fraction: flo
     labels = np.arange(n) % NUM_CLASSES
     rng.shuffle(labels)
     yy, xx = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float32)
-    images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    for i, label in enumerate(labels):
-        images[i] = _draw_face(int(label), rng, xx, yy)
+    images = np.stack([_draw_face(int(label), rng, xx, yy) for label in labels])
     usage = np.where(rng.random(n) < public_test_fraction, "PublicTest", "Training")
     return FER2013(images, labels.astype(np.int64), usage.astype(str), source="synthetic", synthetic=True)
 

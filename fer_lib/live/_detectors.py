@@ -65,10 +65,8 @@ class HaarFaceDetector:
         if max_width is not None and int(max_width) < 24:
             raise ValueError(f"max_width must be None or at least 24 pixels (the cascade's window); "
                              f"got {max_width!r}")
-        self.scale_factor = float(scale_factor)
-        self.min_neighbors = int(min_neighbors)
-        self.min_size = min_size
-        self.max_width = None if max_width is None else int(max_width)
+        self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
+        self.min_size, self.max_width = min_size, None if max_width is None else int(max_width)
         if cascade_path is None:
             folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
             if folder is None:
@@ -106,9 +104,8 @@ class HaarFaceDetector:
             size = (self.max_width, max(1, round(height * scale)))
             gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
         min_size = tuple(round(side * scale) for side in self.min_size)
-        found = self._cascade.detectMultiScale(
-            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=min_size
-        )
+        found = self._cascade.detectMultiScale(gray, scaleFactor=self.scale_factor,
+                                               minNeighbors=self.min_neighbors, minSize=min_size)
         return _clip_sort(np.asarray(found, dtype=np.float64).reshape(-1, 4) / scale, width, height)[0]
 
     __call__ = detect
@@ -152,13 +149,19 @@ class BlazeFaceDetector:
                              f"{crop_shift!r}")
         if int(num_threads) < 1:
             raise ValueError(f"num_threads must be at least 1; got {num_threads!r}")
-        self.score_threshold = float(score_threshold)
-        self.iou_threshold = float(iou_threshold)
-        self.crop_scale = float(crop_scale)
-        self.crop_shift = float(crop_shift)
-        self.tiles = bool(tiles)
-        self.model_path = Path(model_path) if model_path is not None else BLAZEFACE_FILE
-        self._interpreter = _litert_interpreter(self.model_path, int(num_threads))
+        self.score_threshold, self.iou_threshold = float(score_threshold), float(iou_threshold)
+        self.crop_scale, self.crop_shift, self.tiles = float(crop_scale), float(crop_shift), bool(tiles)
+        self.model_path = path = Path(model_path) if model_path is not None else BLAZEFACE_FILE
+        if not path.is_file():
+            raise ModelError(f"model file {path} does not exist; reinstall fer_lib or pass model_path=...")
+        from ai_edge_litert.interpreter import Interpreter  # in requirements.txt
+
+        try:
+            with hidden_startup_lines():
+                self._interpreter = Interpreter(model_path=str(path), num_threads=int(num_threads))
+                self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{path} is not a LiteRT (.tflite) model LiteRT can load: {exc}") from exc
         self._input = self._interpreter.get_input_details()[0]
         outputs = {tuple(out["shape"][1:]): out["index"] for out in self._interpreter.get_output_details()}
         shape, anchors = tuple(self._input["shape"]), _GRID * _GRID
@@ -234,21 +237,6 @@ class BlazeFaceDetector:
         keep = np.flatnonzero(scores >= self.score_threshold)
         centres, sizes = self._anchors[keep] + regressors[keep, :2], regressors[keep, 2:4]
         return np.concatenate([centres - sizes / 2, sizes], axis=1) / scale + [left, top, 0, 0], scores[keep]
-
-
-def _litert_interpreter(path: Path, num_threads: int):
-    """A LiteRT interpreter for ``path`` with its tensors allocated, or a ModelError saying why not."""
-    from ai_edge_litert.interpreter import Interpreter  # in requirements.txt
-
-    if not path.is_file():
-        raise ModelError(f"model file {path} does not exist; reinstall fer_lib or pass model_path=...")
-    try:
-        with hidden_startup_lines():
-            interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-            interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{path} is not a LiteRT (.tflite) model LiteRT can load: {exc}") from exc
-    return interpreter
 
 
 def _tile_starts(length: int, side: int) -> list[int]:

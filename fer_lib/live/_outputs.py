@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_lib._fileio import atomic_target
+from fer_lib._fileio import atomic_target, atomic_write_text
 from fer_lib.errors import FerError, SourceError
 from fer_lib.labels import EMOTIONS
 from fer_lib.live._sources import IMAGE_EXTENSIONS, folder_images, source_kind
@@ -39,25 +39,21 @@ def expand_inputs(paths: Sequence[str], *,
     """``(source, kind)`` per image or video, folders expanded; a bad input raises or joins ``problems``."""
     items: list[tuple[str, str]] = []
     for text in dict.fromkeys(paths):  # an input named twice is analysed once
+        kind = source_kind(text)
         try:
-            items.extend(_expand(text))
+            if kind in ("missing", "camera"):
+                raise SourceError(f"{text} does not exist (looked from {Path.cwd()}); check the path")
+            if kind == "video" and Path(text).suffix.lower() not in VIDEO_INPUT_SUFFIXES:
+                images, videos = (", ".join(sorted(k)) for k in (IMAGE_EXTENSIONS, VIDEO_INPUT_SUFFIXES))
+                raise SourceError(f"{text} is not an image or a video: images are {images}; videos are "
+                                  f"{videos}")
+            items.extend([(str(image), "image") for image in folder_images(text)] if kind == "folder"
+                         else [(text, "image" if kind == "image" else "video")])
         except SourceError as exc:
             if problems is None:
                 raise
             problems.append((text, str(exc)))
     return items
-
-
-def _expand(text: str) -> list[tuple[str, str]]:
-    kind = source_kind(text)
-    if kind in ("missing", "camera"):
-        raise SourceError(f"{text} does not exist (looked from {Path.cwd()}); check the path")
-    if kind == "folder":
-        return [(str(image), "image") for image in folder_images(text)]
-    if kind == "video" and Path(text).suffix.lower() not in VIDEO_INPUT_SUFFIXES:
-        images, videos = (", ".join(sorted(known)) for known in (IMAGE_EXTENSIONS, VIDEO_INPUT_SUFFIXES))
-        raise SourceError(f"{text} is not an image or a video: images are {images}; videos are {videos}")
-    return [(text, "image" if kind == "image" else "video")]
 
 
 def output_targets(items: Sequence[tuple[str, str]], output: str | os.PathLike | None) -> list[Path | None]:
@@ -209,8 +205,4 @@ def report_format_of(path: str | os.PathLike, report_format: str | None = None) 
 
 def write_report(rows: Sequence[dict], path: str | os.PathLike, *, report_format: str | None = None) -> Path:
     """Write report rows to ``path`` atomically, as CSV or JSON (its folder is created if missing)."""
-    path = Path(path)
-    text = format_report(rows, report_format_of(path, report_format))
-    with atomic_target(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    return path
+    return atomic_write_text(path, format_report(rows, report_format_of(path, report_format)))

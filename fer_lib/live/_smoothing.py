@@ -42,10 +42,8 @@ class ProbabilitySmoother:
                  max_missed: int = 2) -> None:
         if int(window) != window or window < 1:
             raise ValueError(f"window must be a positive integer; got {window!r}")
-        self.window = int(window)
-        self.min_iou = float(min_iou)
-        self.max_centre_distance = float(max_centre_distance)
-        self.max_missed = int(max_missed)
+        self.window, self.max_missed = int(window), int(max_missed)
+        self.min_iou, self.max_centre_distance = float(min_iou), float(max_centre_distance)
         self.reset()
 
     def reset(self) -> None:

@@ -50,9 +50,7 @@ class FrameSource:
     """BGR frames from a camera, video, image, folder of images or iterable of arrays."""
 
     def __init__(self, frames: Iterator[np.ndarray], description: str, release: Callable[[], None] | None):
-        self.description = description
-        self._frames = frames
-        self._release_callback = release
+        self.description, self._frames, self._release_callback = description, frames, release
 
     def __repr__(self) -> str:
         return f"FrameSource({self.description})"

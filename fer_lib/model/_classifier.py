@@ -48,17 +48,14 @@ def load_saved_model(path: str | os.PathLike, *, compile: bool = True) -> keras.
 
     path = Path(path)
     if not path.is_file():
-        raise ModelError(
-            f"model file {path} does not exist. Train one with `python -m fer_lib train --output "
-            "MODEL.keras` or use the shipped model (leave the model out)."
-        )
+        raise ModelError(f"model file {path} does not exist. Train one with `python -m fer_lib train "
+                         "--output MODEL.keras` or use the shipped model (leave the model out).")
     try:
         return keras.saving.load_model(path, compile=compile)
     except Exception as exc:  # keras raises many types for a damaged archive
-        raise ModelError(
-            f"model file {path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); "
-            "it is corrupt or not a Keras 3 .keras file. Re-train it or restore it from git."
-        ) from exc
+        raise ModelError(f"model file {path} cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}); it "
+                         "is corrupt or not a Keras 3 .keras file. Re-train it or restore it from "
+                         "git.") from exc
 
 
 class EmotionClassifier:
@@ -87,8 +84,7 @@ class EmotionClassifier:
     """
 
     def __init__(self, model: Any = None, *, buckets: Sequence[int] = BATCH_BUCKETS, num_threads: int = 2) -> None:
-        if model is None:
-            model = DEFAULT_MODEL_PATH
+        model = DEFAULT_MODEL_PATH if model is None else model
         buckets = sorted({int(size) for size in buckets})
         if not buckets or buckets[0] < 1:
             raise ValueError(f"buckets must be positive batch sizes; got {buckets!r}")
@@ -114,11 +110,10 @@ class EmotionClassifier:
         out = np.asarray(self._predict_all(probe), dtype=np.float64)  # not predict, which callers may wrap
         sums = out.sum(axis=1)
         if not (np.isfinite(out).all() and out.min() >= -1e-6 and np.allclose(sums, 1.0, atol=1e-3)):
-            raise ModelError(
-                f"{where} does not return probabilities (on a probe face its outputs run from {out.min():.3g} "
-                f"to {out.max():.3g} and sum to {sums[0]:.3g}): end the network with a softmax "
-                "(keras.layers.Softmax(), or Dense(7, activation=\"softmax\")) and save it again"
-            )
+            raise ModelError(f"{where} does not return probabilities (on a probe face its outputs run from "
+                             f"{out.min():.3g} to {out.max():.3g} and sum to {sums[0]:.3g}): end the network "
+                             "with a softmax (keras.layers.Softmax(), or Dense(7, activation=\"softmax\")) "
+                             "and save it again")
 
     @property
     def backend(self) -> str:
@@ -126,12 +121,8 @@ class EmotionClassifier:
         return "keras" if self.model is not None else "litert"
 
     def __repr__(self) -> str:
-        if self.path is None:
-            where = "in memory"
-        elif self.path.parent == _SHIPPED:
-            where = "the shipped model"  # its folder depends on where fer_lib is installed
-        else:
-            where = str(self.path)
+        where = ("in memory" if self.path is None else str(self.path) if self.path.parent != _SHIPPED
+                 else "the shipped model")  # its folder depends on where fer_lib is installed
         name = getattr(self.model, "name", "model") if self.model is not None else self.path.name
         return f"EmotionClassifier({name!r}, {where}, {self.backend})"
 
@@ -176,10 +167,9 @@ class _LiteRTPredict:
 
     def __init__(self, path: Path, num_threads: int) -> None:
         if not path.is_file():
-            raise ModelError(
-                f"model file {path} does not exist. Export one with `python -m fer_lib export MODEL.keras` "
-                "(leave the model out for the shipped one, fer_lib.model.DEFAULT_MODEL_PATH)."
-            )
+            raise ModelError(f"model file {path} does not exist. Export one with `python -m fer_lib export "
+                             "MODEL.keras` (leave the model out for the shipped one, "
+                             "fer_lib.model.DEFAULT_MODEL_PATH).")
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - ai-edge-litert is in requirements.txt
@@ -199,10 +189,9 @@ class _LiteRTPredict:
             source = interpreter.get_input_details()[0]
             outputs = interpreter.get_output_details()
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(
-                f"model file {self.path} cannot be loaded by LiteRT ({str(exc)[:200]}); it is corrupt or not a "
-                "fer_lib export. Export it again with `python -m fer_lib export MODEL.keras`."
-            ) from exc
+            raise ModelError(f"model file {self.path} cannot be loaded by LiteRT ({str(exc)[:200]}); it is "
+                             "corrupt or not a fer_lib export. Export it again with `python -m fer_lib export "
+                             "MODEL.keras`.") from exc
         _check_shapes(f"model file {self.path}", tuple(int(side) for side in source["shape"][1:]),
                       [tuple(int(side) for side in output["shape"][1:]) for output in outputs], "Export")
         interpreter.resize_tensor_input(source["index"], [size, *IMAGE_SHAPE])

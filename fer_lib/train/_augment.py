@@ -82,12 +82,8 @@ class AugmentedFaces(keras.utils.PyDataset):
             raise ValueError(f"targets need one row of {NUM_CLASSES} per face; got {np.shape(targets)} "
                              f"for {len(images)} faces")
         self.targets = np.asarray(targets, np.float32)
-        self.batch_size = batch_size
-        self.augment = augment
-        self.shuffle = shuffle
-        self.seed = seed
-        self.random_erasing = random_erasing
-        self.transform = transform
+        self.batch_size, self.augment, self.shuffle, self.seed = batch_size, augment, shuffle, seed
+        self.random_erasing, self.transform = random_erasing, transform
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:

@@ -55,18 +55,9 @@ def split_by_session(data: FER2013, *, fraction: float = 0.3) -> tuple[np.ndarra
 
 @dataclasses.dataclass
 class FineTuneResult:
-    """What :func:`finetune` made and measured.
-
-    Parameters
-    ----------
-    model : keras.Model
-    emotions : list of str
-        The emotions it was trained on (those with faces).
-    accuracy : dict
-        ``held_out_before``, ``held_out_after``, ``train_after``, and ``reference_after`` given a reference.
-    sizes : dict (faces trained on and held out)
-    seconds : float (time spent fitting)
-    """
+    """What :func:`finetune` made and measured: the ``emotions`` it was trained on (those with faces),
+    ``accuracy`` (``held_out_before``, ``held_out_after``, ``train_after``, and ``reference_after`` given a
+    reference), ``sizes`` (faces trained on and held out) and ``seconds`` spent fitting."""
 
     model: keras.Model
     emotions: list[str]

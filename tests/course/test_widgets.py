@@ -196,3 +196,24 @@ def test_capture_mode_saves_the_classifiers_crop_one_session_per_record(classifi
     for path, index in zip(saved, (0, 3)):
         expected = crop_faces(to_gray(frames[index]), box)[0]
         np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), expected)
+
+
+def test_indonesian_edition_widgets_speak_indonesian(short_video, classifier):
+    """The status line and the webcam page's words follow the notebook's language, numbers included."""
+    import re
+
+    from fer_lib.course._webcam import _JS, BrowserCamera
+    from fer_lib.language import FIGURE_WORDS, using_language
+
+    with using_language("id"):
+        view = LiveView(short_video, classifier=classifier, detector=FixedDetector(), max_fps=None)
+        assert view.status == "Berhenti: tekan Mulai"
+        view.start()
+        assert view.wait(timeout=30)
+        assert view.status.startswith("Selesai: sumber habis setelah"), view.status
+        assert re.search(r"rata-rata \d+,\d fps$", view.status), view.status  # a decimal comma
+        camera = BrowserCamera(detector=FixedDetector(), classifier=classifier)
+        assert "frame dianalisis" in repr(camera)
+    page_words = {match[1] for match in re.findall(r"""say\((["'])(.+?)\1""", _JS.read_text(encoding="utf-8"))}
+    assert page_words and all(camera.texts[word] == FIGURE_WORDS[word] for word in page_words)
+    assert camera.locale == "id-ID" and "Start" not in camera.texts.values()
