@@ -437,6 +437,7 @@ def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "studen
                        help="probability of erasing a random rectangle of each training face (default 0)")
     parser.add_argument("--max-minutes", type=positive_float,
                        help="stop after this many minutes of training (counted across resumed calls)")
+    parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--run-dir", help="checkpoint folder (default ~/.cache/fer_lib/runs/...)")
     parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--output", help="where to save the .keras model (card saved beside it)")

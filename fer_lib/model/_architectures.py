@@ -12,7 +12,7 @@ from fer_lib.errors import ModelError
 from fer_lib.labels import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
 
 __all__ = ["seed_cnn", "fer_net", "with_flip_averaging", "build_model", "MODEL_BUILDERS", "HorizontalFlip",
-           "count_parameters", "compile_model"]
+           "count_parameters", "compile_model", "rebuilt", "all_layers"]
 
 
 @keras.saving.register_keras_serializable(package="fer_lib")
@@ -71,7 +71,7 @@ def seed_cnn(
     for units, rate in zip((512, 256, 128), dense_dropout):
         model.add(layers.Dense(units, activation="relu"))
         model.add(layers.Dropout(rate))
-    model.add(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    model.add(layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32"))
     if normalization_data is not None:
         normalize.adapt(np.asarray(normalization_data, dtype=np.float32))
     else:
@@ -132,7 +132,7 @@ def fer_net(
                 x = layers.Dropout(block_dropout, name=f"block{block}_dropout")(x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="fer_net")
     if compile:
         compile_model(model, learning_rate=learning_rate, weight_decay=weight_decay, label_smoothing=label_smoothing)
@@ -178,18 +178,49 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 }
 
 
-def build_model(name: str, **options) -> keras.Model:
+def build_model(name: str, *, precision: str = "float32", **options) -> keras.Model:
     """Build a registered model by name; a ModelError for a name not in :data:`MODEL_BUILDERS`.
 
     Parameters
     ----------
     name : str
+    precision : str, default "float32"
+        Keras' dtype policy of its layers (the output's: float32; ``"mixed_float16"`` adds loss scaling).
     **options
         Keyword arguments for the builder.
     """
     if name not in MODEL_BUILDERS:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}")
-    return MODEL_BUILDERS[name](**options)
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return MODEL_BUILDERS[name](**options)
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def rebuilt(model: keras.Model, *, float32: bool = False) -> keras.Model:
+    """The same network and weights without optimiser state; ``float32``: every layer in float32 (for export)."""
+    def plain(value):  # the config with every layer's dtype policy float32
+        if isinstance(value, dict):
+            return "float32" if value.get("class_name") == "DTypePolicy" else {k: plain(v) for k, v in value.items()}
+        return [plain(item) for item in value] if isinstance(value, list) else value
+
+    copy = model.__class__.from_config(plain(model.get_config()) if float32 else model.get_config())
+    copy.set_weights(model.get_weights())
+    for layer in all_layers(copy):  # e.g. an adapted Normalization recomputes its constants, as loading does
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
+    return copy
+
+
+def all_layers(model: keras.Model) -> list:
+    """Every layer of ``model`` in order, each nested model followed by its own layers."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        found.extend(all_layers(layer) if hasattr(layer, "layers") else [])
+    return found
 
 
 def count_parameters(model: keras.Model) -> dict[str, int]:

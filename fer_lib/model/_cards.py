@@ -37,10 +37,6 @@ def machine_description() -> dict[str, Any]:
             "backend": keras.backend.backend()}
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelCard:
     """A model card: one field per key of the card's JSON file, in the file's order.
@@ -51,6 +47,8 @@ class ModelCard:
     parameters : dict
     flip_tta : bool
         Whether the saved model averages each face with its mirror image (or ten crops).
+    precision : str, optional
+        Keras' dtype policy it was trained in (``"mixed_bfloat16"``...); None in cards from before it was recorded.
     data, split, recipe : dict
         ``recipe`` is the run's identity (:meth:`fer_lib.train.TrainConfig.identity`) without the data's keys.
     epochs_trained, epochs_planned, best_epoch : int
@@ -65,10 +63,12 @@ class ModelCard:
     """
 
     name: str
-    created: str = dataclasses.field(default_factory=_now)
+    created: str = dataclasses.field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(
+        timespec="seconds"))
     architecture: str
     parameters: dict[str, int]
     flip_tta: bool
+    precision: str | None = None
     input: str = INPUT_DESCRIPTION
     output: str = OUTPUT_DESCRIPTION
     data: dict[str, Any]
@@ -99,11 +99,11 @@ class ModelCard:
         data, split : FER2013, Split
         train_size : int
         parameters, flip_tta, accuracy, per_class_test_accuracy, test_macro_f1, weights, history
-            The card's fields of these names.
+            The card's fields of these names (``precision``: the config's, float32 without one).
         """
         return cls(
             name=config["model_name"], architecture=config["model_name"], parameters=dict(parameters),
-            flip_tta=bool(flip_tta),
+            flip_tta=bool(flip_tta), precision=config.get("precision", "float32"),
             data={"file": "synthetic" if data.synthetic else Path(data.source).name,
                   "sha256": data.sha256, "synthetic": data.synthetic, "skipped_rows": data.skipped},
             split={"protocol": config["protocol"], "validation_fraction": config["validation_fraction"],
@@ -119,11 +119,9 @@ class ModelCard:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The card as a JSON-ready dict in the file's order (``test_macro_f1`` left out when None)."""
-        mapping = dataclasses.asdict(self)
-        if mapping["test_macro_f1"] is None:
-            del mapping["test_macro_f1"]
-        return mapping
+        """The card as a JSON-ready dict in the file's order (``test_macro_f1``, ``precision`` left out when None)."""
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if value is not None or key not in ("test_macro_f1", "precision")}
 
     def to_json(self) -> str:
         """The card as indented JSON text (what :meth:`write` saves)."""

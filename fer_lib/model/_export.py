@@ -32,7 +32,8 @@ def litert_paths(model_path: str | os.PathLike) -> dict[str, Path]:
 
 
 def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> dict[str, Path]:
-    """Write a ``.keras`` model's float32 and quantised LiteRT files and manifest; returns their paths.
+    """Write a ``.keras`` model's float32 and quantised LiteRT files and manifest (made from a float32 copy of the
+    network, whatever precision it was trained in); returns their paths.
 
     Parameters
     ----------
@@ -47,10 +48,11 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
     """
     import tensorflow as tf
 
+    from fer_lib.model._architectures import rebuilt
     from fer_lib.model._classifier import EmotionClassifier, load_saved_model
 
     model_path = Path(model_path)
-    model = load_saved_model(model_path, compile=False)
+    model = rebuilt(load_saved_model(model_path, compile=False), float32=True)  # a bf16-trained one's float32 copy
     EmotionClassifier(model)  # the live loop's checks: shapes, and probabilities out (a softmax last)
     paths = litert_paths(model_path)
     try:
@@ -72,14 +74,10 @@ def export_litert(model_path: str | os.PathLike, *, verbose: bool = False) -> di
     except (ValueError, RuntimeError, TypeError, tf.errors.OpError) as exc:
         raise ModelError(f"cannot export {model_path} to LiteRT: {type(exc).__name__}: {str(exc)[:300]}") from exc
     manifest = {
-        "source": model_path.name,
-        "source_sha256": file_sha256(model_path),
+        "source": model_path.name, "source_sha256": file_sha256(model_path),
         "made_by": f"python -m fer_lib export {model_path.as_posix()}",
-        "files": {
-            name: {"file": paths[name].name, "sha256": file_sha256(paths[name]),
-                   "bytes": paths[name].stat().st_size}
-            for name in LITERT_VARIANTS
-        },
+        "files": {name: {"file": paths[name].name, "sha256": file_sha256(paths[name]),
+                         "bytes": paths[name].stat().st_size} for name in LITERT_VARIANTS},
         "quantization": {"quantized": "dynamic range: int8 weights, float32 activations (tf.lite.Optimize.DEFAULT)"},
     }
     atomic_write_text(paths["manifest"], json.dumps(manifest, indent=2) + "\n")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from fer_lib.errors import ModelError
 
-__all__ = ["TrainConfig", "PROFILES", "RECIPES"]
+__all__ = ["TrainConfig", "PROFILES", "RECIPES", "PRECISIONS", "resolve_precision"]
 
 #: Per-model recipe where the config leaves it open (``seed_cnn``: the tutorial's Adam 1e-3, no augmentation);
 #: research registers its own models here.
@@ -20,7 +21,26 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 # Options recorded in a run's identity only when not at their default, so older runs keep their folders.
-_OPTIONAL = {"random_erasing": 0.0, "max_minutes": None}
+_OPTIONAL = {"random_erasing": 0.0, "max_minutes": None, "precision": "float32"}
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+#: Whether the parity study (float32 against bf16 accuracy, docs/results.md) lets ``auto`` train in bf16 on CPUs.
+BFLOAT16_ON_CPU = False
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """What ``precision`` trains in; ``auto`` by what the machine is, never by a timing: ``mixed_float16`` where
+    TensorFlow sees a GPU, ``mixed_bfloat16`` on a CPU with bf16 instructions if :data:`BFLOAT16_ON_CPU`, else
+    ``float32``."""
+    if precision != "auto":
+        return precision
+    import tensorflow as tf  # fer_lib's Keras backend (requirements.txt): imported here, not with the config
+
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    cpuinfo = Path("/proc/cpuinfo")  # Linux lists the processor's features there; elsewhere none are assumed
+    flags = set(cpuinfo.read_text().split()) if cpuinfo.is_file() else set()
+    return "mixed_bfloat16" if BFLOAT16_ON_CPU and {"avx512_bf16", "amx_bf16"} & flags else "float32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +68,8 @@ class TrainConfig:
         Stop when this many minutes of training are spent (across resumed calls).
     early_stopping, reduce_lr : int, optional
         Patience in epochs: stop early on validation accuracy; halve a constant rate on a plateau.
+    precision : {"auto", "float32", "mixed_bfloat16", "mixed_float16"}
+        Keras' dtype policy while the network is built (:func:`resolve_precision`); the output stays float32.
 
     Raises
     ------
@@ -76,6 +98,7 @@ class TrainConfig:
     max_minutes: float | None = None
     early_stopping: int | None = None
     reduce_lr: int | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         def fail(message: str):
@@ -91,6 +114,8 @@ class TrainConfig:
             fail(f"sample_size must be a positive whole number or None; got {self.sample_size!r}")
         if self.protocol not in ("official", "tutorial"):
             fail(f"protocol must be 'official' or 'tutorial'; got {self.protocol!r}")
+        if self.precision not in PRECISIONS:
+            fail(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if not 0.0 < self.validation_fraction < 1.0:
             fail(f"validation_fraction must be between 0 and 1; got {self.validation_fraction}")
         if not 0.0 <= self.random_erasing <= 1.0:
@@ -139,8 +164,8 @@ class TrainConfig:
         }
         if self.model_options:  # through JSON so tuples and lists compare equal when a run resumes
             identity["model_options"] = json.loads(json.dumps(self.model_options))
-        identity.update({key: getattr(self, key) for key, default in _OPTIONAL.items()
-                         if getattr(self, key) != default})
+        chosen = {**{key: getattr(self, key) for key in _OPTIONAL}, "precision": resolve_precision(self.precision)}
+        identity.update({key: value for key, value in chosen.items() if value != _OPTIONAL[key]})
         return identity
 
 

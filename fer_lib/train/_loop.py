@@ -24,7 +24,7 @@ from fer_lib.model import _architectures as architectures
 from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
 from fer_lib.train._augment import AugmentedFaces, training_batches, validation_arrays
-from fer_lib.train._config import PROFILES, TrainConfig, fingerprint
+from fer_lib.train._config import PROFILES, TrainConfig, fingerprint, resolve_precision
 from fer_lib.train._runs import (BatchNormStatistics, EpochCheckpoint, Run, TimeBudget, _all_layers, default_run_dir,
                                  open_run, reestimate_batch_norm, save_model)
 from fer_lib.train._seeding import set_seed
@@ -113,18 +113,16 @@ def prepare_split(config: TrainConfig, data: FER2013 | str | os.PathLike | None 
     if config.sample_size is not None:
         faces = stratified_sample(faces, config.sample_size, seed=config.seed)
     if len(faces) < config.batch_size or len(split.validation) == 0:
-        raise ModelError(
-            f"{data.source}: the {config.protocol} split leaves {len(faces)} training and "
-            f"{len(split.validation)} validation faces; need at least one batch ({config.batch_size}) "
-            "and one validation face. Use a larger file or sample_size."
-        )
+        raise ModelError(f"{data.source}: the {config.protocol} split leaves {len(faces)} training and "
+                         f"{len(split.validation)} validation faces; need at least one batch ({config.batch_size}) "
+                         "and one validation face. Use a larger file or sample_size.")
     return data, split, faces
 
 
 def build_model_for(config: TrainConfig, faces: FER2013, steps_per_epoch: int, **options) -> keras.Model:
-    """The compiled network ``config`` names (``options``: more builder arguments), its optimiser on the recipe's
-    learning-rate schedule (``seed_cnn`` adapts its per-pixel normalisation to the training ``faces``)."""
-    options = {**config.model_options, **options}
+    """The compiled network ``config`` names in its precision (``options``: more builder arguments), its optimiser on
+    the recipe's learning-rate schedule (``seed_cnn`` adapts its per-pixel normalisation to the training ``faces``)."""
+    options = {**config.model_options, "precision": resolve_precision(config.precision), **options}
     if config.model_name == "seed_cnn":
         options["normalization_data"] = to_model_input(faces.images)
     else:
@@ -153,7 +151,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     data : FER2013, path or None
         ``None`` finds one (:func:`fer_lib.data.load_default_data`).
     model : keras.Model, optional
-        A hand-built network instead of ``config.model_name``'s (compiled with the recipe if it is not).
+        A hand-built network instead of ``config.model_name``'s (compiled with the recipe if it is not; built in
+        your own precision: the card records the config's).
     targets : Targets or ndarray of shape (n, 7), optional
         Soft targets to fit instead of the one-hot labels.
     callbacks : sequence of keras.callbacks.Callback
@@ -225,8 +224,7 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
                  *callbacks]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=config.early_stopping,
-                                                       restore_best_weights=True))
+                                                       patience=config.early_stopping, restore_best_weights=True))
     if config.reduce_lr:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                            patience=config.reduce_lr, min_lr=1e-5))
@@ -259,7 +257,7 @@ def write_results(model: keras.Model, run: Run, *, data: FER2013, split: Split, 
     weights these are) and the model."""
     identity, hooks = run.state["config"], hooks or Hooks()
     reestimate_batch_norm(model, statistics_inputs(faces, identity["seed"], hooks))  # the final weights' own
-    model = _inference_copy(model)  # the shipped file carries weights only, no optimiser state
+    model = architectures.rebuilt(model)  # the shipped file carries weights only, no optimiser state
     plain, averaged = hooks.averaging(model, False), hooks.averaging(model, True)
     val_plain = evaluate_accuracy(plain, split.validation)
     final_model, tta_used, val_tta = plain, False, None
@@ -295,10 +293,8 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
         card.write(output.with_suffix(".json"))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
     if verbose:
-        saved = "; no --output, so no model file saved"
-        if output is not None:
-            saved = f"; model: {output} (card {output.with_suffix('.json')})"
-        print(f"run folder: {run.folder}{saved}")
+        print(f"run folder: {run.folder}" + ("; no --output, so no model file saved" if output is None
+                                              else f"; model: {output} (card {output.with_suffix('.json')})"))
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
@@ -326,7 +322,7 @@ def _finished(run: Run, config: TrainConfig) -> bool:
 def _finished_result(run: Run, output: str | os.PathLike | None, verbose: int | str, hooks: Hooks) -> TrainingResult:
     """A finished run's result: its card as written, its last weights with the card's averaging."""
     card = ModelCard.read(run.folder / "card.json")
-    model = hooks.averaging(_inference_copy(load_saved_model(run.checkpoint)), card.flip_tta)
+    model = hooks.averaging(architectures.rebuilt(load_saved_model(run.checkpoint)), card.flip_tta)
     return _result(model, card, run, output, verbose)
 
 
@@ -335,13 +331,3 @@ def statistics_inputs(faces: FER2013, seed: int, hooks: Hooks | None = None, *, 
     normalisation's statistics are measured on before each validation and for the final model."""
     rows = np.sort(np.random.default_rng(seed).permutation(len(faces))[:count])
     return (hooks or Hooks()).view(to_model_input(faces.images[rows]))
-
-
-def _inference_copy(model: keras.Model) -> keras.Model:
-    """The same network and weights without optimiser state (a third of the file)."""
-    copy = model.__class__.from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    for layer in _all_layers(copy):  # e.g. an adapted Normalization recomputes its constants, as loading does
-        if hasattr(layer, "finalize_state"):
-            layer.finalize_state()
-    return copy

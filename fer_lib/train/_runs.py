@@ -15,6 +15,7 @@ import pandas as pd
 
 from fer_lib._fileio import atomic_target, atomic_write_text
 from fer_lib.errors import ModelError
+from fer_lib.model._architectures import all_layers as _all_layers
 from fer_lib.train._augment import AugmentedFaces
 
 __all__ = ["Run", "default_run_dir", "open_run", "save_model", "EpochCheckpoint", "TimeBudget",
@@ -51,11 +52,9 @@ def open_run(folder: str | os.PathLike, identity: dict, fingerprint: str, *, res
         if saved.get("fingerprint") != fingerprint:
             before = saved.get("config", {})
             differing = sorted(k for k in set(identity) | set(before) if identity.get(k) != before.get(k))
-            raise ModelError(
-                f"checkpoint {folder / 'checkpoint.keras'} belongs to another run "
-                f"(differs in: {', '.join(differing)}; it was {before.get('model_name')!r}). "
-                "Use another run_dir, or resume=False to start over."
-            )
+            raise ModelError(f"checkpoint {folder / 'checkpoint.keras'} belongs to another run (differs in: "
+                             f"{', '.join(differing)}; it was {before.get('model_name')!r}). "
+                             "Use another run_dir, or resume=False to start over.")
         state = saved
     return Run(folder, state, resuming)
 
@@ -94,12 +93,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.state["seconds"] = self.state.get("seconds", 0.0) + seconds
         val = logs.get("val_accuracy", -1.0)
         if val > self.state.get("best_val_accuracy", -1.0):
-            self.state["best_val_accuracy"] = val
-            self.state["best_epoch"] = epoch + 1
+            self.state["best_val_accuracy"], self.state["best_epoch"] = val, epoch + 1
             save_model(self.model, self.run.folder / "best.keras")
         save_model(self.model, self.run.checkpoint)
-        history = pd.DataFrame(self.state["history"]).to_csv(index=False)
-        atomic_write_text(self.run.folder / "history.csv", history)
+        atomic_write_text(self.run.folder / "history.csv", pd.DataFrame(self.state["history"]).to_csv(index=False))
         self.run.save_state()
 
 
@@ -110,12 +107,9 @@ class TimeBudget(keras.callbacks.Callback):
         super().__init__()
         if not minutes > 0:
             raise ValueError(f"a time budget needs a positive number of minutes; got {minutes}")
-        self.minutes = float(minutes)
-        self.spent_seconds = float(spent_seconds)
-        self.clock = clock
+        self.minutes, self.spent_seconds, self.clock = float(minutes), float(spent_seconds), clock
         self.stopped_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
-        self._epoch = 0
-        self._started = None
+        self._epoch, self._started = 0, None
 
     @property
     def remaining_seconds(self) -> float:
@@ -169,12 +163,3 @@ class BatchNormStatistics(keras.callbacks.Callback):
 
     def on_test_begin(self, logs=None) -> None:
         reestimate_batch_norm(self.model, self.inputs)
-
-
-def _all_layers(model: keras.Model) -> list:
-    """Every layer of ``model`` in order, each nested model followed by its own layers."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        found.extend(_all_layers(layer) if hasattr(layer, "layers") else [])
-    return found

@@ -150,7 +150,7 @@ def test_inference_copy_predicts_like_the_trained_model():
     faces = rng.integers(0, 256, size=(32, 48, 48, 1)).astype(np.float32)
     bright = np.clip(faces * 0.5 + 100, 0, 255)  # statistics far from mean 0, variance 1
     model = models.seed_cnn(width=2, normalization_data=bright)
-    copy = _loop._inference_copy(model)
+    copy = models.rebuilt(model)
     np.testing.assert_allclose(np.asarray(copy.predict_on_batch(faces)),
                                np.asarray(model.predict_on_batch(faces)), atol=1e-5)
 
@@ -315,7 +315,7 @@ _PINNED_FINGERPRINTS = {  # computed before the train/ refactoring: old run fold
 }  # research's knobs ("knobs", "constant"): tests/research/test_knobs.py
 
 
-def test_run_identities_and_fingerprints_stay_as_they_were():
+def test_run_identities_and_fingerprints_stay_as_they_were(float32_machine):
     from types import SimpleNamespace
 
     from fer_lib.train._config import fingerprint
@@ -335,7 +335,7 @@ def test_run_identities_and_fingerprints_stay_as_they_were():
 
 @pytest.mark.parametrize("card", ["fer_lib/model/shipped/default.json", "results/seed_cnn_tutorial.json",
                                   "results/fer_net_small_default.json"])  # fer_net_crop44: test_knobs.py
-def test_committed_cards_give_back_their_recipe(card):
+def test_committed_cards_give_back_their_recipe(card, float32_machine):
     from pathlib import Path
     from types import SimpleNamespace
 
