@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3 and make:
-#   make run-all   execute notebooks/01..05, English then Indonesian, with papermill (writes build/notebooks/)
+#   make run-all   execute notebooks/01..07, English then Indonesian, with papermill (writes build/notebooks/)
 #   make test      pytest on tests/ and fer_lib's doctests, plus nbval over the notebooks in the fast profile
 #                  (slow tests included; `pytest -m "not slow"` for a quick look)
 # Both create or refresh .venv/ from requirements.txt when it is missing or stale.

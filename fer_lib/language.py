@@ -49,12 +49,7 @@ FIGURE_WORDS: dict[str, str] = {
     "Confusion matrix (rows: true, normalised)": "Matriks konfusi (baris: label benar, dinormalisasi)",
     "predicted emotion": "emosi yang diprediksi",
     "true emotion": "emosi sebenarnya",
-    "The tutorial's cures for overfitting, on equal budgets":
-        "Obat overfitting dari tutorial, dengan anggaran yang sama",
-    "variant (one change from the baseline)": "varian (satu perubahan dari baseline)",
-    "train (no dropout, no augmentation)": "latih (tanpa dropout, tanpa augmentasi)",
     "PublicTest": "PublicTest",
-    "gap {points:.0f} points": "selisih {points:.0f} poin",
     "train": "latih",
     "validation": "validasi",
     "test (PublicTest)": "uji (PublicTest)",

@@ -952,7 +952,7 @@ def recipe_study(sources: Sources) -> str:
         "was scored once on `PublicTest`. The rows were measured in several sittings on a shared CPU, so "
         "how many "
         "epochs fitted varied with its load as much as with the variant. Table and provenance: "
-        "`results/recipe_study.csv` and `.meta.json`, shown in notebook 3.",
+        "`results/recipe_study.csv` and `.meta.json`, shown in notebook 7 (Going further).",
         "",
         commands_block([modern_command(meta["command"])]) if meta.get("command") else "",
         "",

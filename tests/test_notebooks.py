@@ -48,8 +48,8 @@ def _edition(path: Path) -> str:
     return "id" if path.name.endswith(".id.ipynb") else "en"
 
 
-def test_there_are_six_notebooks_in_each_edition():
-    assert [path.name[:2] for path in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_notebooks_in_each_edition():
+    assert [path.name[:2] for path in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
     assert all(path.is_file() for path in ID_NOTEBOOKS), "run `make notebooks-id`"
 
 
@@ -78,10 +78,10 @@ def test_saved_outputs_show_no_tensorflow_start_up_lines(path):
 
 
 @pytest.mark.parametrize("edition", [NOTEBOOKS, ID_NOTEBOOKS], ids=["en", "id"])
-@pytest.mark.parametrize("position", range(6))
+@pytest.mark.parametrize("position", range(7))
 def test_each_notebook_links_to_the_previous_and_the_next(position, edition):
     if position >= len(edition) or not edition[position].is_file():
-        pytest.skip("notebook missing (test_there_are_six_notebooks_in_each_edition fails)")
+        pytest.skip("notebook missing (test_there_are_seven_notebooks_in_each_edition fails)")
     path = edition[position]
     last = _text(_cells(path)[-1])
     words = {"Previous": "Previous", "Next": "Next", "Sebelumnya": "Previous", "Berikutnya": "Next"}

@@ -1,12 +1,11 @@
-"""The building blocks of a CNN applied to real faces (notebook 1), each by the real Keras layer."""
+"""The building blocks of a CNN applied to real faces (notebook 1): the loop notebook 1 types, the rest by Keras."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["KERNELS", "convolve", "convolve_numpy", "output_size", "conv_parameters", "relu", "pool",
-           "softmax", "architecture_table"]
+__all__ = ["KERNELS", "convolve", "output_size", "conv_parameters", "relu", "pool", "softmax", "architecture_table"]
 
 #: Classic 3x3 kernels, each a feature detector a first convolution layer often learns.
 KERNELS: dict[str, np.ndarray] = {
@@ -24,51 +23,34 @@ def _as_batch(image: np.ndarray) -> np.ndarray:
 
 
 def convolve(image: np.ndarray, kernel: np.ndarray, *, padding: str = "valid", stride: int = 1) -> np.ndarray:
-    """The feature map of ``kernel`` sliding over a grey ``image``: a Keras ``Conv2D`` with it as its weight.
+    """The feature map of ``kernel`` sliding over a grey ``image``, as Keras' ``Conv2D`` computes it.
+
+    Notebook 1 types this loop in front of the reader (sections 3 and 4) and checks it against ``Conv2D``.
+    ``out[i, j] = sum(image[i*s : i*s+k, j*s : j*s+k] * kernel)``: not flipped (a cross-correlation, as in Keras).
 
     Parameters
     ----------
     image : ndarray of shape (h, w)
     kernel : ndarray of shape (k, k)
-        E.g. a value of :data:`KERNELS`; not flipped (Keras computes a cross-correlation).
+        E.g. a value of :data:`KERNELS`.
     padding : {"valid", "same"}, default "valid"
-        ``valid`` shrinks the map by ``k - 1``; ``same`` pads to keep the size.
-    stride : int, default 1
-    """
-    import keras
-
-    kernel = np.asarray(kernel, dtype=np.float32)
-    layer = keras.layers.Conv2D(1, kernel.shape, strides=stride, padding=padding, use_bias=False)
-    layer.build((None, None, None, 1))
-    layer.set_weights([kernel[:, :, None, None]])
-    return keras.ops.convert_to_numpy(layer(_as_batch(image)))[0, ..., 0]
-
-
-def convolve_numpy(image: np.ndarray, kernel: np.ndarray, *, stride: int = 1) -> np.ndarray:
-    """The same sliding window in plain NumPy ("valid" padding), to read and to check Keras against.
-
-    ``out[i, j] = sum(image[i*s : i*s+k, j*s : j*s+k] * kernel)``, of the shape :func:`output_size` gives.
-
-    Parameters
-    ----------
-    image : ndarray of shape (h, w)
-    kernel : ndarray of shape (k, k)
+        ``valid`` shrinks the map by ``k - 1``; ``same`` adds Keras' zeros (the odd one after) to keep the size.
     stride : int, default 1
 
     Examples
     --------
-    >>> convolve_numpy(np.arange(16).reshape(4, 4), np.ones((3, 3))).tolist()
+    >>> convolve(np.arange(16).reshape(4, 4), np.ones((3, 3))).tolist()
     [[45.0, 54.0], [81.0, 90.0]]
     """
     image, kernel = np.asarray(image, np.float32), np.asarray(kernel, np.float32)
     k = kernel.shape[0]
-    rows = output_size(image.shape[0], k, stride=stride)
-    columns = output_size(image.shape[1], k, stride=stride)
-    out = np.zeros((rows, columns), np.float32)
-    for i in range(rows):
-        for j in range(columns):
-            window = image[i * stride : i * stride + k, j * stride : j * stride + k]
-            out[i, j] = np.sum(window * kernel)
+    sizes = [output_size(n, k, stride=stride, padding=padding) for n in image.shape]
+    pads = [max((size - 1) * stride + k - n, 0) for size, n in zip(sizes, image.shape)]
+    image = np.pad(image, [(pad // 2, pad - pad // 2) for pad in pads])
+    out = np.zeros(sizes, np.float32)
+    for i in range(sizes[0]):
+        for j in range(sizes[1]):
+            out[i, j] = np.sum(image[i * stride : i * stride + k, j * stride : j * stride + k] * kernel)
     return out
 
 

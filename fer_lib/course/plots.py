@@ -18,7 +18,7 @@ from fer_lib.language import display_emotion, emotion_names, tr
 
 __all__ = ["class_counts_bar", "sample_grid", "pixel_statistics", "training_curves", "LiveCurves",
            "augmentation_grid", "confusion_heatmap", "face_gallery", "image_row", "convolution_animation",
-           "save_figure", "claims_chart", "kernel_grid", "learning_rate_curve"]
+           "save_figure", "kernel_grid", "learning_rate_curve"]
 
 
 def _shown(name) -> str:
@@ -208,34 +208,6 @@ def confusion_heatmap(table: pd.DataFrame, *, title: str = "Confusion matrix (ro
         axes.text(column, row, f"{value:.2f}" if value < 1.5 else f"{int(value)}", ha="center", va="center",
                   fontsize=8, color="white" if value > 0.5 * values.max() else "black")
     figure.colorbar(shown, ax=axes, fraction=0.046)
-    return _finish(figure)
-
-
-def claims_chart(table: pd.DataFrame, *,
-                 title: str = "The tutorial's cures for overfitting, on equal budgets"):
-    """Train, validation and PublicTest accuracy per variant of a :func:`fer_lib.course.load_claims` table.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-    title : str, optional
-    """
-    parts = [("train_accuracy", "train (no dropout, no augmentation)", "#9e9e9e"),
-             ("validation_accuracy", "validation", "#1f77b4"),
-             ("test_accuracy", "PublicTest", "#ff7f0e")]
-    rows, height = np.arange(len(table)), 0.26
-    figure, axes = plt.subplots(figsize=(8.0, 0.75 * len(table) + 1.6))
-    for offset, (column, label, colour) in enumerate(parts):
-        axes.barh(rows + (offset - 1) * height, table[column], height=height, label=tr(label), color=colour)
-    for row, (gap, train) in enumerate(zip(table["gap"], table["train_accuracy"])):
-        axes.text(train + 0.01, row - height, tr("gap {points:.0f} points", points=100 * gap), va="center",
-                  fontsize=9)
-    axes.set_yticks(rows, table["variant"])
-    axes.invert_yaxis()
-    axes.set_xlim(0, min(1.0, float(table["train_accuracy"].max()) + 0.18))
-    axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    axes.set(xlabel=tr("accuracy"), ylabel=tr("variant (one change from the baseline)"), title=tr(title))
-    axes.legend(loc="lower right", fontsize=8)
     return _finish(figure)
 
 

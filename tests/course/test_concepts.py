@@ -47,10 +47,17 @@ def test_sliding_window_frames_end_with_the_full_map(face):
 
 
 @pytest.mark.parametrize("stride", [1, 2, 3])
-def test_numpy_convolution_equals_keras_conv2d(face, stride):
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_numpy_convolution_equals_keras_conv2d(face, stride, padding):
+    import keras
+
     kernel = concepts.KERNELS["horizontal edges (Sobel y)"]
-    np.testing.assert_allclose(concepts.convolve_numpy(face, kernel, stride=stride),
-                               concepts.convolve(face, kernel, stride=stride), rtol=1e-5, atol=1e-2)
+    layer = keras.layers.Conv2D(1, 3, strides=stride, padding=padding, use_bias=False)
+    layer.build((None, 48, 48, 1))
+    layer.set_weights([kernel[:, :, None, None]])
+    by_keras = keras.ops.convert_to_numpy(layer(face[None, :, :, None]))[0, :, :, 0]
+    np.testing.assert_allclose(concepts.convolve(face, kernel, stride=stride, padding=padding), by_keras,
+                               rtol=1e-5, atol=1e-2)
 
 
 @pytest.mark.parametrize("kernel", [1, 3, 5])
