@@ -203,7 +203,8 @@ def _flag_value(value) -> str:
 def _config_from_recipe(recipe: dict):
     from fer_lib.train import TrainConfig
 
-    return TrainConfig.from_identity(recipe)
+    # the commands leave the precision to the machine ("auto", float32 on a CPU): a card records what ran
+    return dataclasses.replace(TrainConfig.from_identity(recipe), precision=recipe.get("precision", "auto"))
 
 
 def _effective(config) -> dict:
@@ -422,7 +423,7 @@ HEADER = """# Results
 Every figure on this page is read from the files the project's runs left behind (model cards with their
 training histories in `fer_lib/model/shipped/` and `results/`, study tables with their provenance in `results/`), by
 `python scripts/make_results_doc.py`; the command that made each table stands beside it. The runs trained on
-a {cores}-core CPU (AMD Zen 4) without a GPU, on the project's copy of FER2013 (SHA-256 `{sha}...`, the
+a {cores}-core x86 CPU without a GPU, on the project's copy of FER2013 (SHA-256 `{sha}...`, the
 `Training` and `PublicTest` rows). Times depend on how busy that CPU was: compare them only within one table.
 Speed measurements (parsing, training throughput, the live loop) are in
 [benchmarks/README.md](../benchmarks/README.md).
@@ -1030,7 +1031,7 @@ def claims(sources: Sources) -> str:
             "brackets (what the "
             "verdicts compare, as one epoch swings by several points; `fer_lib.course.verdicts`); gap = "
             "train minus "
-            "validation, in points. Notebook 4 draws and explains the table.",
+            "validation, in points. Notebook 4 shows and explains the table.",
             "",
             commands_block([modern_command(meta["command"])]) if meta.get("command") else "",
             "",
@@ -1050,11 +1051,9 @@ def claims(sources: Sources) -> str:
                 body,
             ),
             "",
-            "In plain words: more epochs widened the gap and did not help validation accuracy; a smaller "
-            "stride narrowed "
-            "the gap only by fitting the training faces less well; more dropout and augmentation both cured "
-            "it. One seed, "
-            "a small sample, few epochs: a small study, stated as such.",
+            "In plain words: more epochs widened the gap for about two points of validation accuracy; a "
+            "smaller stride changed nothing measurable; more dropout and augmentation both cured it. One "
+            "seed, a small sample, few epochs: a small study, stated as such.",
         ]
     )
 
@@ -1139,7 +1138,15 @@ FOOTER = """## Speed
 
 Training throughput, parsing FER2013, the live loop and the face detectors' calibration are measured by the
 scripts in `benchmarks/`; their latest figures, with the commands that produced them, are in
-[benchmarks/README.md](../benchmarks/README.md)."""
+[benchmarks/README.md](../benchmarks/README.md).
+
+**Training precision.** Every run on this page trained in float32. `mixed_bfloat16` (bf16 arithmetic on the
+CPU's AMX tiles, float32 weights and softmax) was timed against float32 in alternating turns
+(`benchmarks/bench_train.py`, its table in [benchmarks/README.md](../benchmarks/README.md#training-throughput)):
+0.80x to 1.15x float32's faces per second, within the run-to-run jumps of this shared CPU. Since it buys no
+measurable time, the accuracy parity study (the same recipe in both precisions, with two float32 seeds for the
+noise) was not run, and `TrainConfig(precision="auto")` trains in float32 on CPUs; on a GPU it picks
+`mixed_float16`."""
 
 SECTIONS = [
     header,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import threading
 import time
 import types
@@ -16,7 +17,7 @@ import ipywidgets
 import numpy as np
 
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
-from fer_lib.language import display_emotion, emotion_names, tr
+from fer_lib.language import current_language, display_emotion, emotion_names, tr
 from fer_lib.live import _loop as live
 from fer_lib.live._capture import FaceRecorder, face_counts
 from fer_lib.live._drawing import FpsMeter, annotate, hex_color
@@ -33,6 +34,8 @@ class _Panel:
     def __init__(self, *, display_width: int | None, jpeg_quality: int) -> None:
         self.display_width = display_width
         self.jpeg_quality = int(jpeg_quality)
+        self.language = current_language()  # kept: the worker thread's lines speak it whatever is current then
+        self.say = functools.partial(tr, language=self.language)
         self.start_button = ipywidgets.Button(description=tr("Start"), icon="play", button_style="success")
         self.stop_button = ipywidgets.Button(description=tr("Stop"), icon="stop", button_style="danger",
                                              disabled=True)
@@ -79,7 +82,7 @@ class _Panel:
         self.show_counts()
 
     def show_counts(self) -> None:
-        self.saved.value = capture_text(self.recorder)
+        self.saved.value = capture_text(self.recorder, self.language)
 
     def set_running(self, running: bool) -> None:
         self.start_button.disabled = running
@@ -105,13 +108,13 @@ def recorder_for(capture) -> FaceRecorder | None:
     return None if capture in (None, False) else FaceRecorder(None if capture is True else capture)
 
 
-def capture_text(recorder: FaceRecorder) -> str:
+def capture_text(recorder: FaceRecorder, language: str | None = None) -> str:
     """The faces saved per emotion, and what is being recorded: the capture row's line (both widgets)."""
     counts = face_counts(recorder.folder)
-    saved = ", ".join(f"{display_emotion(name)} {n}" for name, n in counts.items() if n) or "-"
-    recording = tr(" (recording {emotion}: {n} to go)", emotion=display_emotion(recorder.emotion),
+    saved = ", ".join(f"{display_emotion(name, language)} {n}" for name, n in counts.items() if n) or "-"
+    recording = tr(" (recording {emotion}: {n} to go)", language, emotion=display_emotion(recorder.emotion, language),
                    n=recorder.remaining) if recorder.recording else ""
-    return tr("Saved faces: {saved}", saved=saved) + recording
+    return tr("Saved faces: {saved}", language, saved=saved) + recording
 
 
 class _Worker:
@@ -145,7 +148,7 @@ class _Worker:
                 state.last_frame, state.last_faces = annotated, faces
                 state.frames_shown += 1
                 panel.show(annotated, faces)
-                panel.status.value = tr("Running: {fps:.1f} fps, {count} face(s), frame {shown}", fps=fps, count=len(faces),
+                panel.status.value = panel.say("Running: {fps:.1f} fps, {count} face(s), frame {shown}", fps=fps, count=len(faces),
                                         shown=shown)
                 next_time = max(next_time + self.interval, time.monotonic())  # behind: no burst to catch up
                 if self.stop_event.wait(next_time - time.monotonic()):
@@ -157,14 +160,14 @@ class _Worker:
         finally:
             if frames is not None:
                 frames.close()  # releases the camera or video
-            rate = tr(", {fps:.1f} fps on average", fps=meter.mean) if shown > 1 else ""
+            rate = panel.say(", {fps:.1f} fps on average", fps=meter.mean) if shown > 1 else ""
             if state.ended:
-                panel.status.value = tr("Ended: the source finished after {shown} frame(s){rate}", shown=shown, rate=rate)
+                panel.status.value = panel.say("Ended: the source finished after {shown} frame(s){rate}", shown=shown, rate=rate)
             elif state.error is not None:
                 error = f"{type(state.error).__name__}: {state.error}"
-                panel.status.value = tr("Error after {shown} frame(s): {error}", shown=shown, error=error)
+                panel.status.value = panel.say("Error after {shown} frame(s): {error}", shown=shown, error=error)
             else:
-                panel.status.value = tr("Stopped after {shown} frame(s){rate}", shown=shown, rate=rate)
+                panel.status.value = panel.say("Stopped after {shown} frame(s){rate}", shown=shown, rate=rate)
             panel.set_running(False)
             if panel.display_handle is not None:  # a saved notebook keeps the last annotated frame as an image
                 panel.display_handle.update(panel.bundle(), raw=True)
@@ -269,7 +272,7 @@ class LiveView:
             return
         self._state.error = None
         self._state.ended = False
-        self._panel.status.value = tr("Starting...")
+        self._panel.status.value = self._panel.say("Starting...")
         self._worker = _Worker(self.source, self._options, self.max_fps, self._panel, self._state)
         self._panel.set_running(True)
         self._worker.thread.start()

@@ -15,7 +15,7 @@ import traitlets
 from fer_lib.course._liveview import capture_text, recorder_for
 from fer_lib.errors import FerError
 from fer_lib.labels import EMOTION_COLORS_BGR, EMOTIONS
-from fer_lib.language import FIGURE_WORDS, emotion_names, tr
+from fer_lib.language import FIGURE_WORDS, current_language, emotion_names, tr
 from fer_lib.live import _loop as live
 from fer_lib.live._drawing import hex_color
 from fer_lib.live._smoothing import ProbabilitySmoother
@@ -73,6 +73,7 @@ class BrowserCamera(anywidget.AnyWidget):
         kwargs.setdefault("texts", {text: tr(text) for text in FIGURE_WORDS if text in page})  # the page's words
         kwargs.setdefault("locale", tr("en-US"))  # how the page writes numbers
         super().__init__(width=int(width), jpeg_quality=float(jpeg_quality), **kwargs)
+        self._language = current_language()  # the capture line's, whatever is current when a message comes
         if isinstance(classifier, (str, Path)):
             classifier = EmotionClassifier(classifier)
         self._classifier = classifier if classifier is not None else live.default_classifier()
@@ -82,12 +83,12 @@ class BrowserCamera(anywidget.AnyWidget):
         self.last_faces: list[dict] = []
         self.recorder = recorder_for(capture)
         if self.recorder is not None:
-            self.capture, self.capture_status = True, capture_text(self.recorder)
+            self.capture, self.capture_status = True, capture_text(self.recorder, self._language)
         self.on_msg(self._on_message)
 
     def __repr__(self) -> str:  # what a saved notebook shows where no browser runs the widget
         return tr("BrowserCamera: the browser's webcam ({frames} frames analysed); open the notebook in Jupyter to use it",
-                  frames=getattr(self, "frames", 0))
+                  getattr(self, "_language", None), frames=getattr(self, "frames", 0))
 
     def stop(self) -> None:
         """Ask the page to stop the camera (as the Stop button does)."""
@@ -110,7 +111,7 @@ class BrowserCamera(anywidget.AnyWidget):
         self.frames += 1
         self.last_faces = faces
         if self.recorder is not None and self.recorder.add(frame, faces) is not None:
-            self.capture_status = capture_text(self.recorder)
+            self.capture_status = capture_text(self.recorder, self._language)
         return faces
 
     def _on_message(self, _widget: Any, content: dict, buffers: list) -> None:
@@ -119,7 +120,7 @@ class BrowserCamera(anywidget.AnyWidget):
             self._smoother.reset()
         if kind == "record" and self.recorder is not None:
             self.recorder.start(EMOTIONS[int(content.get("emotion", 3))], int(content.get("count", 30)))
-            self.capture_status = capture_text(self.recorder)
+            self.capture_status = capture_text(self.recorder, self._language)
         if kind != "frame":
             return
         started = time.perf_counter()

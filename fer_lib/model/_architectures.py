@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Callable
 
 import keras
@@ -185,16 +187,24 @@ def build_model(name: str, *, precision: str = "float32", **options) -> keras.Mo
     ----------
     name : str
     precision : str, default "float32"
-        Keras' dtype policy of its layers (the output's: float32; ``"mixed_float16"`` adds loss scaling).
+        Keras' dtype policy of its layers (the output's: float32); compiling under ``"mixed_float16"`` adds
+        loss scaling.
     **options
         Keyword arguments for the builder.
     """
     if name not in MODEL_BUILDERS:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODEL_BUILDERS))}")
+    with dtype_policy(precision):
+        return MODEL_BUILDERS[name](**options)
+
+
+@contextlib.contextmanager
+def dtype_policy(precision: str):
+    """Keras' global dtype policy set to ``precision`` inside the block (building, loading), then restored."""
     before = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
-        return MODEL_BUILDERS[name](**options)
+        yield
     finally:
         keras.config.set_dtype_policy(before)
 

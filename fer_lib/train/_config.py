@@ -24,7 +24,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 _OPTIONAL = {"random_erasing": 0.0, "max_minutes": None, "precision": "float32"}
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
-#: Whether the parity study (float32 against bf16 accuracy, docs/results.md) lets ``auto`` train in bf16 on CPUs.
+#: Whether ``auto`` trains in bf16 on CPUs: no, bf16 bought no measurable time (benchmarks/README.md).
 BFLOAT16_ON_CPU = False
 
 
@@ -138,7 +138,8 @@ class TrainConfig:
         identity : dict
         """
         names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in identity.items() if key in names})
+        # an identity without "precision" is a float32 run's: never "auto", which is mixed on a GPU
+        return cls(**{"precision": "float32", **{key: value for key, value in identity.items() if key in names}})
 
     def recipe(self) -> dict[str, Any]:
         """The model's :data:`RECIPES` entry with this config's overrides."""

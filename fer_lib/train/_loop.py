@@ -24,7 +24,7 @@ from fer_lib.model import _architectures as architectures
 from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
 from fer_lib.train._augment import AugmentedFaces, training_batches, validation_arrays
-from fer_lib.train._config import PROFILES, TrainConfig, fingerprint, resolve_precision
+from fer_lib.train._config import PRECISIONS, PROFILES, TrainConfig, fingerprint, resolve_precision
 from fer_lib.train._runs import (BatchNormStatistics, EpochCheckpoint, Run, TimeBudget, _all_layers, default_run_dir,
                                  open_run, reestimate_batch_norm, save_model)
 from fer_lib.train._seeding import set_seed
@@ -188,6 +188,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
             raise ModelError(f"unknown profile {config!r}; choose one of {', '.join(PROFILES)} "
                              "or pass a TrainConfig")
         config = PROFILES[config]
+    if model is not None and model.dtype_policy.name in PRECISIONS:  # the card says what the network runs in
+        config = dataclasses.replace(config, precision=model.dtype_policy.name)
     hooks = hooks or Hooks()
     set_seed(config.seed)
     data, split, faces = prepare_split(config, data, verbose=bool(verbose))
@@ -211,8 +213,9 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     soft = targets(faces, run.folder) if callable(targets) else targets
     batches = hooks.batches(faces, config, soft)
     validation_faces, validation_labels = validation_arrays(split.validation)
-    if run.resuming:
-        model = load_saved_model(run.checkpoint)
+    if run.resuming:  # loaded and compiled in the run's precision: mixed_float16 keeps its loss scaling
+        with architectures.dtype_policy(resolve_precision(config.precision)):
+            model = load_saved_model(run.checkpoint)
         if verbose:
             print(f"resuming {config.model_name} from {run.checkpoint} after epoch {run.state['epoch']}")
     elif model is None:

@@ -3,6 +3,7 @@ bf16-trained network's way through its card, the LiteRT export and the live loop
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import keras
@@ -134,3 +135,45 @@ def test_a_bf16_trained_network_exports_and_runs_in_the_live_loop(tmp_path, medi
         records = analyze_frame(cv2.imread(str(media / "obama.jpg")), classifier=classifier)
         assert len(records) == 1 and records[0]["emotion"] in EMOTIONS
         np.testing.assert_allclose(sum(records[0]["probabilities"]), 1.0, atol=1e-4)
+
+
+class OptimiserSpy(keras.callbacks.Callback):
+    """The training network's optimiser and its step count when fit begins and ends."""
+
+    def on_train_begin(self, logs=None):
+        self.optimizer, self.first = self.model.optimizer, int(self.model.optimizer.iterations.numpy())
+
+    def on_train_end(self, logs=None):
+        self.last = int(self.model.optimizer.iterations.numpy())
+
+
+@pytest.mark.slow
+def test_a_resumed_mixed_float16_run_keeps_its_loss_scaling_and_optimiser_state(tmp_path):
+    from fer_lib.train import train
+
+    faces = synthetic_fer2013(300, seed=0)
+    config = TrainConfig("fer_net_small", epochs=1, batch_size=32, sample_size=64, flip_tta=False,
+                         schedule="constant", precision="mixed_float16")  # constant: a run can be extended
+    before, after = OptimiserSpy(), OptimiserSpy()
+    train(config, faces, run_dir=tmp_path / "run", callbacks=[before], verbose=0)
+    longer = dataclasses.replace(config, epochs=2)
+    result = train(longer, faces, run_dir=tmp_path / "run", callbacks=[after], verbose=0)
+    assert result.card["epochs_trained"] == 2 and result.card["precision"] == "mixed_float16"
+    assert isinstance(before.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(after.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert before.last > 0 and after.first == before.last  # Adam's state went on, not restarted
+
+
+def test_a_hand_built_network_decides_the_precision_on_its_card(tmp_path):
+    from fer_lib.train import train
+
+    faces = synthetic_fer2013(300, seed=0)
+    config = TrainConfig("fer_net_small", epochs=1, batch_size=32, sample_size=64, flip_tta=False,
+                         precision="mixed_bfloat16")
+    network = architectures.build_model("fer_net_small", precision="float32")
+    result = train(config, faces, model=network, run_dir=tmp_path / "run", verbose=0)
+    assert result.card["precision"] == "float32"
+
+
+def test_an_old_identity_is_a_float32_run():
+    assert TrainConfig.from_identity({"model_name": "fer_net"}).precision == "float32"
