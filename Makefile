@@ -72,8 +72,9 @@ test: test-unit test-notebooks
 test-unit: $(STAMP) browser
 	$(PY) -m pytest tests fer_lib research --doctest-modules -q -n auto --dist loadfile
 
+# Each notebook's kernel on a worker of its own (a notebook is one file): two notebooks run at once on 2 cores.
 test-notebooks: $(STAMP)
-	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+	FER_LIB_PROFILE=fast FER_LIB_OUTPUT=$(CURDIR)/build/nbval $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env -n auto --dist loadfile notebooks
 
 # PROFILE=full writes models/full.keras; FORCE=1 writes over the shipped model instead (then `make test`).
 train: $(STAMP)

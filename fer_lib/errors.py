@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError", "FerWarning",
-           "DOWNLOAD_HELP"]
+__all__ = ["FerError", "DataError", "DataNotFoundError", "ModelError", "SourceError", "FerWarning", "DOWNLOAD_HELP"]
 
 #: Where to get FER2013 and where to put it; part of every message about a missing or unusable data file.
-DOWNLOAD_HELP = (
-    "Download FER2013 from Kaggle (https://www.kaggle.com/datasets/deadskull7/fer2013, "
-    "the file fer2013.csv, or the challenge archive) and put it at data_input/fer2013.csv "
-    "(.csv.gz and .zip work too) in the folder you work in or one above it, or name it with "
-    "the FER2013_PATH environment variable or pass its path explicitly."
-)
+DOWNLOAD_HELP = ("Download FER2013 from Kaggle (https://www.kaggle.com/datasets/deadskull7/fer2013, the file "
+                 "fer2013.csv, or the challenge archive) and put it at data_input/fer2013.csv (.csv.gz and .zip work "
+                 "too) in the folder you work in or one above it, or name it with the FER2013_PATH environment "
+                 "variable or pass its path explicitly.")
 
 
 class FerError(Exception):

@@ -4,6 +4,7 @@ data (records, CSV files, model cards) keeps the English names."""
 from __future__ import annotations
 
 import contextlib
+import numbers
 import string
 from typing import Iterator
 
@@ -22,65 +23,39 @@ EMOTION_NAMES: dict[str, tuple[str, ...]] = {
 # English figure text -> its Indonesian translation; tests/test_language.py checks every text drawn has one.
 FIGURE_WORDS: dict[str, str] = {
     # fer_lib.course.plots
-    "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data",
-    "emotion": "emosi",
-    "split": "bagian data",
-    "number of faces": "jumlah wajah",
-    "Sample faces per emotion": "Contoh wajah per emosi",
-    "Pixel statistics": "Statistik piksel",
+    "Faces per emotion and split": "Jumlah wajah per emosi dan per bagian data", "emotion": "emosi",
+    "split": "bagian data", "number of faces": "jumlah wajah",
+    "Sample faces per emotion": "Contoh wajah per emosi", "Pixel statistics": "Statistik piksel",
     "Pixel statistics of the training part": "Statistik piksel data latih",
     "grey-level histogram": "histogram tingkat keabuan",
-    "grey level (0 black, 255 white)": "tingkat keabuan (0 hitam, 255 putih)",
-    "pixels": "piksel",
-    "per-pixel mean": "rata-rata per piksel",
-    "per-pixel standard deviation": "simpangan baku per piksel",
-    "x (pixels)": "x (piksel)",
-    "y (pixels)": "y (piksel)",
-    "Training curves": "Kurva pelatihan",
-    "Training curves (updated every epoch)": "Kurva pelatihan (diperbarui setiap epoch)",
-    "loss": "loss",
-    "accuracy": "akurasi",
-    "train {metric}": "{metric} latih",
-    "validation {metric}": "{metric} validasi",
-    "gap": "selisih",
-    "epoch": "epoch",
-    "One face and random augmentations of it": "Satu wajah dan augmentasi acaknya",
-    "original": "asli",
+    "grey level (0 black, 255 white)": "tingkat keabuan (0 hitam, 255 putih)", "pixels": "piksel",
+    "per-pixel mean": "rata-rata per piksel", "per-pixel standard deviation": "simpangan baku per piksel",
+    "x (pixels)": "x (piksel)", "y (pixels)": "y (piksel)", "Training curves": "Kurva pelatihan",
+    "Training curves (updated every epoch)": "Kurva pelatihan (diperbarui setiap epoch)", "loss": "loss",
+    "accuracy": "akurasi", "train {metric}": "{metric} latih", "validation {metric}": "{metric} validasi",
+    "gap": "selisih", "epoch": "epoch",
+    "One face and random augmentations of it": "Satu wajah dan augmentasi acaknya", "original": "asli",
     "Confusion matrix (rows: true, normalised)": "Matriks konfusi (baris: label benar, dinormalisasi)",
-    "predicted emotion": "emosi yang diprediksi",
-    "true emotion": "emosi sebenarnya",
-    "PublicTest": "PublicTest",
-    "train": "latih",
-    "validation": "validasi",
-    "test (PublicTest)": "uji (PublicTest)",
-    "input face (48x48)": "wajah masukan (48x48)",
-    "feature map": "peta fitur",
-    "A 3x3 kernel sliding over a face": "Kernel 3x3 bergeser di atas wajah",
-    "Learning-rate schedule": "Jadwal laju pembelajaran",
-    "learning rate": "laju pembelajaran",
+    "predicted emotion": "emosi yang diprediksi", "true emotion": "emosi sebenarnya",
+    "PublicTest": "PublicTest", "train": "latih", "validation": "validasi",
+    "test (PublicTest)": "uji (PublicTest)", "input face (48x48)": "wajah masukan (48x48)",
+    "feature map": "peta fitur", "A 3x3 kernel sliding over a face": "Kernel 3x3 bergeser di atas wajah",
+    "Learning-rate schedule": "Jadwal laju pembelajaran", "learning rate": "laju pembelajaran",
     # notebooks' own titles and captions
-    "Pixels are numbers": "Piksel adalah angka",
-    "the face": "wajah",
+    "Pixels are numbers": "Piksel adalah angka", "the face": "wajah",
     "its top-left 10x10 pixels": "10x10 piksel kiri atasnya",
     "One face, five kernels, five feature maps": "Satu wajah, lima kernel, lima peta fitur",
     "vertical edges (Sobel x)": "tepi vertikal (Sobel x)",
     "horizontal edges (Sobel y)": "tepi horizontal (Sobel y)",
-    "outline (Laplacian)": "garis luar (Laplacian)",
-    "sharpen": "penajaman",
-    "blur (box)": "pengaburan (box)",
-    "ReLU": "ReLU",
-    "after ReLU": "setelah ReLU",
-    "Pooling 2x2": "Pooling 2x2",
-    "ReLU map {shape}": "peta ReLU {shape}",
-    "max pooled {shape}": "max pooling {shape}",
+    "outline (Laplacian)": "garis luar (Laplacian)", "sharpen": "penajaman", "blur (box)": "pengaburan (box)",
+    "ReLU": "ReLU", "after ReLU": "setelah ReLU", "Pooling 2x2": "Pooling 2x2",
+    "ReLU map {shape}": "peta ReLU {shape}", "max pooled {shape}": "max pooling {shape}",
     "average pooled {shape}": "average pooling {shape}",
     "Softmax turns seven scores into probabilities": "Softmax mengubah tujuh skor menjadi probabilitas",
     "probability": "probabilitas",
     "The shipped model's {count} learned first-layer kernels":
         "{count} kernel lapisan pertama yang dipelajari model bawaan",
-    "face": "wajah",
-    "convolution": "konvolusi",
-    "{pooling} pool {size}": "{pooling} pooling {size}",
+    "face": "wajah", "convolution": "konvolusi", "{pooling} pool {size}": "{pooling} pooling {size}",
     "Three maps in, one map out": "Tiga peta masuk, satu peta keluar",
     "map {n} * its kernel": "peta {n} * kernelnya", "sum: the output map": "jumlah: peta keluaran",
     "What one unit sees, block by block": "Yang dilihat satu unit, blok demi blok",
@@ -94,9 +69,9 @@ FIGURE_WORDS: dict[str, str] = {
     "The shipped model's training curves": "Kurva pelatihan model bawaan",
     "The shipped model: train against validation": "Model bawaan: latih dibandingkan validasi",
     "with augmentation": "dengan augmentasi", "without augmentation": "tanpa augmentasi",
-    "true {true}\nsaid {said} {confidence:.0%}": "benar {true}\ndijawab {said} {confidence:.0%}",
-    "Most confident mistakes": "Kesalahan yang paling yakin",
-    "{true}\nsaid {said}": "{true}\ndijawab {said}",
+    "true {true}\nsaid {said} {confidence:.0%}": "label {true}\nprediksi {said} {confidence:.0%}",
+    "Most confident mistakes": "Kesalahan dengan keyakinan tertinggi",
+    "{true}\nsaid {said}": "{true}\nprediksi {said}",
     "SmoothGrad: pixels that move the predicted score": "SmoothGrad: piksel yang menggerakkan skor prediksi",
     "labelled {emotion}": "berlabel {emotion}",
     "Two flat images, then six mostly pure black or white":
@@ -105,7 +80,7 @@ FIGURE_WORDS: dict[str, str] = {
     "{name}: {count} face(s)": "{name}: {count} wajah",
     "Frame 235 of the clip: the Haar cascade against BlazeFace":
         "Frame 235 dari klip: Haar cascade dibandingkan BlazeFace",
-    "Last live frame ({count} frames shown)": "Frame live terakhir ({count} frame ditampilkan)",
+    "Last live frame ({count} frames shown)": "Frame terakhir video langsung ({count} frame ditampilkan)",
     "Your faces (three per emotion)": "Wajah Anda (tiga per emosi)",
     "Before fine-tuning (rows: true, normalised)": "Sebelum fine-tuning (baris: label benar, dinormalisasi)",
     "After fine-tuning (rows: true, normalised)": "Setelah fine-tuning (baris: label benar, dinormalisasi)",
@@ -121,16 +96,10 @@ FIGURE_WORDS: dict[str, str] = {
     "The recipe study: {minutes:g} minutes per variant": "Studi resep: {minutes:g} menit per varian",
     "the baseline's validation": "validasi baseline", "accuracy (%)": "akurasi (%)",
     # fer_lib.course._liveview
-    "Start": "Mulai",
-    "Record": "Rekam",
-    "faces": "wajah",
-    "Saved faces: {saved}": "Wajah tersimpan: {saved}",
-    " (recording {emotion}: {n} to go)": " (merekam {emotion}: {n} lagi)",
-    "Stop": "Berhenti",
-    "Largest face": "Wajah terbesar",
-    "{count} face(s): {described}": "{count} wajah: {described}",
-    "No face found": "Tidak ada wajah",
-    "Stopped: press Start": "Berhenti: tekan Mulai",
+    "Start": "Mulai", "Record": "Rekam", "faces": "wajah", "Saved faces: {saved}": "Wajah tersimpan: {saved}",
+    " (recording {emotion}: {n} to go)": " (merekam {emotion}: {n} lagi)", "Stop": "Berhenti",
+    "Largest face": "Wajah terbesar", "{count} face(s): {described}": "{count} wajah: {described}",
+    "No face found": "Tidak ada wajah", "Stopped: press Start": "Berhenti: tekan Mulai",
     "Starting...": "Memulai...",
     "Running: {fps:.1f} fps, {count} face(s), frame {shown}": "Berjalan: {fps:.1f} fps, {count} wajah, frame ke-{shown}",
     ", {fps:.1f} fps on average": ", rata-rata {fps:.1f} fps",
@@ -159,6 +128,49 @@ FIGURE_WORDS: dict[str, str] = {
     "This page cannot use a camera: browsers allow it only over https or on localhost.":
         "Halaman ini tidak dapat memakai kamera: peramban hanya mengizinkannya melalui https atau di localhost.",
     "The camera could not be opened ({name}: {message}).": "Kamera tidak dapat dibuka ({name}: {message}).",
+    # fer_lib.course.verdicts (claims: research/claims.py's); the notebooks' tables (.rename(columns=tr)), printouts
+    "shrinks the overfitting gap by {points:.1f} points": "mempersempit selisih overfitting sebesar {points:.1f} poin",
+    "Helps accuracy but not through less overfitting": "Menaikkan akurasi, tetapi bukan karena overfitting berkurang",
+    "{head}: {gap} and {validation} ({change:+.1f} points).": "{head}: {gap} dan {validation} ({change:+.1f} poin).",
+    "widens the overfitting gap by {points:.1f} points": "memperlebar selisih overfitting sebesar {points:.1f} poin",
+    "leaves the overfitting gap about where it was": "membiarkan selisih overfitting kurang lebih tetap", "test": "uji",
+    "Narrows the gap only by losing accuracy": "Mempersempit selisih hanya dengan mengorbankan akurasi", "hits": "kena",
+    "accuracy on these test faces: {accuracy:.3f}": "akurasi pada wajah uji ini: {accuracy:.3f}", "f1-score": "skor F1",
+    "data augmentation (not in the tutorial)": "augmentasi data (tidak ada di tutorial)", "false boxes": "kotak keliru",
+    "face {index}: {emotion}, shape {shape}": "wajah {index}: {emotion}, bentuk {shape}", "{value:.1%}": "{value:.1%}",
+    "train, last epoch (as it trained)": "latih, epoch terakhir (saat dilatih)", "non_trainable": "tidak dapat dilatih",
+    "does not change validation accuracy": "tidak mengubah akurasi validasi", "yours ({name})": "milik Anda ({name})",
+    "gap (train clean - validation)": "selisih (latih bersih - validasi)", "PublicTest accuracy": "akurasi PublicTest",
+    "teachers at T = {temperature:g}": "guru pada T = {temperature:g}", "Cures overfitting": "Menyembuhkan overfitting",
+    "Does not cure overfitting": "Tidak menyembuhkan overfitting", "{trained} of {planned}": "{trained} dari {planned}",
+    "lowers validation accuracy": "menurunkan akurasi validasi", "held-out faces (yours)": "wajah Anda yang disisihkan",
+    "last epoch, as it trained": "epoch terakhir, saat dilatih", "{count} faces: {counts}": "{count} wajah: {counts}",
+    "final model, measured clean": "model akhir, diukur bersih", "validation_change": "perubahan akurasi validasi",
+    "raises validation accuracy": "menaikkan akurasi validasi", "train (measured clean)": "latih (diukur bersih)",
+    "with label smoothing 0.1": "dengan penghalusan label 0,1", "made by: {command}": "dibuat dengan: {command}",
+    "probability given to Happy": "probabilitas untuk Senang", "a smaller stride": "stride yang lebih kecil",
+    "the student's target": "target siswa", "frames with a face": "frame berwajah", "more epochs": "lebih banyak epoch",
+    "more dropout": "dropout lebih besar", "training minutes": "menit pelatihan", "hours of training": "jam pelatihan",
+    "flip averaging": "rata-rata cermin", "weighted avg": "rata-rata berbobot", "the shipped model": "model bawaan",
+    "labelled frames": "frame berlabel", "gap_change": "perubahan selisih", "cross-entropy": "entropi silang",
+    "shipped model": "model bawaan", "macro avg": "rata-rata makro", "test accuracy": "akurasi uji", "minutes": "menit",
+    "{value:.3f}": "{value:.3f}", "trainable": "dapat dilatih", "architecture": "arsitektur", "parameters": "parameter",
+    "ms a frame": "ms per frame", "all frames": "semua frame", "support": "jumlah wajah", "precision": "presisi",
+    "macro F1": "F1 makro", "detector": "detektor", "verdict": "putusan", "variant": "varian", "before": "sebelum",
+    "after": "sesudah", "teachers": "guru", "epochs": "epoch", "claim": "klaim", "share": "porsi", "score": "skor",
+    "Narrows the gap, but the network does not generalise better":
+        "Mempersempit selisih, tetapi jaringan tidak menggeneralisasi lebih baik",
+    "{emotion:8s} recognised {share:.0%}; most often called {first} ({first_share:.0%}), then {second} "
+    "({second_share:.0%})": "{emotion:8s} dikenali {share:.0%}; paling sering disebut {first} ({first_share:.0%}), "
+                            "lalu {second} ({second_share:.0%})",
+    "No model of yours yet: run notebook 3 (it saves build/notebooks/03_train/<model>.keras) or `make train` "
+    "(models/student.keras)": "Model Anda belum ada: jalankan notebook 3 (yang menyimpan "
+                              "build/notebooks/03_train/<model>.keras) atau `make train` (models/student.keras)",
+    "{blank} of {total:,} training images are one flat grey level (labelled {emotions}); {saturated} have more "
+    "than half of their pixels pure black or white": "{blank} dari {total:,} gambar latih hanya berisi satu tingkat "
+    "keabuan (berlabel {emotions}); {saturated} memiliki lebih dari separuh pikselnya hitam atau putih murni",
+    "No recordings in my_faces/ yet (two sessions needed): using the stand-in of drawn faces.":
+        "Belum ada rekaman di my_faces/ (diperlukan dua sesi): kita memakai wajah gambar pengganti.",
 }
 
 _current = "en"
@@ -245,5 +257,5 @@ class _IndonesianNumbers(string.Formatter):
 
     def format_field(self, value, format_spec: str) -> str:
         text = super().format_field(value, format_spec)
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "dtype")
+        is_number = isinstance(value, numbers.Number) and not isinstance(value, bool)  # NumPy's numbers too
         return text.translate(str.maketrans(".,", ",.")) if is_number else text

@@ -11,6 +11,13 @@ a markdown cell of an English notebook changes, its ``en`` no longer matches and
 refuses to write anything, naming every cell to translate again (``--list`` prints them as JSON
 to fill in). Links between notebooks point to the same edition.
 
+A notebook's table may also hold cells that only the Indonesian edition has (a glossary, say):
+``"n01-glossary": {"en": "", "id": "...", "after": "<cell id>"}`` inserts a markdown cell with the
+id ``n01-glossary`` and the tag ``edition-only`` after the English notebook's cell ``<cell id>`` (or
+after another edition-only cell). Such entries have no English text, so they are never stale; an
+``after`` that names no cell, or an id the English notebook already uses, is reported like a missing
+translation.
+
 Outputs of code cells whose source did not change are kept from the existing Indonesian notebook;
 ``make notebooks-id`` then re-executes the edition (``scripts/run_notebooks.py --in-place --edition id``).
 """
@@ -31,6 +38,7 @@ NOTEBOOKS = ROOT / "notebooks"
 TRANSLATIONS = NOTEBOOKS / "translations" / "id.json"
 LANGUAGE = "id"
 INJECTED_TAG = "injected-parameters"
+EXTRA_TAG = "edition-only"
 _LINK = re.compile(r"\((\d\d_[A-Za-z0-9_]+)\.ipynb\)")
 
 
@@ -54,16 +62,43 @@ def load_translations(path: Path = TRANSLATIONS) -> dict[str, dict[str, dict[str
         raise SystemExit(f"{path}: not valid JSON ({error}); fix the file, nothing was written") from error
 
 
+def extra_cells(table: dict) -> dict[str, dict[str, str]]:
+    """The edition-only cells of one notebook's table: the entries with an ``after``."""
+    return {key: entry for key, entry in table.items() if "after" in entry}
+
+
+def _anchor(key: str, extras: dict) -> str | None:
+    """The English cell an edition-only cell ends up after (following ``after`` through other such cells)."""
+    seen = set()
+    while key in extras and key not in seen:
+        seen.add(key)
+        key = extras[key]["after"]
+    return None if key in seen else key
+
+
 def problems(translations: dict, notebooks: list[Path] | None = None) -> list[dict[str, str]]:
     """Markdown cells without a current translation: ``{"notebook", "id", "why", "en"}`` each."""
     found = []
     for path in notebooks or english_notebooks():
         table = translations.get(path.stem, {})
-        for cell in nbformat.read(path, as_version=4).cells:
+        cells = nbformat.read(path, as_version=4).cells
+        english_ids = {cell.get("id") for cell in cells}
+        extras = extra_cells(table)
+        for key, entry in extras.items():
+            why = None
+            if key in english_ids:
+                why = "edition-only cell: the English notebook has a cell with this id"
+            elif _anchor(key, extras) not in english_ids:
+                why = f"edition-only cell: no cell {entry['after']!r} to put it after"
+            elif not entry.get(LANGUAGE, "").strip():
+                why = "edition-only cell: no text"
+            if why:
+                found.append({"notebook": path.stem, "id": key, "why": why, "en": ""})
+        for cell in cells:
             if cell.cell_type != "markdown":
                 continue
             entry = table.get(cell.get("id"))
-            if entry is None or not entry.get(LANGUAGE, "").strip():
+            if entry is None or "after" in entry or not entry.get(LANGUAGE, "").strip():
                 found.append({"notebook": path.stem, "id": cell["id"], "why": "no translation", "en": cell.source})
             elif entry.get("en") != cell.source:
                 found.append({"notebook": path.stem, "id": cell["id"], "why": "stale: the English text changed",
@@ -83,6 +118,18 @@ def _injected_cell() -> nbformat.NotebookNode:
     return cell
 
 
+def _extra_cells_after(cell_id: str, extras: dict) -> list[nbformat.NotebookNode]:
+    """The edition-only cells that follow ``cell_id``, in table order, each followed by its own."""
+    cells = []
+    for key, entry in extras.items():
+        if entry["after"] == cell_id:
+            cell = nbformat.v4.new_markdown_cell(translate_links(entry[LANGUAGE]))
+            cell["id"] = key
+            cell.metadata["tags"] = [EXTRA_TAG]
+            cells += [cell, *_extra_cells_after(key, extras)]
+    return cells
+
+
 def build_edition(english: Path, translations: dict, previous: nbformat.NotebookNode | None = None):
     """The Indonesian notebook for ``english`` (raises KeyError if a cell has no translation)."""
     notebook = nbformat.read(english, as_version=4)
@@ -91,6 +138,7 @@ def build_edition(english: Path, translations: dict, previous: nbformat.Notebook
     if previous is not None:
         old_outputs = {cell.get("id"): cell for cell in previous.cells
                        if cell.cell_type == "code" and INJECTED_TAG not in cell.metadata.get("tags", [])}
+    extras = extra_cells(table)
     cells = []
     for cell in notebook.cells:
         cell = copy.deepcopy(cell)
@@ -105,6 +153,7 @@ def build_edition(english: Path, translations: dict, previous: nbformat.Notebook
         cells.append(cell)
         if "parameters" in cell.metadata.get("tags", []):
             cells.append(_injected_cell())
+        cells += _extra_cells_after(cell.get("id"), extras)
     notebook.cells = cells
     notebook.metadata["language_edition"] = LANGUAGE
     return notebook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import inspect
 import json
 import re
@@ -20,7 +21,7 @@ import pytest  # noqa: E402
 
 from fer_lib import language  # noqa: E402
 from fer_lib.course import concepts
-from fer_lib.course import plots
+from fer_lib.course import _results, plots
 from fer_lib.live._drawing import annotate  # noqa: E402
 from fer_lib.labels import EMOTIONS  # noqa: E402
 from fer_lib.data._synthetic import synthetic_fer2013  # noqa: E402
@@ -126,3 +127,81 @@ def test_notebooks_declare_their_language_parameter():
         parameters = next(cell for cell in cells if "parameters" in cell["metadata"].get("tags", []))
         assert re.search(r'^language = "en"', "".join(parameters["source"]), re.M), path.name
         assert any("language=language" in "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+
+
+def test_both_languages_have_every_emotion_name_and_every_figure_word():
+    for code in language.LANGUAGES:
+        names = language.EMOTION_NAMES[code]
+        assert len(names) == len(EMOTIONS) == len(set(names)) and all(name.strip() for name in names), code
+    for english, indonesian in language.FIGURE_WORDS.items():
+        assert english.strip() and indonesian.strip(), repr(english)
+
+
+def test_verdicts_and_claims_speak_the_current_language():
+    from fer_lib.course import verdicts
+
+    rows = [("baseline", 0.40, 0.40), ("cure", 0.20, 0.45), ("narrow", 0.20, 0.40), ("lose", 0.20, 0.30),
+            ("helps", 0.40, 0.45), ("none", 0.45, 0.39)]
+    table = pd.DataFrame([{"variant": name, "claim": "more dropout", "gap": gap, "validation_accuracy": val}
+                          for name, gap, val in rows])
+    english = verdicts(table).set_index("variant")
+    assert english.loc["cure", "verdict"] == ("Cures overfitting: shrinks the overfitting gap by 20.0 points and "
+                                              "raises validation accuracy (+5.0 points).")
+    assert english.loc["none", "verdict"] == ("Does not cure overfitting: widens the overfitting gap by 5.0 points "
+                                              "and does not change validation accuracy (-1.0 points).")
+    with language.using_language("id"):
+        indonesian = verdicts(table).set_index("variant")
+    assert indonesian.loc["cure", "verdict"] == ("Menyembuhkan overfitting: mempersempit selisih overfitting sebesar "
+                                                 "20,0 poin dan menaikkan akurasi validasi (+5,0 poin).")
+    assert set(indonesian["claim"]) == {"dropout lebih besar"}
+    for sentence in indonesian["verdict"]:  # every head, gap and accuracy clause has its translation
+        assert not [piece for piece in _ENGLISH_PIECES if piece in sentence], sentence
+
+
+def _literal_pieces(text: str) -> list[str]:
+    """The clauses of a template between its fields, colons and semicolons, without surrounding punctuation."""
+    clauses = [clause for literal, *_ in string.Formatter().parse(text) for clause in re.split(r"[:;]", literal)]
+    return [clause.strip(" ,.()\n") for clause in clauses if clause.strip(" ,.()\n")]
+
+
+_VERDICT_KEYS = {node.value for node in ast.walk(ast.parse(inspect.getsource(_results)))
+                 if isinstance(node, ast.Constant) and node.value in language.FIGURE_WORDS}
+#: English a student of the Indonesian edition must not meet: the verdicts' clauses (fer_lib.course.verdicts) and
+#: the library's sentences and titles (FIGURE_WORDS keys that start with a capital), each run of 2+ words.
+_ENGLISH_PIECES = {piece for english, indonesian in language.FIGURE_WORDS.items() if english != indonesian
+                   and (english in _VERDICT_KEYS or english[:1].isupper())
+                   for piece in _literal_pieces(english) if len(piece.split()) >= 2}
+#: Allowed in the Indonesian edition's outputs: Keras' epoch and progress lines, and quoted text ('Angry' in a printed
+#: Python list, a widget's repr): code and data, like the code cells. Identifiers (test_Disgust) and file names do not
+#: match the capitalised, whole-word emotion names.
+_KERAS_LINE = re.compile(r"^\s*(Epoch \d+/\d+|\d+/\d+ .*step)")
+_QUOTED = re.compile(r"'[^'\n]*'")
+_EMOTION_WORD = re.compile(r"\b(" + "|".join(EMOTIONS) + r")\b")
+ID_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.id.ipynb"))
+
+
+def _shown_texts(path: Path):
+    """(cell index, text, table headers) of each stream, text/plain and text/html output, without markup."""
+    for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for raw in (output.get("text", ""), data.get("text/plain", ""), data.get("text/html", "")):
+                raw = "".join(raw)
+                headers = [html.unescape(header).strip() for header in re.findall(r"<th[^>]*>(.*?)</th>", raw, re.S)]
+                text = html.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", raw, flags=re.S))
+                text = "\n".join(line for line in text.splitlines() if not _KERAS_LINE.match(line))
+                yield index, _QUOTED.sub("''", text), headers
+
+
+@pytest.mark.parametrize("path", ID_NOTEBOOKS, ids=lambda path: path.name)
+def test_the_indonesian_edition_shows_no_english_emotion_message_verdict_or_header(path):
+    assert _ENGLISH_PIECES >= {"Cures overfitting", "Does not cure overfitting", "shrinks the overfitting gap by",
+                               "No model of yours yet"}
+    for index, text, headers in _shown_texts(path):
+        found = _EMOTION_WORD.search(text)
+        assert found is None, f"{path.name} cell {index}: {text[max(0, found.start() - 60):found.end() + 20]!r}"
+        english = sorted(piece for piece in _ENGLISH_PIECES if piece in text)
+        assert not english, f"{path.name} cell {index} shows English: {english}"
+        untranslated = [header for header in headers if language.FIGURE_WORDS.get(header, header) != header]
+        assert not untranslated, f"{path.name} cell {index}: table headers in English {untranslated} (.rename(columns=tr))"
+

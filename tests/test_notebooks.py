@@ -151,7 +151,19 @@ def test_indonesian_notebook_is_the_english_code_with_translated_text(english):
     assert indonesian.is_file(), f"{indonesian.name} is missing: run `make notebooks-id`"
     translations = editions.load_translations()
     english_cells = _cells(english)
-    id_cells = [cell for cell in _cells(indonesian) if "injected-parameters" not in cell["metadata"].get("tags", [])]
+    extras = editions.extra_cells(translations[english.stem])
+    id_cells, seen, previous = [], [], None
+    for cell in _cells(indonesian):
+        tags = cell["metadata"].get("tags", [])
+        if editions.EXTRA_TAG in tags:  # an Indonesian-only cell (a glossary), after the cell its entry names
+            entry = extras.pop(cell["id"])
+            assert _text(cell) == editions.translate_links(entry["id"]), f"{cell['id']}: run `make notebooks-id`"
+            assert entry["after"] in seen and (previous == entry["after"] or not previous_is_english), cell["id"]
+        elif "injected-parameters" not in tags:
+            id_cells.append(cell)
+        previous, previous_is_english = cell.get("id"), not ({editions.EXTRA_TAG, "injected-parameters"} & set(tags))
+        seen.append(previous)
+    assert not extras, f"edition-only cells missing: {sorted(extras)}: run `make notebooks-id`"
     assert [cell.get("id") for cell in id_cells] == [cell.get("id") for cell in english_cells], "cells differ"
     for en, tr in zip(english_cells, id_cells):
         if en["cell_type"] == "code":
@@ -161,6 +173,28 @@ def test_indonesian_notebook_is_the_english_code_with_translated_text(english):
             assert _text(tr) == expected, f"markdown cell {en['id']} is not its translation: run `make notebooks-id`"
     injected = [cell for cell in _cells(indonesian) if "injected-parameters" in cell["metadata"].get("tags", [])]
     assert len(injected) == 1 and 'language = "id"' in _text(injected[0])
+
+
+def test_an_edition_only_cell_goes_after_the_cell_it_names_and_is_never_stale(tmp_path):
+    editions = _editions_script()
+    translations = editions.load_translations()
+    notebook = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    first, second = (cell["id"] for cell in notebook["cells"][:2])
+    table = {key: entry for key, entry in translations[NOTEBOOKS[0].stem].items() if "after" not in entry}
+    translations[NOTEBOOKS[0].stem] = table
+    table["x-note"] = {"en": "", "id": "Catatan [lihat](02_prepare_data.ipynb).", "after": first}
+    table["x-more"] = {"en": "", "id": "Lagi.", "after": "x-note"}
+    assert editions.problems(translations, [NOTEBOOKS[0]]) == []
+    built = editions.build_edition(NOTEBOOKS[0], translations)
+    ids = [cell.get("id") for cell in built.cells]
+    assert ids[:4] == [first, "x-note", "x-more", second]
+    assert built.cells[1].source == "Catatan [lihat](02_prepare_data.id.ipynb)."
+    assert built.cells[1].cell_type == "markdown" and built.cells[1].metadata["tags"] == [editions.EXTRA_TAG]
+    table["x-more"]["after"] = "no-such-cell"
+    table["x-note"]["id"] = " "
+    table[first]["after"] = second  # an English cell's entry cannot become an edition-only one
+    found = {item["id"]: item["why"] for item in editions.problems(translations, [NOTEBOOKS[0]])}
+    assert set(found) == {"x-more", "x-note", first} and "no cell 'no-such-cell'" in found["x-more"]
 
 
 def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):

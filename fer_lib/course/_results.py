@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from fer_lib.labels import EMOTIONS
+from fer_lib.language import tr
 
 __all__ = ["NOISE_POINTS", "load_claims", "verdicts", "load_recipe_study"]
 
@@ -22,8 +23,7 @@ def _read_study(path: str | os.PathLike, columns: set[str], *, kind: str, how_to
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no {kind}. Make one with {how_to_make}.")
     table = pd.read_csv(path)
-    missing = set(columns) - set(table.columns)
-    if missing:
+    if missing := set(columns) - set(table.columns):
         raise ValueError(f"{path}: not a {kind} (missing columns {', '.join(sorted(missing))})")
     return table
 
@@ -38,16 +38,15 @@ def load_claims(path: str | os.PathLike) -> pd.DataFrame:
     """
     columns = {"variant", "train_accuracy", "validation_accuracy", "test_accuracy", "gap"}
     return _read_study(path, columns, kind="claims table",
-                       how_to_make=f"`python -m research claims --output {Path(path)}` (about an hour on a "
-                                   "2-core CPU with the default budget)")
+                       how_to_make=f"`python -m research claims --output {Path(path)}` (an hour on a 2-core CPU)")
 
 
 def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFrame:
     """Compare every variant with the baseline row and say, in plain words, whether it cured overfitting.
 
-    A cure shrinks the train-minus-validation gap *and* raises validation accuracy (``validation_last3``,
-    the mean of the last three epochs, when the table has it). Columns: ``variant``, ``claim``, ``gap_change``
-    and ``validation_change`` (points, variant minus baseline), ``verdict``.
+    A cure shrinks the train-minus-validation gap *and* raises validation accuracy (``validation_last3``, the mean
+    of the last three epochs, when the table has it). Columns: ``variant``, ``claim`` and ``verdict`` (in the
+    current language), ``gap_change`` and ``validation_change`` (points, variant minus baseline).
 
     Parameters
     ----------
@@ -64,29 +63,26 @@ def verdicts(table: pd.DataFrame, *, noise: float = NOISE_POINTS) -> pd.DataFram
     for _, row in table[table["variant"] != "baseline"].iterrows():
         gap = 100 * (row["gap"] - base["gap"])
         val = 100 * (row[accuracy] - base[accuracy])
-        out.append({"variant": row["variant"], "claim": row.get("claim", row["variant"]),
+        out.append({"variant": row["variant"], "claim": tr(row.get("claim", row["variant"])),
                     "gap_change": round(gap, 1), "validation_change": round(val, 1),
                     "verdict": _verdict(gap, val, noise)})
     return pd.DataFrame(out)
 
 
 def _verdict(gap: float, val: float, noise: float) -> str:
-    """The verdict sentence for a change of ``gap`` and ``val`` points."""
-    gap_word = "shrinks" if gap <= -noise else "widens" if gap >= noise else "leaves"
-    val_word = "raises" if val >= noise else "lowers" if val <= -noise else "does not change"
-    gap_text = f"{gap_word} the overfitting gap" + (f" by {abs(gap):.1f} points" if gap_word != "leaves" else
-                                                     " about where it was")
-    if gap <= -noise and val >= noise:
-        head = "Cures overfitting"
-    elif gap <= -noise and val > -noise:
-        head = "Narrows the gap, but the network does not generalise better"
-    elif gap <= -noise:
-        head = "Narrows the gap only by losing accuracy"
-    elif val >= noise:
-        head = "Helps accuracy but not through less overfitting"
-    else:
-        head = "Does not cure overfitting"
-    return f"{head}: {gap_text} and {val_word} validation accuracy ({val:+.1f} points)."
+    """The verdict sentence for a change of ``gap`` and ``val`` points, in the current language."""
+    narrows = gap <= -noise
+    gap_text = (tr("shrinks the overfitting gap by {points:.1f} points", points=-gap) if narrows else
+                tr("widens the overfitting gap by {points:.1f} points", points=gap) if gap >= noise else
+                tr("leaves the overfitting gap about where it was"))
+    val_text = tr("raises validation accuracy" if val >= noise else "lowers validation accuracy" if val <= -noise
+                  else "does not change validation accuracy")
+    head = ("Cures overfitting" if narrows and val >= noise else
+            "Narrows the gap, but the network does not generalise better" if narrows and val > -noise else
+            "Narrows the gap only by losing accuracy" if narrows else
+            "Helps accuracy but not through less overfitting" if val >= noise else "Does not cure overfitting")
+    return tr("{head}: {gap} and {validation} ({change:+.1f} points).", head=tr(head), gap=gap_text,
+              validation=val_text, change=val)
 
 
 def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
@@ -97,10 +93,7 @@ def load_recipe_study(path: str | os.PathLike) -> pd.DataFrame:
     path : str or path
         The CSV file (``results/recipe_study.csv``).
     """
-    columns = {"variant", "minutes_budget", "epochs", "validation_accuracy", "test_accuracy", "test_macro_f1"}
-    table = _read_study(path, columns, kind="recipe study",
-                        how_to_make=f"`python -m research recipes --minutes 30 --output {Path(path)}` "
-                                    "(hours on a 2-core CPU)")
-    if not {f"test_{emotion}" for emotion in EMOTIONS} <= set(table.columns):
-        raise ValueError(f"{path}: not a recipe study (missing per-class columns)")
-    return table
+    columns = {"variant", "minutes_budget", "epochs", "validation_accuracy", "test_accuracy", "test_macro_f1",
+               *(f"test_{emotion}" for emotion in EMOTIONS)}  # and the per-class accuracies
+    return _read_study(path, columns, kind="recipe study",
+                       how_to_make=f"`python -m research recipes --minutes 30 --output {Path(path)}` (hours on 2 cores)")

@@ -9,6 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from fer_lib.errors import DataError, DataNotFoundError, FerError, ModelError, SourceError
 from fer_lib.language import set_language
 from fer_lib.quiet import hide_startup_lines_from_now_on
 from fer_lib.train._seeding import set_seed
@@ -65,7 +69,7 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
     figure_format : {"png", "jpeg", ...}, optional
         Format of inline figures; ``"jpeg"`` (85 dpi, quality 60) keeps notebooks light.
     language : {"en", "id"}, default "en"
-        Figures' and widgets' language; other editions write to ``<folder>.<language>``.
+        Figures', tables' (0,073) and widgets' language; other editions write to ``<folder>.<language>``.
     quiet_logs : bool, default True
         In Jupyter, hide TensorFlow's start-up lines from now on (``$FER_LIB_VERBOSE=1`` keeps them).
     """
@@ -79,6 +83,10 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         hide_startup_lines_from_now_on()
     set_language(language)
+    pd.set_option("display.float_format", (lambda value: np.format_float_positional(value, precision=6, trim="0")
+                                           .replace(".", ",")) if language == "id" else None)  # 0,073 in tables
+    if shell is not None and (language == "id" or getattr(shell, "custom_exceptions", ()) == (FerError,)):
+        shell.set_custom_exc(*(((FerError,), _explain_in_indonesian) if language == "id" else ((), None)))
     root = os.environ.get("FER_LIB_OUTPUT")
     folder = Path(root) / notebook if root and notebook else Path(output_dir)
     if language != "en" and not folder.name.endswith(f".{language}"):
@@ -93,6 +101,22 @@ def notebook_setup(profile: str = "default", output_dir: str | os.PathLike = "bu
         set_matplotlib_formats(figure_format, **light)
     # Not resolved: a relative folder stays relative, so saved outputs never name the machine's folders.
     return NotebookSettings(profile=profile, output_dir=folder, seed=seed, language=language)
+
+
+ERROR_HELP_ID = {  # the Indonesian line above an error of fer_lib's (its message stays English); subclasses first
+    DataNotFoundError: "FER2013 tidak ditemukan: unduh dari Kaggle dan letakkan di data_input/fer2013.csv, atau "
+                       "tunjukkan lokasinya melalui variabel lingkungan (environment variable) FER2013_PATH.",
+    DataError: "berkas data ini bukan FER2013 yang utuh: pesan di bawah menyebut berkas, baris, dan perbaikannya.",
+    ModelError: "model tidak dapat dipakai: periksa nama atau berkas model (model Anda dibuat oleh notebook 3).",
+    SourceError: "kamera, video, atau gambar tidak dapat dibuka: periksa sumbernya, atau pakai klip demo.",
+    FerError: "fer_lib menghentikan langkah ini: pesan di bawah mengatakan apa yang perlu dilakukan.",
+}
+
+
+def _explain_in_indonesian(shell, etype, value, tb, tb_offset=None):  # IPython's handler, then the usual traceback
+    help_line = next(text for kind, text in ERROR_HELP_ID.items() if isinstance(value, kind))
+    print(f"{etype.__name__}: {help_line} Pesan lengkapnya, dalam bahasa Inggris, ada di bawah.")
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 
 def _edition_folder(name: str, language: str) -> str:

@@ -50,3 +50,43 @@ def test_language_sets_figure_words_and_a_separate_output_folder(tmp_path, monke
             notebook_setup("fast", notebook="01_cnn_concepts", language="fr")
     finally:
         language.set_language("en")
+
+
+def test_the_indonesian_setup_writes_decimal_commas_and_explains_fer_lib_errors(tmp_path, capsys, monkeypatch):
+    import IPython
+    import pandas as pd
+
+    from fer_lib import language
+    from fer_lib.course import _setup
+    from fer_lib.errors import DataNotFoundError, FerError, SourceError
+
+    class FakeShell:
+        custom_exceptions = ()
+
+        def set_custom_exc(self, exceptions, handler):
+            self.custom_exceptions, self.handler = exceptions, handler
+
+        def showtraceback(self, exc_tuple, tb_offset=None):
+            self.shown = exc_tuple
+
+    shell = FakeShell()  # what notebook_setup uses of IPython's shell
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    monkeypatch.delenv("FER_LIB_OUTPUT", raising=False)
+    monkeypatch.delenv("FER_LIB_PROFILE", raising=False)
+    try:
+        _setup.notebook_setup("fast", output_dir=tmp_path / "nb", language="id")
+        assert shell.custom_exceptions == (FerError,)
+        assert pd.DataFrame({"x": [0.073, 1.0]}).to_string() == "      x\n0 0,073\n1   1,0"
+        error = DataNotFoundError("no fer2013.csv")
+        shell.handler(shell, DataNotFoundError, error, None)
+        said = capsys.readouterr().out
+        assert said.startswith("DataNotFoundError: FER2013 tidak ditemukan") and "FER2013_PATH" in said
+        assert "(environment variable)" in said and shell.shown[1] is error
+        shell.handler(shell, SourceError, SourceError("no camera"), None)
+        assert capsys.readouterr().out.startswith("SourceError: kamera, video, atau gambar")
+        _setup.notebook_setup("fast", output_dir=tmp_path / "nb")  # English again: pandas' own format, no handler
+        assert shell.custom_exceptions == ()
+        assert pd.DataFrame({"x": [0.073, 1.0]}).to_string() == "       x\n0  0.073\n1  1.000"
+    finally:
+        language.set_language("en")
+        pd.reset_option("display.float_format")
