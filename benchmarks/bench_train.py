@@ -27,6 +27,7 @@ so compare them only where the machine was equally busy.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -92,8 +93,9 @@ def cpu_description() -> str:
 
 
 def print_throughput(names: list[str], precisions: list[str], batches: int, turns: int, warmup: int,
-                     peaks: dict[str, float]) -> None:
-    """Time every network in every precision on the same batches, in alternating turns; print medians."""
+                     peaks: dict[str, float]) -> list[dict]:
+    """Time every network in every precision on the same batches, in alternating turns; print medians and return
+    them, a row per network and precision."""
     faces = synthetic_fer2013(BATCH * batches, seed=0)
     built, data, rates = {}, {}, {}
     for name in names:
@@ -123,6 +125,7 @@ def print_throughput(names: list[str], precisions: list[str], batches: int, turn
               "the default peaks describe 2 Zen 4 cores; pass --peak-float32 and --peak-bf16 for this one")
     print(f"{'model':<15}{'precision':<16}{'GFLOP/face':>11}{'faces/s':>9}{'min':>7}{'max':>7}"
           f"{'GFLOP/s':>9}{'of peak':>9}{'vs float32':>12}")
+    rows = []
     for name in names:
         flops = training_flops_per_face(built[name, precisions[0]])
         base = statistics.median(rates[name, precisions[0]])
@@ -133,6 +136,21 @@ def print_throughput(names: list[str], precisions: list[str], batches: int, turn
             share = f"{achieved / peaks[precision]:.0%}" if precision in peaks else "-"
             print(f"{name:<15}{precision:<16}{flops / 1e9:>11.2f}{median:>9.0f}{min(found):>7.0f}{max(found):>7.0f}"
                   f"{achieved:>9.0f}{share:>9}{median / base:>11.2f}x")
+            rows.append({"model": name, "precision": precision, "gflop_per_face": flops / 1e9,
+                         "faces_per_second": median, "min": min(found), "max": max(found),
+                         "share_of_peak": achieved / peaks[precision] if precision in peaks else None,
+                         "vs_first_precision": median / base})
+    return rows
+
+
+def write_table(path: Path, rows: list[dict], facts: dict) -> None:
+    """``rows`` as CSV at ``path``, and beside it (``.meta.json``) the command, the date and ``facts``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False, float_format="%.4g")
+    command = " ".join(["python", *(Path(arg).as_posix() if arg.endswith(".py") else arg for arg in sys.argv)])
+    meta = {"command": command.replace(str(ROOT) + "/", ""), "date": time.strftime("%Y-%m-%d"), **facts}
+    path.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {path} and {path.with_suffix('.meta.json').name}")
 
 
 def time_to_accuracy(path: Path, target: float) -> str:
@@ -161,10 +179,16 @@ def main() -> int:
     parser.add_argument("--history", action="append", default=[], metavar="NAME=PATH")
     parser.add_argument("--target", type=float, default=0.65)
     parser.add_argument("--histories-only", action="store_true", help="skip the throughput turns")
+    parser.add_argument("--csv", type=Path, help="also write the table here, with how it was made beside it "
+                        "(.meta.json): results/training_speed.csv is what docs/results.md shows")
     args = parser.parse_args()
     if not args.histories_only:
         peaks = {"float32": args.peak_float32, "mixed_bfloat16": args.peak_bf16}
-        print_throughput(args.models, args.precisions, args.batches, args.turns, args.warmup, peaks)
+        load = os.getloadavg()[0]
+        rows = print_throughput(args.models, args.precisions, args.batches, args.turns, args.warmup, peaks)
+        if args.csv:
+            write_table(args.csv, rows, {"load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
+                                         "cpu": cpu_description(), "peaks_gflops": peaks})
     histories = dict(item.split("=", 1) for item in args.history) or DEFAULT_HISTORIES
     print(f"\ntime to reach {args.target:.0%} validation accuracy (from training histories)")
     for name, path in histories.items():

@@ -45,6 +45,7 @@ TRAIN_FLAGS = {
     "seed": "--seed",
     "random_erasing": "--random-erasing",
     "max_minutes": "--max-minutes",
+    "precision": "--precision",
 }
 #: Options ``python -m research train`` adds, the fields of ``research.knobs.Knobs`` (fer_lib's before 0.3.0).
 KNOB_FLAGS = {
@@ -1134,19 +1135,149 @@ def tutorial_network(sources: Sources) -> str:
     return "\n".join(text)
 
 
+#: The precision study's runs (issue 27): ``results/precision_<stem>.json``, float32 with two seeds, then bf16.
+PRECISION_RUNS = [("float32", "student_float32_seed0"), ("float32", "student_float32_seed1"),
+                  ("mixed_bfloat16", "student_mixed_bfloat16_seed0")]
+
+
+@optional
+def precision_parity(sources: Sources) -> str:
+    cards = [(name, sources.card("results", f"precision_{stem}")) for name, stem in PRECISION_RUNS]
+    if any(card is None for _, card in cards):
+        raise KeyError("precision study cards")
+    rows = [[f"`{name}`", str(card["recipe"]["seed"]), pct(acc(card, "validation_without_flip_tta")),
+             pct(acc(card, "validation")), pct(acc(card, "test")),
+             f"{statistics.median(epoch_seconds(card)):.0f} s", link(card)] for name, card in cards]
+    def gaps(part: str) -> tuple[float, float]:  # bf16 minus float32 (same seed), and the two float32 seeds apart
+        float32 = [acc(card, part) for name, card in cards if name == "float32"]
+        bf16 = next(acc(card, part) for name, card in cards if name != "float32")
+        return bf16 - float32[0], abs(float32[0] - float32[1])
+
+    def verdict(part: str, what: str) -> str:
+        gap, noise = gaps(part)
+        return (f"{points(gap)} points {what}, {'within' if abs(gap) <= noise else 'outside'} the {points(noise)} "
+                "points the two float32 seeds differ by")
+    last = [epoch_seconds(card)[-6:] for name, card in cards[1:]]  # float32 seed 1, then bf16
+    speed = sources.table("training_speed")
+    speed = None if speed is None else [row["vs_first_precision"] for row in speed[0]
+                                        if row["precision"] == "mixed_bfloat16"]
+
+    def spread(values: list[float]) -> str:
+        return f"{min(values):.0f}-{max(values):.0f}"
+
+    return "\n".join([
+        "## Training precision: accuracy parity",
+        "",
+        f"The same recipe (`fer_net_small`, the `student` profile: {cards[0][1]['epochs_trained']} epochs on all "
+        f"{cards[0][1]['split']['sizes']['train']:,} training faces) in float32 with two seeds, to measure run-to-run noise, "
+        "and in `mixed_bfloat16` (bf16 arithmetic on the CPU's AMX tiles, float32 weights and softmax) with the "
+        "first seed. `PublicTest` is shown for completeness; the comparison is on validation.",
+        "",
+        table(["precision", "seed", "validation, one view", "validation", "`PublicTest`", "median epoch", "card"],
+              rows),
+        "",
+        commands_block([command for _, card in cards for command in card_commands(card, sources)]),
+        "",
+        f"bf16 against float32 with the same seed: {verdict('validation', 'with flip averaging')}; "
+        f"{verdict('validation_without_flip_tta', 'on one view')}. One bf16 run against two float32 seeds finds no "
+        "accuracy cost at this scale; it cannot rule out a smaller one.",
+        "",
+        "The epochs' times say more about the machine than about the precision: other jobs shared the CPU during "
+        "the first run and the first half of the other two (noted when they ran). In the quiet stretch at the end, "
+        "float32's last six "
+        f"epochs (seed 1) took {spread(last[0])} s and bf16's {spread(last[1])} s, "
+        f"{statistics.median(last[0]) / statistics.median(last[1]):.2f}x" + (
+            "" if speed is None else "; the throughput benchmark below, whose turns alternate, puts bf16 at "
+            f"{min(speed):.2f}x to {max(speed):.2f}x float32") + ".",
+    ])
+
+
 FOOTER = """## Speed
 
 Training throughput, parsing FER2013, the live loop and the face detectors' calibration are measured by the
 scripts in `benchmarks/`; their latest figures, with the commands that produced them, are in
-[benchmarks/README.md](../benchmarks/README.md).
+[benchmarks/README.md](../benchmarks/README.md)."""
 
-**Training precision.** Every run on this page trained in float32. `mixed_bfloat16` (bf16 arithmetic on the
-CPU's AMX tiles, float32 weights and softmax) was timed against float32 in alternating turns
-(`benchmarks/bench_train.py`, its table in [benchmarks/README.md](../benchmarks/README.md#training-throughput)):
-0.80x to 1.15x float32's faces per second, within the run-to-run jumps of this shared CPU. Since it buys no
-measurable time, the accuracy parity study (the same recipe in both precisions, with two float32 seeds for the
-noise) was not run, and `TrainConfig(precision="auto")` trains in float32 on CPUs; on a GPU it picks
-`mixed_float16`."""
+
+def _load(meta: dict) -> str:
+    low, high = meta.get("load_average", [None, None])
+    return "" if low is None else f", load average {low} before and {high} after"
+
+
+@optional
+def training_speed(sources: Sources) -> str:
+    """What bf16 buys in time (``results/training_speed.csv``) and where an epoch goes (``epoch_profile.csv``)."""
+    from fer_lib.train._config import BFLOAT16_ON_CPU
+
+    text = ["## Training speed"]
+    speed = sources.table("training_speed")
+    if speed:
+        rows, meta = speed
+        bf16 = [row["vs_first_precision"] for row in rows if row["precision"] == "mixed_bfloat16"]
+        text += [
+            "",
+            "`benchmarks/bench_train.py` fits each network on the same batches in float32 and in `mixed_bfloat16`, "
+            "in turns that alternate so a drifting machine speed hits both; a turn is one `fit` after an untimed "
+            f"warm-up, and the table gives the median and the spread of the turns ({meta['date']}, {meta['cpu']}"
+            f"{_load(meta)}; the share of peak is against {meta['peaks_gflops']['float32']:,.0f} GFLOP/s float32 "
+            f"and {meta['peaks_gflops']['mixed_bfloat16']:,.0f} GFLOP/s bf16):",
+            "",
+            table(["model", "precision", "faces/s (median)", "min-max", "share of peak", "vs float32"],
+                  [[f"`{row['model']}`", row["precision"], f"{row['faces_per_second']:.0f}",
+                    f"{row['min']:.0f}-{row['max']:.0f}", pct(row["share_of_peak"], 0),
+                    f"{row['vs_first_precision']:.2f}x"] for row in rows]),
+            "",
+            commands_block([meta["command"]]),
+            "",
+            f"In this run bf16 ran at {min(bf16):.2f}x to {max(bf16):.2f}x float32's faces per second. "
+            + ("`TrainConfig(precision=\"auto\")` trains in bf16 on CPUs with bf16 instructions."
+               if BFLOAT16_ON_CPU else
+               "Two earlier runs of the same script that day, kept in "
+               "[benchmarks/README.md](../benchmarks/README.md#training-throughput), gave `fer_net` 0.80x and 1.03x "
+               "and `fer_net_small` 1.15x: bf16's turns sit at one of two levels from run to run (about 190 or "
+               "330-380 faces/s for `fer_net`) while float32's stay put, so its gain is not one a run can count "
+               "on. With no reliable gain, and no accuracy cost measured either way, "
+               "`TrainConfig(precision=\"auto\")` trains in float32 on CPUs "
+               "(`fer_lib.train._config.BFLOAT16_ON_CPU = False`); on a GPU it picks `mixed_float16`."),
+        ]
+    profile = sources.table("epoch_profile")
+    if profile:
+        rows, meta = profile
+        seconds = {row["part"]: row for row in rows}
+        inline = seconds["steps: inline (as train runs it)"]["seconds"]
+        around = sum(row["seconds"] for part, row in seconds.items()
+                     if part.startswith(("validation, batch 32", "batch-norm", "checkpoint")))
+        epoch = inline + around  # the inline steps build their batches: augmentation is inside them
+
+        def share(part: str) -> str:
+            return pct(seconds[part]["seconds"] / epoch, 1)
+
+        text += [
+            "",
+            f"**Where an epoch goes.** `benchmarks/profile_epoch.py` timed each part of one epoch of `train()` on its "
+            f"own (`--profile {meta['profile']}`: `{meta['model']}`, {meta['batches']} batches, "
+            f"{meta['validation_faces']:,} validation faces; {meta['date']}{_load(meta)}), in seconds an epoch:",
+            "",
+            table(["part of an epoch", "seconds (median)", "min-max", "share of an epoch"],
+                  [[row["part"], f"{row['seconds']:.1f}", f"{row['min']:.1f}-{row['max']:.1f}",
+                    share(row["part"]) if row["part"] in seconds and not row["part"].startswith(
+                        ("steps: prepared", "steps: workers", "steps: inline,", "validation, batch 256"))
+                    else ""] for row in rows]),
+            "",
+            commands_block([meta["command"]]),
+            "",
+            f"The training steps are {pct(inline / epoch, 0)} of an epoch (building the batches, inside them, "
+            f"{pct(seconds['augmentation']['seconds'] / epoch, 1)}, which is all that overlapping them with the steps "
+            "could save; differences beyond that are the machine's noise). Batches prepared beforehand ran at "
+            f"{inline / seconds['steps: prepared beforehand']['seconds']:.2f}x the inline steps' speed, worker "
+            f"threads at {inline / seconds['steps: workers=2 (threads)']['seconds']:.2f}x and XLA at "
+            f"{inline / seconds['steps: inline, jit_compile=True']['seconds']:.2f}x, and a validation batch of 256 "
+            f"takes {seconds['validation, batch 256']['seconds']:.1f} s against "
+            f"{seconds['validation, batch 32']['seconds']:.1f} s at 32.",
+        ]
+    if len(text) == 1:
+        raise KeyError("training_speed.csv and epoch_profile.csv")
+    return "\n".join(text)
 
 SECTIONS = [
     header,
@@ -1160,6 +1291,8 @@ SECTIONS = [
     recipe_study,
     claims,
     tutorial_network,
+    precision_parity,
+    training_speed,
 ]
 
 

@@ -34,7 +34,7 @@ def test_precision_is_validated_with_the_choices():
 
 @pytest.mark.parametrize(("gpus", "cpuinfo", "supported", "expected"), [
     (["GPU:0"], "flags\t: fpu avx512_bf16", True, "mixed_float16"),
-    ([], "flags\t: fpu avx2 avx512_bf16 amx_tile", False, "float32"),  # today: the parity study is not in
+    ([], "flags\t: fpu avx2 avx512_bf16 amx_tile", False, "float32"),  # today: bf16 bought no reliable time
     ([], "flags\t: fpu avx2 avx512_bf16 amx_tile", True, "mixed_bfloat16"),
     ([], "flags\t: fpu amx_bf16", True, "mixed_bfloat16"),
     ([], "flags\t: fpu avx2 avx512f", True, "float32"),
