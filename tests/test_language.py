@@ -55,13 +55,30 @@ def test_english_is_the_default_and_unchanged():
     assert language.current_language() == "en"
 
 
-def test_every_translation_keeps_the_fields_of_its_english_text():
-    def fields(text):
-        return sorted(name for _, name, spec, _ in string.Formatter().parse(text) if name is not None)
+def _fields(text: str) -> list[tuple[str, str, str]]:
+    """(name, conversion, format spec) of each replacement field: {count:,} is ("count", "", ",")."""
+    return sorted((name, conversion or "", spec) for _, name, spec, conversion in string.Formatter().parse(text)
+                  if name is not None)
 
+
+def test_every_translation_keeps_the_fields_and_format_specs_of_its_english_text():
+    assert _fields("{count:,} faces, {name!r}") != _fields("{count} wajah, {name!r}")   # 3,589 against 3589
     for english, indonesian in language.FIGURE_WORDS.items():
         assert indonesian.strip(), english
-        assert fields(indonesian) == fields(english), english
+        assert _fields(indonesian) == _fields(english), f"{english!r}: {indonesian!r}"
+
+
+def test_the_indonesian_table_names_each_english_text_once():
+    def no_duplicate(pairs):
+        keys = [key for key, _ in pairs]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        assert not twice, f"twice in one group: {twice}"
+        return dict(pairs)
+
+    text = (ROOT / "fer_lib" / "language_id.json").read_text(encoding="utf-8")
+    keys = [english for group in json.loads(text, object_pairs_hook=no_duplicate).values() for english in group]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    assert not twice, f"in two groups: {twice}"
 
 
 def _texts_given_to_tr_and_titles() -> set[str]:
@@ -205,3 +222,60 @@ def test_the_indonesian_edition_shows_no_english_emotion_message_verdict_or_head
         untranslated = [header for header in headers if language.FIGURE_WORDS.get(header, header) != header]
         assert not untranslated, f"{path.name} cell {index}: table headers in English {untranslated} (.rename(columns=tr))"
 
+
+#: English prose: a function word or an English noun a sentence of the course uses, as a whole word. The Indonesian
+#: edition's printouts say "dari", "dan", "pada", "wajah"; Keras' lines, quoted text and code are left out above.
+_ENGLISH_WORD = re.compile(r"\b(the|of|and|on|in|with|to|is|are|faces|epoch\(s\)|emotion\(s\))\b", re.IGNORECASE)
+_ENGLISH_PERCENT = re.compile(r"\d\.\d+ ?%")  # 24.9%: Indonesian writes 24,9%
+_PYTHON_BOOLEAN = re.compile(r"\b(True|False)\b")  # print tr("yes") / tr("no"), or a sentence per outcome
+#: English an Indonesian reader may meet: a path, a shell command (python -m research ...), a file name, an object's
+#: repr (EmotionClassifier(...), FER2013(n=...)): code, like the code cells; and TensorFlow's log lines, like Keras'.
+_ALLOWED_LINE = re.compile(r"^\s*(\S+/\S+|dibuat dengan: .*|\S+\.(npz|keras|json|csv|png|gif)|\W*[A-Z]\w*\(.*[),]"
+                           r"|(WARNING|INFO):\w+:.*)\s*$")
+
+
+def _english_dict(line: str) -> bool:
+    """Whether ``line`` prints a dict whose keys are English (a FIGURE_WORDS key, a Python name such as learning_rate)
+    or whose numbers have a decimal point: a dict is code; a student of the edition reads a sentence."""
+    if _ALLOWED_LINE.match(line) or not re.search(r"\{'[^'\n]*'\s*:", line):
+        return False
+    keys = re.findall(r"'([^'\n]*)'\s*:", line)
+    english = [key for key in keys if language.FIGURE_WORDS.get(key, key) != key
+               or re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", key)]
+    return bool(english) or re.search(r"\d\.\d", _QUOTED.sub("''", line)) is not None
+
+
+def _english_dicts(path: Path):
+    """(cell index, line) of each printed line of the edition's stream and text/plain outputs with such a dict."""
+    for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            yield from ((index, line) for line in text.splitlines() if _english_dict(line))
+
+
+def _prose_lines(path: Path):
+    """(cell index, line) of every line a student reads as a sentence or a table label in the edition's outputs."""
+    for index, text, _ in _shown_texts(path):
+        for line in text.splitlines():
+            if line.strip() and not _ALLOWED_LINE.match(line):
+                yield index, line
+
+
+@pytest.mark.parametrize("path", ID_NOTEBOOKS, ids=lambda path: path.name)
+def test_the_indonesian_edition_prints_no_english_sentence_and_indonesian_numbers(path):
+    assert _ENGLISH_WORD.search("always predicting the largest class: 24.9% of the test set")
+    assert not _ENGLISH_WORD.search("selalu menebak kelas terbesar: 24,9% dari data uji")
+    english = [f"cell {index}: {line.strip()[:120]!r}" for index, line in _prose_lines(path)
+               if _ENGLISH_WORD.search(line)]
+    assert not english, f"{path.name} prints English (tr('...') in the code, an entry in language_id.json): {english}"
+    numbers = [f"cell {index}: {line.strip()[:120]!r}" for index, line in _prose_lines(path)
+               if _ENGLISH_PERCENT.search(line)]
+    assert not numbers, f"{path.name} prints numbers the English way (tr() fields write 24,9%): {numbers}"
+    assert _PYTHON_BOOLEAN.search("sama dengan padding='valid': True") and not _PYTHON_BOOLEAN.search("ya")
+    booleans = [f"cell {index}: {line.strip()[:120]!r}" for index, line in _prose_lines(path)
+                if _PYTHON_BOOLEAN.search(line)]
+    assert not booleans, f"{path.name} prints Python's True/False (tr('yes') / tr('no')): {booleans}"
+    assert _english_dict("perataan: {'epochs': 10, 'learning_rate': 0.0003}") and _english_dict("{'latih': 0.881}")
+    assert not _english_dict("{'latih': 25838, 'validasi': 2871}")
+    dicts = [f"cell {index}: {line.strip()[:120]!r}" for index, line in _english_dicts(path)]
+    assert not dicts, f"{path.name} prints a dict with English keys or decimal points (print a sentence): {dicts}"

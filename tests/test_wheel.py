@@ -62,7 +62,7 @@ def test_the_wheel_carries_the_shipped_model_and_predicts_from_another_folder(in
     assert Path(seen["file"]).is_relative_to(installed) and Path(seen["model"]).is_relative_to(installed)
     assert seen["emotions"] == ["Happy"]
     packaged = {path.relative_to(installed / "fer_lib").as_posix() for path in (installed / "fer_lib").rglob("*.*")}
-    assert {"course/webcam.js", "live/detectors/face_detection_full_range.tflite", "model/shipped/default.keras",
+    assert {"course/webcam.js", "language_id.json", "live/detectors/face_detection_full_range.tflite", "model/shipped/default.keras",
             "model/shipped/default.quantized.tflite", "model/shipped/default.json"} <= packaged
     assert not (installed / "research").exists()  # the project's experiments are not installed
 

@@ -23,6 +23,7 @@ from fer_lib.errors import DOWNLOAD_HELP, DataError, DataNotFoundError, FerError
 from fer_lib._fileio import atomic_target
 from fer_lib.data._parsing import SkipReason, parse_csv_bytes
 from fer_lib.data._synthetic import SYNTHETIC_BANNER, synthetic_fer2013
+from fer_lib.language import tr
 
 __all__ = ["FER2013_PATH_VARIABLE", "load_fer2013", "discover_fer2013", "load_default_data", "file_sha256",
            "cache_dir"]
@@ -249,10 +250,11 @@ def load_default_data(path: str | os.PathLike | None = None, *, synthetic_size: 
     found = discover_fer2013(path)
     if found is None:
         if verbose:
-            print(SYNTHETIC_BANNER)
+            print(tr(SYNTHETIC_BANNER))
         return synthetic_fer2013(synthetic_size, seed=seed)
     if verbose:  # the file's name, never the machine's folders: notebooks save this line
-        how = ("the path given" if path not in (None, "") else f"named by ${FER2013_PATH_VARIABLE}"
-               if os.environ.get(FER2013_PATH_VARIABLE, "") else f"found in {found.parent.name}/")
-        print(f"FER2013 from {found.name} ({how})")
+        how = (tr("the path given") if path not in (None, "")
+               else tr("named by ${variable}", variable=FER2013_PATH_VARIABLE)
+               if os.environ.get(FER2013_PATH_VARIABLE, "") else tr("found in {folder}/", folder=found.parent.name))
+        print(tr("FER2013 from {name} ({how})", name=found.name, how=how))
     return load_fer2013(found, **load_options)

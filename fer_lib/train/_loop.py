@@ -20,6 +20,7 @@ from fer_lib.data import FER2013, Split, load_default_data, make_split, stratifi
 from fer_lib.errors import ModelError
 from fer_lib.evaluation import evaluate_accuracy
 from fer_lib.labels import IMAGE_SIZE
+from fer_lib.language import tr
 from fer_lib.model import _architectures as architectures
 from fer_lib.model._cards import ModelCard
 from fer_lib.model._classifier import load_saved_model
@@ -204,10 +205,10 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
     run = open_run(run_dir if run_dir is not None else default_run_dir(f"{config.model_name}-{key}"),
                    identity, key, resume=resume)
     if verbose:
-        print(f"run folder: {run.folder}")
+        print(tr("run folder: {folder}", folder=run.folder))
     if run.resuming and _finished(run, config):  # before the heavy work: the card is already written
         if verbose:
-            print(f"already trained ({run.state['epoch']} epochs); nothing to do")
+            print(tr("already trained ({epochs} epochs); nothing to do", epochs=run.state["epoch"]))
         return _finished_result(run, output, verbose, hooks)
 
     soft = targets(faces, run.folder) if callable(targets) else targets
@@ -217,7 +218,8 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
         with architectures.dtype_policy(resolve_precision(config.precision)):
             model = load_saved_model(run.checkpoint)
         if verbose:
-            print(f"resuming {config.model_name} from {run.checkpoint} after epoch {run.state['epoch']}")
+            print(tr("resuming {model} from {checkpoint} after epoch {epoch}", model=config.model_name,
+                     checkpoint=run.checkpoint, epoch=run.state["epoch"]))
     elif model is None:
         model = hooks.build(config, faces, len(batches))
     elif getattr(model, "optimizer", None) is None:
@@ -242,13 +244,15 @@ def train(config: TrainConfig | str, data: FER2013 | str | os.PathLike | None = 
                   initial_epoch=run.state["epoch"], callbacks=callbacks, verbose=verbose)
     if budget is not None and budget.stopped_at is not None:
         epoch, batch = budget.stopped_at
-        run.state["stopped"] = (f"time budget ({config.max_minutes:g} min) spent after batch {batch} of "
-                                f"{len(batches)} of epoch {epoch}")
+        stopped = "time budget ({minutes:g} min) spent after batch {batch} of {batches} of epoch {epoch}"
+        values = {"minutes": config.max_minutes, "batch": batch, "batches": len(batches), "epoch": epoch}
+        run.state["stopped"] = stopped.format(**values)  # the record is English; the printout, the reader's
         run.save_state()
         if verbose:
-            print(run.state["stopped"])
+            print(tr(stopped, **values))
     if verbose:
-        print(f"trained {run.state['epoch']} epoch(s); {time.perf_counter() - started:.0f} s in this call")
+        print(tr("trained {epochs} epoch(s); {seconds:.0f} s in this call", epochs=run.state["epoch"],
+                 seconds=time.perf_counter() - started))
     return write_results(model, run, data=data, split=split, faces=faces, output=output, verbose=verbose,
                          weights="last epoch", hooks=hooks)
 
@@ -296,8 +300,9 @@ def _result(model: keras.Model, card: ModelCard, run: Run, output: str | os.Path
         card.write(output.with_suffix(".json"))
         history.to_csv(output.with_suffix(".history.csv"), index=False)
     if verbose:
-        print(f"run folder: {run.folder}" + ("; no --output, so no model file saved" if output is None
-                                              else f"; model: {output} (card {output.with_suffix('.json')})"))
+        print(tr("run folder: {folder}; no --output, so no model file saved", folder=run.folder) if output is None
+              else tr("run folder: {folder}; model: {model} (card {card})", folder=run.folder, model=output,
+                      card=output.with_suffix(".json")))
     return TrainingResult(model, history, card.to_dict(), run.folder, output)
 
 
