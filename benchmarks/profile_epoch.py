@@ -38,6 +38,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+from tensorflow.config import threading  # noqa: E402
 
 from fer_lib.data import load_default_data  # noqa: E402
 from fer_lib.train import PROFILES  # noqa: E402
@@ -91,9 +92,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"{config.model_name} ({args.profile}): {len(faces):,} training faces, {len(batches)} batches of "
           f"{config.batch_size} an epoch, {len(split.validation):,} validation faces; load average "
-          f"{os.getloadavg()[0]:.1f}; TensorFlow threads intra/inter "
-          f"{__import__('tensorflow').config.threading.get_intra_op_parallelism_threads()}/"
-          f"{__import__('tensorflow').config.threading.get_inter_op_parallelism_threads()} (0 = one per core)")
+          f"{os.getloadavg()[0]:.1f}; TensorFlow threads intra/inter {threading.get_intra_op_parallelism_threads()}/"
+          f"{threading.get_inter_op_parallelism_threads()} (0 = one per core)")
 
     augmentation = [timed(lambda: [batches[i] for i in range(len(batches))]) / len(batches) for _ in range(2)]
 

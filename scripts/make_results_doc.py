@@ -1260,7 +1260,7 @@ def training_speed(sources: Sources) -> str:
             "",
             table(["part of an epoch", "seconds (median)", "min-max", "share of an epoch"],
                   [[row["part"], f"{row['seconds']:.1f}", f"{row['min']:.1f}-{row['max']:.1f}",
-                    share(row["part"]) if row["part"] in seconds and not row["part"].startswith(
+                    share(row["part"]) if not row["part"].startswith(
                         ("steps: prepared", "steps: workers", "steps: inline,", "validation, batch 256"))
                     else ""] for row in rows]),
             "",
