@@ -48,6 +48,14 @@ def _non_negative_int(text: str) -> int:
     return 0 if text.strip() == "0" else positive_int(text)
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    """argparse type: filters per convolutional block, comma-separated (``48,96,192,384``)."""
+    try:
+        return tuple(positive_int(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas; got {text!r}") from None
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number above zero.
 
@@ -88,11 +96,18 @@ def config_from_arguments(args: argparse.Namespace):
     """
     import dataclasses
 
+    from fer_lib.errors import ModelError
     from fer_lib.train import PROFILES
 
-    fields = {field.name for field in dataclasses.fields(PROFILES[args.profile])}
+    profile = PROFILES[args.profile]
+    fields = {field.name for field in dataclasses.fields(profile)}
     chosen = {key: value for key, value in vars(args).items() if key in fields and value is not None}
-    return dataclasses.replace(PROFILES[args.profile], **chosen)
+    if getattr(args, "widths", None):
+        if chosen.get("model_name", profile.model_name) != "fer_net":
+            raise ModelError(f"--widths sets fer_net's filters; this run trains "
+                             f"{chosen.get('model_name', profile.model_name)} (add --model fer_net)")
+        chosen["model_options"] = {**profile.model_options, "widths": args.widths}
+    return dataclasses.replace(profile, **chosen)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -433,6 +448,8 @@ def add_train_options(parser: argparse.ArgumentParser, *, profile: str = "studen
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--sample-size", type=int)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--widths", type=_widths, help="fer_net's filters per convolutional block, "
+                        "comma-separated (default 32,64,128,256; 48,96,192,384 is 1.5 times as wide)")
     parser.add_argument("--random-erasing", type=float,
                        help="probability of erasing a random rectangle of each training face (default 0)")
     parser.add_argument("--max-minutes", type=positive_float,

@@ -473,6 +473,27 @@ def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
     assert {key: value for key, value in config.recipe().items()} == {key: recipe[key] for key in config.recipe()}
 
 
+def test_train_widths_widen_fer_net_and_keep_the_run_identity(monkeypatch, capsys):
+    calls: list = []
+    monkeypatch.setattr("fer_lib.train.train", _fake_train(calls))
+    assert cli.main(["train", "--profile", "full", "--widths", "48,96,192,384"]) == 0
+    config = calls[0][0]
+    assert config.model_options == {"widths": (48, 96, 192, 384)} and config.random_erasing == 0.5
+    # the same run (and checkpoint folder) as the Python call with a list
+    from fer_lib.data import synthetic_fer2013
+    from fer_lib.train import PROFILES
+    import dataclasses
+
+    data = synthetic_fer2013(10, seed=0)
+    by_hand = dataclasses.replace(PROFILES["full"], model_options={"widths": [48, 96, 192, 384]})
+    assert config.identity(data) == by_hand.identity(data)
+    assert cli.main(["train", "--profile", "student", "--widths", "48,96,192,384"]) == 2  # fer_net_small
+    assert "--widths sets fer_net's filters" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["train", "--widths", "48,x"])
+    assert "expected positive integers separated by commas" in capsys.readouterr().err
+
+
 def test_train_rejects_a_bad_erasing_probability(capsys):
     assert cli.main(["train", "--profile", "fast", "--random-erasing", "1.5"]) == 2
     assert "random_erasing is a probability in [0, 1]; got 1.5" in capsys.readouterr().err

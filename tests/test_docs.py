@@ -101,8 +101,8 @@ def test_readme_carries_the_rendered_results_table(generator):
 
 
 def test_every_card_command_trains_the_recipe_of_its_card(generator):
-    from fer_lib.cli import build_parser
-    from fer_lib.train import PROFILES, TrainConfig
+    from fer_lib.cli import build_parser, config_from_arguments
+    from fer_lib.train import TrainConfig
     from research import cli as research_cli
 
     cards = [ROOT / "fer_lib" / "model" / "shipped" / "default.json", *sorted((ROOT / "results").glob("*.json"))]
@@ -117,9 +117,7 @@ def test_every_card_command_trains_the_recipe_of_its_card(generator):
         assert words[3] == "train", command
         parser = build_parser() if words[2] == "fer_lib" else research_cli.build_parser()
         args = parser.parse_args(words[3:])
-        fields = ("model_name", "epochs", "sample_size", "batch_size", "seed", "random_erasing", "max_minutes")
-        chosen = {key: getattr(args, key) for key in fields if getattr(args, key) is not None}
-        config = dataclasses.replace(PROFILES[args.profile], protocol=args.protocol, **chosen)
+        config = config_from_arguments(args)
         recorded = TrainConfig.from_identity(card["recipe"])  # the commands leave the precision to the machine
         assert generator._effective(config) == generator._effective(
             dataclasses.replace(recorded, precision=config.precision)), path
@@ -128,6 +126,22 @@ def test_every_card_command_trains_the_recipe_of_its_card(generator):
             k: v for k, v in card["recipe"].items() if k in generator.KNOB_FLAGS}, path
         checked += 1
     assert checked >= 3
+
+
+def test_a_wider_fer_net_has_its_command(generator):
+    from fer_lib.cli import build_parser, config_from_arguments
+    from fer_lib.train import PROFILES, TrainConfig
+
+    recipe = {**json.loads((ROOT / "fer_lib" / "model" / "shipped" / "default.json").read_text())["recipe"],
+              "model_options": {"widths": [48, 96, 192, 384]}}
+    recipe.pop("max_minutes")
+    command = generator.train_command(recipe)
+    assert command == "python -m fer_lib train --profile full --widths 48,96,192,384"
+    config = config_from_arguments(build_parser().parse_args(shlex.split(command)[3:]))
+    recorded = TrainConfig.from_identity(recipe)
+    same = [json.dumps(generator._effective(c), sort_keys=True) for c in (config, dataclasses.replace(recorded, precision="auto"))]
+    assert same[0] == same[1]  # tuples and lists alike, as a run's identity reads them
+    assert config.model_options != PROFILES["full"].model_options
 
 
 FAKE_CARD = {
@@ -207,6 +221,32 @@ def test_generator_renders_a_card_with_its_command(generator, tmp_path):
         "The recipe study" not in text and "cures for overfitting, tested\n" not in text
     )  # no tables: left out
     assert "benchmarks/README.md" in text
+
+
+def test_generator_renders_a_wider_run_against_the_shipped_model(generator, tmp_path):
+    results, models = _fake_checkout(tmp_path)
+    recipe = {**FAKE_CARD["recipe"], "model_name": "fer_net", "sample_size": None, "epochs": 72,
+              "random_erasing": 0.5, "model_options": {"widths": [48, 96, 192, 384]}}
+    wide = dict(FAKE_CARD, name="fer_net", architecture="fer_net", recipe=recipe, history="fer_net_wide.history.csv",
+                parameters={"total": 2_600_000}, accuracy=dict(FAKE_CARD["accuracy"], validation=0.39))
+    (results / "fer_net_wide.json").write_text(json.dumps(wide))
+    (results / "fer_net_wide.history.csv").write_text((models / "default.history.csv").read_text())
+    text = generator.render(results, models)
+    assert "python -m fer_lib train --profile full --widths 48,96,192,384 --output fer_net_wide.keras" in text
+    assert "`fer_net` (48-96-192-384 filters), 2.6 M parameters" in text
+    assert "ranked it 1.1 points below the shipped model, so it was not shipped" in text
+    assert "- a wider fer_net on the same schedule: 41.2% (39.0%)" in text
+    assert "a wider network on a long schedule" not in text  # no longer among the things to try
+    # shipped: the card moves to the package, the model it replaced keeps its card in results/
+    (results / "fer_net_wide.json").rename(results / "fer_net_erasing.json")
+    (results / "fer_net_wide.history.csv").rename(models / "fer_net_wide.history.csv")
+    (results / "fer_net_erasing.json").write_text((models / "default.json").read_text())
+    (results / "default.history.csv").write_text((models / "default.history.csv").read_text())
+    (models / "default.json").write_text(json.dumps(dict(wide, accuracy=dict(wide["accuracy"], validation=0.45))))
+    text = generator.render(results, models)
+    assert "ranked it 4.9 points above the previously shipped model, so it replaced it" in text
+    assert "- a wider fer_net on the same schedule, the shipped model: **41.2% (45.0%)**" in text
+    assert "- random erasing on 2 epochs, shipped before: 41.2% (40.1%)" in text
 
 
 def test_generator_writes_atomically_and_checks(generator, tmp_path, capsys):
