@@ -470,6 +470,7 @@ def test_train_full_profile_is_the_shipped_models_recipe(monkeypatch):
     config = calls[0][0]
     for key in ("model_name", "epochs", "random_erasing", "batch_size", "seed", "protocol"):
         assert getattr(config, key) == recipe[key], key
+    assert json.loads(json.dumps(config.model_options)) == recipe.get("model_options", {})  # the widths too
     assert {key: value for key, value in config.recipe().items()} == {key: recipe[key] for key in config.recipe()}
 
 

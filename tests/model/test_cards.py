@@ -81,7 +81,8 @@ def test_committed_cards_have_the_same_keys_in_the_same_order(path):
 
 
 def test_new_card_has_the_committed_key_order(faces):  # and says the precision it was trained in, after flip_tta
-    committed = list(json.loads((ROOT / "fer_lib" / "model" / "shipped" / "default.json").read_text()))
+    committed = [key for key in json.loads((ROOT / "fer_lib" / "model" / "shipped" / "default.json").read_text())
+                 if key != "precision"]  # cards written before precision was recorded lack it
     assert list(_card(faces, test_macro_f1=0.25).to_dict()) == [*committed[:5], "precision", *committed[5:]]
     assert committed[4] == "flip_tta" and _card(faces).precision == "float32"
 
