@@ -102,10 +102,15 @@ def config_from_arguments(args: argparse.Namespace):
     profile = PROFILES[args.profile]
     fields = {field.name for field in dataclasses.fields(profile)}
     chosen = {key: value for key, value in vars(args).items() if key in fields and value is not None}
+    model = chosen.get("model_name", profile.model_name)
+    if model != profile.model_name:  # the profile's model options belong to its own model
+        chosen["model_options"] = {}
     if getattr(args, "widths", None):
-        if chosen.get("model_name", profile.model_name) != "fer_net":
-            raise ModelError(f"--widths sets fer_net's filters; this run trains "
-                             f"{chosen.get('model_name', profile.model_name)} (add --model fer_net)")
+        if model != "fer_net":
+            raise ModelError(f"--widths sets fer_net's filters; this run trains {model} "
+                             "(add --model fer_net, or use --profile full)")
+        if len(args.widths) > 6:  # each block but the last halves the 48x48 face: 48, 24, 12, 6, 3, 1
+            raise ModelError(f"--widths takes at most 6 blocks for a 48x48 face; got {len(args.widths)}")
         chosen["model_options"] = {**profile.model_options, "widths": args.widths}
     return dataclasses.replace(profile, **chosen)
 

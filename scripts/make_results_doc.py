@@ -209,9 +209,10 @@ def _config_from_recipe(recipe: dict):
 
 
 def _effective(config) -> dict:
-    """A config's choices as a run sees them: its fields with the model's recipe filled in."""
+    """A config's choices as a run sees them: its fields with the model's recipe filled in (model options
+    through JSON, as a run's identity reads them: a tuple of widths and a card's list are the same)."""
     fields = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
-    return {**fields, **config.recipe()}
+    return {**fields, **config.recipe(), "model_options": json.loads(json.dumps(config.model_options))}
 
 
 def _flags(config, base, names) -> list[str] | None:
@@ -228,7 +229,7 @@ def _flags(config, base, names) -> list[str] | None:
         if name in names and getattr(config, name) != getattr(base, name):
             value = getattr(config, name)
             words += [TRAIN_FLAGS[name], _flag_value(0 if value is None else value)]
-    if widths and config.model_options != base.model_options:
+    if widths and _effective(config)["model_options"] != _effective(base)["model_options"]:
         words += ["--widths", ",".join(str(width) for width in widths)]
     return words
 
@@ -264,6 +265,8 @@ def train_command(recipe: dict, *, output: str | None = None) -> str:
             for field in dataclasses.fields(config)
             if getattr(config, field.name) != field.default and field.name != "model_options"
         }
+        if config.model_options:
+            fields["model_options"] = config.model_options
         args = ", ".join(f"{key}={value!r}" for key, value in fields.items())
         hooks = ", hooks=Knobs(" + ", ".join(f"{k}={v!r}" for k, v in knobs.items()) + ")" if knobs else ""
         return f"fer_lib.train.train(TrainConfig({args}), data{hooks})"
@@ -423,11 +426,15 @@ def link(card: dict) -> str:
 PREVIOUS = "fer_net_erasing"
 
 
+def replaced(sources: Sources) -> bool:
+    """Whether a later run has replaced the model the studies below set out to beat."""
+    return sources.card("results", PREVIOUS) is not None
+
+
 def reference(sources: Sources) -> tuple[str, dict]:
     """The model the studies below set out to beat, and what to call it: the model shipped when they ran."""
-    previous = sources.card("results", PREVIOUS)
-    if previous is not None:
-        return "the previously shipped model", previous
+    if replaced(sources):
+        return "the previously shipped model", sources.card("results", PREVIOUS)
     return "the shipped model", sources.card("models", "default")
 
 
@@ -804,34 +811,37 @@ def crops(sources: Sources) -> str:
 
 @optional
 def wider(sources: Sources) -> str:
-    (name, shipped), card = reference(sources), wider_card(sources)
+    (name, before), card = reference(sources), wider_card(sources)
     if card is None:  # the run has not ended
         return ""
+    shipped = card["_where"] == "models"
     widths = card["recipe"]["model_options"]["widths"]
-    gain = acc(card, "validation") - acc(shipped, "validation")
+    factors = {width / default for width, default in zip(widths, (32, 64, 128, 256))}
+    scale = f"{factors.pop():g} times the filters in every block" if len(factors) == 1 else "other filter counts"
+    ignore = ("model_options", "max_minutes", "precision")
+    same = {k: v for k, v in card["recipe"].items() if k not in ignore} == {
+        k: v for k, v in before["recipe"].items() if k not in ignore}
+    gain = acc(card, "validation") - acc(before, "validation")
     rows = ["network", "train accuracy", "validation accuracy, one view", "validation accuracy", "test accuracy",
             "test macro-F1", "Disgust / Fear recall", "training"]
-    verdict = (
-        f"Validation ranked it {points(gain)} points above {name}, so it replaced it"
-        if gain > 0 else
-        f"Validation ranked it {points(-gain)} points below {name}, so it was not shipped"
-    )
+    verdict = f"Validation ranked it {points(abs(gain))} points {'above' if gain > 0 else 'below'} {name}" + (
+        ", so it replaced it" if shipped else ", so it was not shipped" if gain <= 0 else "; it is not shipped")
     return "\n".join(
         [
-            f"### A wider `fer_net` on the long schedule ({'shipped' if gain > 0 else 'not shipped'})",
+            f"### A wider `fer_net` on the long schedule ({'shipped' if shipped else 'not shipped'})",
             "",
-            f"`fer_net` with {widths[0] / 32:g} times the filters in every block ({', '.join(map(str, widths))}: "
+            f"`fer_net` with {scale} ({', '.join(map(str, widths))}): "
             f"{millions(card['parameters']['total'])} parameters against "
-            f"{millions(shipped['parameters']['total'])}), on {name}'s recipe for "
-            f"{card['epochs_trained']} epochs ({minutes(card['seconds'])}, a median "
-            f"{statistics.median(epoch_seconds(card)):.0f} s an epoch, trained in several sittings and resumed "
-            "from its checkpoint). In the recipe study, at equal minutes, the wider network fitted fewer epochs "
-            "and lost; this run gave it the whole schedule. The rule fixed before it started: replace the shipped "
-            f"model only if validation beats {pct(acc(shipped, 'validation'))}.",
+            f"{millions(before['parameters']['total'])}, "
+            f"{card['parameters']['total'] / before['parameters']['total']:.1f} times as many, "
+            + (f"on {name}'s recipe" if same else "on a long schedule")
+            + f" ({training_text(card)}, a median {statistics.median(epoch_seconds(card)):.0f} s an epoch). In the "
+            "recipe study, at equal minutes, the wider network fitted fewer epochs and lost. The rule fixed before "
+            f"it started: replace the shipped model only if validation beats {pct(acc(before, 'validation'))}.",
             "",
             commands_block(card_commands(card, sources)),
             "",
-            card_table([(name, shipped), (f"wider ({link(card)})", card)], rows),
+            card_table([(name, before), (f"wider ({link(card)})", card)], rows),
             "",
             f"{verdict}; its `PublicTest` figure was computed after that choice.",
         ]
@@ -935,7 +945,7 @@ def how_far(sources: Sources) -> str:
             erasing["test_accuracy"],
         )
     name, before = reference(sources)
-    now = name == "the shipped model"
+    now = not replaced(sources)
     add(
         f"random erasing on {before['recipe']['epochs']} epochs, " + ("the shipped model" if now else "shipped before"),
         acc(before, "validation"),
@@ -952,8 +962,8 @@ def how_far(sources: Sources) -> str:
             add(label, acc(card, "validation"), acc(card, "test"))
     wide = wider_card(sources)
     if wide:
-        add("a wider fer_net on the same schedule" + ("" if now else ", the shipped model"),
-            acc(wide, "validation"), acc(wide, "test"), bold=not now)
+        add("a wider fer_net" + (", the shipped model" if wide["_where"] == "models" else ""),
+            acc(wide, "validation"), acc(wide, "test"), bold=wide["_where"] == "models")
     ensemble = sources.json("teacher_ensemble")
     if ensemble:
         add(
@@ -1054,7 +1064,7 @@ def _study_notes(by_name: dict, sources: Sources) -> str:
         "time, width lost. No single change closed the gap to 70% on this budget; what did most of it was "
         "the best "
         "change given time, random erasing on the long schedule"
-        + (": the shipped model." if reference(sources)[0] == "the shipped model" else ", the model shipped before the wider one.")
+        + (", the model shipped before the current one." if replaced(sources) else ": the shipped model.")
     )
 
 

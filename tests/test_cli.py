@@ -490,9 +490,24 @@ def test_train_widths_widen_fer_net_and_keep_the_run_identity(monkeypatch, capsy
     assert config.identity(data) == by_hand.identity(data)
     assert cli.main(["train", "--profile", "student", "--widths", "48,96,192,384"]) == 2  # fer_net_small
     assert "--widths sets fer_net's filters" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(["train", "--widths", "48,x"])
-    assert "expected positive integers separated by commas" in capsys.readouterr().err
+    assert cli.main(["train", "--profile", "full", "--widths", "8,8,8,8,8,8,8"]) == 2  # pooled below 1x1
+    assert "at most 6 blocks" in capsys.readouterr().err
+    for bad in ("48,x", "48,,96", "48,", "", "0,96", "48.0"):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args(["train", "--widths", bad])
+        assert "expected positive integers separated by commas" in capsys.readouterr().err, bad
+
+
+def test_a_profiles_model_options_stay_with_its_model(monkeypatch):
+    """A wide `full` profile hands its widths to fer_net only, not to a model chosen instead."""
+    import dataclasses
+
+    from fer_lib.train import PROFILES
+
+    monkeypatch.setitem(PROFILES, "full", dataclasses.replace(PROFILES["full"], model_options={"widths": (48, 96)}))
+    parse = cli.build_parser().parse_args
+    assert cli.config_from_arguments(parse(["train", "--profile", "full"])).model_options == {"widths": (48, 96)}
+    assert cli.config_from_arguments(parse(["train", "--profile", "full", "--model", "fer_net_small"])).model_options == {}
 
 
 def test_train_rejects_a_bad_erasing_probability(capsys):

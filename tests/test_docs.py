@@ -128,20 +128,29 @@ def test_every_card_command_trains_the_recipe_of_its_card(generator):
     assert checked >= 3
 
 
-def test_a_wider_fer_net_has_its_command(generator):
+@pytest.mark.parametrize("full_is_wide", [False, True], ids=["full narrow", "full wide"])
+def test_a_wider_fer_net_has_a_command_that_trains_its_recipe(generator, full_is_wide, monkeypatch):
     from fer_lib.cli import build_parser, config_from_arguments
     from fer_lib.train import PROFILES, TrainConfig
 
-    recipe = {**json.loads((ROOT / "fer_lib" / "model" / "shipped" / "default.json").read_text())["recipe"],
-              "model_options": {"widths": [48, 96, 192, 384]}}
-    recipe.pop("max_minutes", None)
+    widths = (48, 96, 192, 384)
+    if full_is_wide:  # the profile as it reads once the wider network is the shipped one
+        monkeypatch.setitem(PROFILES, "full", dataclasses.replace(PROFILES["full"], model_options={"widths": widths}))
+    recipe = {**TrainConfig.from_identity({}).recipe(), **TrainConfig("fer_net", epochs=72, random_erasing=0.5,
+              model_options={"widths": list(widths)}).identity(FakeData()), "precision": "float32"}
     command = generator.train_command(recipe)
-    assert command == "python -m fer_lib train --profile full --widths 48,96,192,384"
+    assert ("--widths 48,96,192,384" in command) != full_is_wide and "--profile full" in command, command
     config = config_from_arguments(build_parser().parse_args(shlex.split(command)[3:]))
-    recorded = TrainConfig.from_identity(recipe)
-    same = [json.dumps(generator._effective(c), sort_keys=True) for c in (config, dataclasses.replace(recorded, precision="auto"))]
-    assert same[0] == same[1]  # tuples and lists alike, as a run's identity reads them
-    assert config.model_options != PROFILES["full"].model_options
+    recorded = dataclasses.replace(TrainConfig.from_identity(recipe), precision=config.precision)
+    assert generator._effective(config) == generator._effective(recorded)  # a tuple of widths and a list alike
+    narrow = dict(recipe, model_options={})
+    command = generator.train_command(narrow)  # the narrow network: never the wide profile's widths
+    config = config_from_arguments(build_parser().parse_args(shlex.split(command)[3:]))
+    assert config.model_options in ({}, {"widths": (32, 64, 128, 256)}), command
+
+
+class FakeData:
+    sha256, synthetic = "ab" * 32, False
 
 
 FAKE_CARD = {
@@ -223,29 +232,43 @@ def test_generator_renders_a_card_with_its_command(generator, tmp_path):
     assert "benchmarks/README.md" in text
 
 
-def test_generator_renders_a_wider_run_against_the_shipped_model(generator, tmp_path):
+def test_generator_renders_a_wider_run_in_each_outcome(generator, tmp_path, monkeypatch):
+    from fer_lib.train import PROFILES
+
     results, models = _fake_checkout(tmp_path)
     recipe = {**FAKE_CARD["recipe"], "model_name": "fer_net", "sample_size": None, "epochs": 72,
               "random_erasing": 0.5, "model_options": {"widths": [48, 96, 192, 384]}}
     wide = dict(FAKE_CARD, name="fer_net", architecture="fer_net", recipe=recipe, history="fer_net_wide.history.csv",
-                parameters={"total": 2_600_000}, accuracy=dict(FAKE_CARD["accuracy"], validation=0.39))
-    (results / "fer_net_wide.json").write_text(json.dumps(wide))
-    (results / "fer_net_wide.history.csv").write_text((models / "default.history.csv").read_text())
-    text = generator.render(results, models)
+                parameters={"total": 2_642_359})
+    history = (models / "default.history.csv").read_text()
+    (results / "fer_net_wide.history.csv").write_text(history)
+
+    def render(validation: float) -> str:
+        (results / "fer_net_wide.json").write_text(
+            json.dumps(dict(wide, accuracy=dict(FAKE_CARD["accuracy"], validation=validation))))
+        return generator.render(results, models)
+
+    text = render(0.39)  # worse on validation: not shipped
     assert "python -m fer_lib train --profile full --widths 48,96,192,384 --output fer_net_wide.keras" in text
     assert "`fer_net` (48-96-192-384 filters), 2.6 M parameters" in text
+    assert "### A wider `fer_net` on the long schedule (not shipped)" in text
     assert "ranked it 1.1 points below the shipped model, so it was not shipped" in text
-    assert "- a wider fer_net on the same schedule: 41.2% (39.0%)" in text
+    assert "- a wider fer_net: 41.2% (39.0%)" in text
     assert "a wider network on a long schedule" not in text  # no longer among the things to try
-    # shipped: the card moves to the package, the model it replaced keeps its card in results/
-    (results / "fer_net_wide.json").rename(results / "fer_net_erasing.json")
-    (results / "fer_net_wide.history.csv").rename(models / "fer_net_wide.history.csv")
-    (results / "fer_net_erasing.json").write_text((models / "default.json").read_text())
-    (results / "default.history.csv").write_text((models / "default.history.csv").read_text())
-    (models / "default.json").write_text(json.dumps(dict(wide, accuracy=dict(wide["accuracy"], validation=0.45))))
+    text = render(0.45)  # better, but its card is only in results/: it is not the shipped model (yet)
+    assert "(not shipped)" in text and "above the shipped model; it is not shipped" in text
+    assert "replaced" not in text
+    # shipped: the card is the package's, the model it replaced keeps its card in results/, `full` is the wide recipe
+    monkeypatch.setitem(PROFILES, "full", dataclasses.replace(PROFILES["full"], model_options={"widths": (48, 96, 192, 384)}))
+    (results / "fer_net_erasing.json").write_text(json.dumps(dict(FAKE_CARD, history="fer_net_erasing.history.csv")))
+    (results / "fer_net_erasing.history.csv").write_text(history)
+    (models / "default.json").write_text(json.dumps(dict(wide, history="default.history.csv",
+                                                         accuracy=dict(FAKE_CARD["accuracy"], validation=0.45))))
     text = generator.render(results, models)
+    assert "### A wider `fer_net` on the long schedule (shipped)" in text
     assert "ranked it 4.9 points above the previously shipped model, so it replaced it" in text
-    assert "- a wider fer_net on the same schedule, the shipped model: **41.2% (45.0%)**" in text
+    assert "python -m fer_lib train --profile full --output fer_lib/model/shipped/default.keras" in text
+    assert "- a wider fer_net, the shipped model: **41.2% (45.0%)**" in text
     assert "- random erasing on 2 epochs, shipped before: 41.2% (40.1%)" in text
 
 
