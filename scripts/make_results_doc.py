@@ -403,6 +403,11 @@ CARD_ROWS = {
 }
 
 
+#: The rows that set a long run beside the model it set out to beat.
+LONG_RUN_ROWS = ["network", "train accuracy", "validation accuracy, one view", "validation accuracy", "test accuracy",
+                 "test macro-F1", "Disgust / Fear recall", "training"]
+
+
 def card_table(
     columns: list[tuple[str, dict]], rows: list[str], extra: dict[str, list[str]] | None = None
 ) -> str:
@@ -771,16 +776,6 @@ def crops(sources: Sources) -> str:
     crop = card["recipe"]["crop"]
     pixels = 10 * crop * crop / (2 * 48 * 48)
     seconds = epoch_seconds(card)
-    rows = [
-        "network",
-        "train accuracy",
-        "validation accuracy, one view",
-        "validation accuracy",
-        "test accuracy",
-        "test macro-F1",
-        "Disgust / Fear recall",
-        "training",
-    ]
     return "\n".join(
         [
             "### The study's two leaders together on the long schedule (not shipped)",
@@ -795,7 +790,7 @@ def crops(sources: Sources) -> str:
             "",
             commands_block(card_commands(card, sources)),
             "",
-            card_table([(name, shipped), (f"{crop}x{crop} crops ({link(card)})", card)], rows),
+            card_table([(name, shipped), (f"{crop}x{crop} crops ({link(card)})", card)], LONG_RUN_ROWS),
             "",
             f"Validation chose ten crops over the centre crop alone ({pct(acc(card, 'validation'))} against "
             f"{pct(acc(card, 'validation_without_flip_tta'))}) and then ranked the run "
@@ -822,8 +817,6 @@ def wider(sources: Sources) -> str:
     same = {k: v for k, v in card["recipe"].items() if k not in ignore} == {
         k: v for k, v in before["recipe"].items() if k not in ignore}
     gain = acc(card, "validation") - acc(before, "validation")
-    rows = ["network", "train accuracy", "validation accuracy, one view", "validation accuracy", "test accuracy",
-            "test macro-F1", "Disgust / Fear recall", "training"]
     verdict = f"Validation ranked it {points(abs(gain))} points {'above' if gain > 0 else 'below'} {name}" + (
         ", so it replaced it" if shipped else ", so it was not shipped" if gain <= 0 else "; it is not shipped")
     return "\n".join(
@@ -841,7 +834,7 @@ def wider(sources: Sources) -> str:
             "",
             commands_block(card_commands(card, sources)),
             "",
-            card_table([(name, before), (f"wider ({link(card)})", card)], rows),
+            card_table([(name, before), (f"wider ({link(card)})", card)], LONG_RUN_ROWS),
             "",
             f"{verdict}; its `PublicTest` figure was computed after that choice.",
         ]
