@@ -837,7 +837,63 @@ def wider(sources: Sources) -> str:
             card_table([(name, before), (f"wider ({link(card)})", card)], LONG_RUN_ROWS),
             "",
             f"{verdict}; its `PublicTest` figure was computed after that choice.",
+            *([] if shipped else ["", capacity(name, before, card)]),
+            *_paired(sources),
         ]
+    )
+
+
+def _paired(sources: Sources) -> list[str]:
+    """The wider run averaged with the shipped model, against the erasing and crop pair (when both were scored)."""
+    pair, first = sources.json("ensemble_shipped_wide"), sources.json("teacher_ensemble")
+    if not pair or not first:
+        return []
+    better = pair["validation_accuracy"] > first["validation_accuracy"]
+    return [
+        "",
+        "As a second teacher it would be "
+        + ("a stronger partner" if better else "no stronger a partner")
+        + f" than the crop run: averaged with the shipped model it scores {pct(pair['validation_accuracy'])} on "
+        f"validation and {pct(pair['test_accuracy'])} on `PublicTest` (macro-F1 {pair['test_macro_f1']:.3f}), "
+        f"against the erasing and crop pair's {pct(first['validation_accuracy'])} and "
+        f"{pct(first['test_accuracy'])}. Scores: `results/ensemble_shipped_wide.json`, made by",
+        "",
+        commands_block([pair["command"] + " --output results/ensemble_shipped_wide.json"]),
+    ]
+
+
+def capacity(name: str, before: dict, card: dict) -> str:
+    """A sentence reading the wider run against the model it started from: where its extra filters went."""
+    gap = {label: acc(c, "train") - acc(c, "validation") for label, c in (("before", before), ("wide", card))}
+    fitted = acc(card, "train") - acc(before, "train")
+    seen = acc(card, "validation_without_flip_tta") - acc(before, "validation_without_flip_tta")
+    if fitted <= 0 or seen > 0:
+        return (f"It reached {pct(acc(card, 'train'))} on its training faces and {pct(acc(card, 'validation'))} on "
+                f"validation, against {pct(acc(before, 'train'))} and {pct(acc(before, 'validation'))}.")
+    return (
+        f"The extra filters went into memorising: it fitted its training faces more closely "
+        f"({pct(acc(card, 'train'))} against {pct(acc(before, 'train'))}) but did no better on faces it had not seen "
+        f"({pct(acc(card, 'validation_without_flip_tta'))} against {pct(acc(before, 'validation_without_flip_tta'))} "
+        f"on validation with one view), so the gap between train and validation grew from "
+        f"{points(gap['before'])} to {points(gap['wide'])} points. "
+        + _lead(name, before, card)
+        + "More capacity wants more regularisation, not more epochs."
+    )
+
+
+def _lead(name: str, before: dict, card: dict) -> str:
+    """How far the wider run's validation (one view, per epoch) led the earlier run's, first half against second."""
+    theirs = {row["epoch"]: row["val_accuracy"] for row in before["_history"]}
+    lead = [row["val_accuracy"] - theirs[row["epoch"]] for row in card["_history"] if row["epoch"] in theirs]
+    if len(lead) < 2:
+        return ""
+    half = len(lead) // 2
+    first, second = statistics.mean(lead[:half]), statistics.mean(lead[half:])
+    return (
+        f"Epoch for epoch, its validation (one view) averaged {points(abs(first))} points "
+        f"{'above' if first >= 0 else 'below'} {name}'s over the first {half} epochs and {points(abs(second))} "
+        f"{'above' if second >= 0 else 'below'} over the remaining {len(lead) - half} (the histories beside the cards)"
+        + (": the wider network learned faster, then stopped gaining. " if first > 0 >= second else ". ")
     )
 
 
@@ -964,6 +1020,10 @@ def how_far(sources: Sources) -> str:
             ensemble["validation_accuracy"],
             ensemble["test_accuracy"],
         )
+    pair = sources.json("ensemble_shipped_wide")
+    if pair:
+        add("the shipped model and the wider one averaged (too slow for live)", pair["validation_accuracy"],
+            pair["test_accuracy"])
     wider_tried = wide is not None
     return "\n".join(
         [
@@ -979,8 +1039,10 @@ def how_far(sources: Sources) -> str:
             "distil`); a "
             "third, different teacher (the residual `fer_resnet` on the long schedule) to strengthen the "
             "ensemble"
-            + ("" if wider_tried else "; a wider network on a long schedule (at equal time it lost, see the "
-               "recipe study)")
+            + ("; a wider network on a long schedule (at equal time it lost, see the recipe study)" if not wider_tried
+               else "" if wide["_where"] == "models" or acc(wide, "train") <= acc(before, "train")
+               else "; the wider network again with stronger regularisation (more dropout or erasing: it fitted its "
+               "training faces more closely and no better elsewhere)")
             + ". The larger steps want more "
             "CPU hours or a GPU: `fer_lib` uses only `keras.*` APIs in models and training, so the same "
             "code trains on "
