@@ -837,64 +837,72 @@ def wider(sources: Sources) -> str:
             card_table([(name, before), (f"wider ({link(card)})", card)], LONG_RUN_ROWS),
             "",
             f"{verdict}; its `PublicTest` figure was computed after that choice.",
-            *([] if shipped else ["", capacity(name, before, card)]),
-            *_paired(sources),
+            *(["", capacity(name, before, card)] if overfitted(before, card) else []),
+            *([] if shipped else _paired(sources)),
         ]
     )
 
 
-def _paired(sources: Sources) -> list[str]:
-    """The wider run averaged with the shipped model, against the erasing and crop pair (when both were scored)."""
-    pair, first = sources.json("ensemble_shipped_wide"), sources.json("teacher_ensemble")
-    if not pair or not first:
-        return []
-    better = pair["validation_accuracy"] > first["validation_accuracy"]
-    return [
-        "",
-        "As a second teacher it would be "
-        + ("a stronger partner" if better else "no stronger a partner")
-        + f" than the crop run: averaged with the shipped model it scores {pct(pair['validation_accuracy'])} on "
-        f"validation and {pct(pair['test_accuracy'])} on `PublicTest` (macro-F1 {pair['test_macro_f1']:.3f}), "
-        f"against the erasing and crop pair's {pct(first['validation_accuracy'])} and "
-        f"{pct(first['test_accuracy'])}. Scores: `results/ensemble_shipped_wide.json`, made by",
-        "",
-        commands_block([pair["command"] + " --output results/ensemble_shipped_wide.json"]),
-    ]
+def overfitted(before: dict, card: dict) -> bool:
+    """Whether a run not shipped fitted its training faces more closely than ``before`` and did no better elsewhere."""
+    return (card["_where"] != "models" and acc(card, "validation") <= acc(before, "validation")
+            and acc(card, "train") > acc(before, "train")
+            and acc(card, "validation_without_flip_tta") <= acc(before, "validation_without_flip_tta"))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _relative(difference: float, name: str) -> str:
+    """'2.0 points above the shipped model's', 'level with ...', '0.4 below ...'."""
+    if round(100 * difference, 1) == 0:
+        return f"level with {name}'s"
+    return f"{points(abs(difference))} points {'above' if difference > 0 else 'below'} {name}'s"
 
 
 def capacity(name: str, before: dict, card: dict) -> str:
-    """A sentence reading the wider run against the model it started from: where its extra filters went."""
-    gap = {label: acc(c, "train") - acc(c, "validation") for label, c in (("before", before), ("wide", card))}
-    fitted = acc(card, "train") - acc(before, "train")
-    seen = acc(card, "validation_without_flip_tta") - acc(before, "validation_without_flip_tta")
-    if fitted <= 0 or seen > 0:
-        return (f"It reached {pct(acc(card, 'train'))} on its training faces and {pct(acc(card, 'validation'))} on "
-                f"validation, against {pct(acc(before, 'train'))} and {pct(acc(before, 'validation'))}.")
-    return (
+    """Where an overfitted wider run's extra filters went (see :func:`overfitted`), read off the cards and histories."""
+    one_view = "validation_without_flip_tta"
+    gaps = [acc(c, "train") - acc(c, one_view) for c in (before, card)]
+    text = (
         f"The extra filters went into memorising: it fitted its training faces more closely "
         f"({pct(acc(card, 'train'))} against {pct(acc(before, 'train'))}) but did no better on faces it had not seen "
-        f"({pct(acc(card, 'validation_without_flip_tta'))} against {pct(acc(before, 'validation_without_flip_tta'))} "
-        f"on validation with one view), so the gap between train and validation grew from "
-        f"{points(gap['before'])} to {points(gap['wide'])} points. "
-        + _lead(name, before, card)
-        + "More capacity wants more regularisation, not more epochs."
+        f"({pct(acc(card, one_view))} against {pct(acc(before, one_view))} on validation with one view), so the gap "
+        f"between the two grew from {points(gaps[0])} to {points(gaps[1])} points."
     )
-
-
-def _lead(name: str, before: dict, card: dict) -> str:
-    """How far the wider run's validation (one view, per epoch) led the earlier run's, first half against second."""
     theirs = {row["epoch"]: row["val_accuracy"] for row in before["_history"]}
     lead = [row["val_accuracy"] - theirs[row["epoch"]] for row in card["_history"] if row["epoch"] in theirs]
     if len(lead) < 2:
-        return ""
+        return text + " More capacity wants more regularisation."
     half = len(lead) // 2
     first, second = statistics.mean(lead[:half]), statistics.mean(lead[half:])
+    stalled = round(100 * first, 1) > 0 >= round(100 * second, 1)
+    histories = " and ".join(f"`{Path(c['_path']).parent / c['history']}`" for c in (card, before))
     return (
-        f"Epoch for epoch, its validation (one view) averaged {points(abs(first))} points "
-        f"{'above' if first >= 0 else 'below'} {name}'s over the first {half} epochs and {points(abs(second))} "
-        f"{'above' if second >= 0 else 'below'} over the remaining {len(lead) - half} (the histories beside the cards)"
-        + (": the wider network learned faster, then stopped gaining. " if first > 0 >= second else ". ")
+        f"{text} Epoch for epoch, its validation (one view) averaged {_relative(first, name)} over the first "
+        f"{_plural(half, 'epoch')} and {_relative(second, name)} over the remaining {_plural(len(lead) - half, 'epoch')} "
+        f"({histories})"
+        + (": the wider network learned faster, then stopped gaining. More capacity wants more regularisation, not "
+           "more epochs." if stalled else ". More capacity wants more regularisation.")
     )
+
+
+def _paired(sources: Sources) -> list[str]:
+    """The wider run averaged with the shipped model, and beside the first pair when that was scored too."""
+    pair, first = sources.json("ensemble_shipped_wide"), sources.json("teacher_ensemble")
+    if not pair:
+        return []
+    text = (f"Averaged with the shipped model it scores {pct(pair['validation_accuracy'])} on validation and "
+            f"{pct(pair['test_accuracy'])} on `PublicTest` (macro-F1 {pair['test_macro_f1']:.3f})")
+    if first:
+        members = " and ".join(f"`{Path(member['file']).name}`" for member in first["members"])
+        better = pair["validation_accuracy"] > first["validation_accuracy"]
+        text += (f": as the shipped model's partner it did {'better' if better else 'no better'} on validation than "
+                 f"the pair {members} ({pct(first['validation_accuracy'])}, `PublicTest` "
+                 f"{pct(first['test_accuracy'])})")
+    return ["", text + ". Scores: `results/ensemble_shipped_wide.json`, made by", "",
+            commands_block([pair["command"] + " --output results/ensemble_shipped_wide.json"])]
 
 
 @optional
@@ -1022,8 +1030,8 @@ def how_far(sources: Sources) -> str:
         )
     pair = sources.json("ensemble_shipped_wide")
     if pair:
-        add("the shipped model and the wider one averaged (too slow for live)", pair["validation_accuracy"],
-            pair["test_accuracy"])
+        add(("the previously shipped model" if replaced(sources) else "the shipped model")
+            + " and the wider one averaged (too slow for live)", pair["validation_accuracy"], pair["test_accuracy"])
     wider_tried = wide is not None
     return "\n".join(
         [
@@ -1040,9 +1048,8 @@ def how_far(sources: Sources) -> str:
             "third, different teacher (the residual `fer_resnet` on the long schedule) to strengthen the "
             "ensemble"
             + ("; a wider network on a long schedule (at equal time it lost, see the recipe study)" if not wider_tried
-               else "" if wide["_where"] == "models" or acc(wide, "train") <= acc(before, "train")
                else "; the wider network again with stronger regularisation (more dropout or erasing: it fitted its "
-               "training faces more closely and no better elsewhere)")
+               "training faces more closely and no better elsewhere)" if overfitted(before, wide) else "")
             + ". The larger steps want more "
             "CPU hours or a GPU: `fer_lib` uses only `keras.*` APIs in models and training, so the same "
             "code trains on "
