@@ -13,6 +13,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# `make test` runs a pytest-xdist worker per core: one thread each for TensorFlow (and the commands the tests start)
+# instead of every worker's thread pool contending for every core. Measured: the research and train tests took
+# 237 s instead of 268 s on 2 cores. Set these variables yourself to override.
+for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
