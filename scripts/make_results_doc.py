@@ -77,10 +77,12 @@ class Sources:
         if not path.is_file():
             return None
         card = json.loads(path.read_text())
-        card["_path"] = f"{'fer_lib/model/shipped' if where == 'models' else where}/{stem}.json"
+        folder = "fer_lib/model/shipped" if where == "models" else where
+        card["_path"] = f"{folder}/{stem}.json"
         card["_stem"], card["_where"] = stem, where
-        history = path.parent / card.get("history", f"{stem}.history.csv")
-        card["_history"] = read_csv(history) if history.is_file() else []
+        history = card.get("history", f"{stem}.history.csv")
+        card["_history_path"] = f"{folder}/{history}"
+        card["_history"] = read_csv(path.parent / history) if (path.parent / history).is_file() else []
         return card
 
     def table(self, stem: str) -> tuple[list[dict], dict] | None:
@@ -878,7 +880,7 @@ def capacity(name: str, before: dict, card: dict) -> str:
     half = len(lead) // 2
     first, second = statistics.mean(lead[:half]), statistics.mean(lead[half:])
     stalled = round(100 * first, 1) > 0 >= round(100 * second, 1)
-    histories = " and ".join(f"`{Path(c['_path']).parent / c['history']}`" for c in (card, before))
+    histories = " and ".join(f"`{c['_history_path']}`" for c in (card, before))
     return (
         f"{text} Epoch for epoch, its validation (one view) averaged {_relative(first, name)} over the first "
         f"{_plural(half, 'epoch')} and {_relative(second, name)} over the remaining {_plural(len(lead) - half, 'epoch')} "
@@ -1030,8 +1032,8 @@ def how_far(sources: Sources) -> str:
         )
     pair = sources.json("ensemble_shipped_wide")
     if pair:
-        add(("the previously shipped model" if replaced(sources) else "the shipped model")
-            + " and the wider one averaged (too slow for live)", pair["validation_accuracy"], pair["test_accuracy"])
+        add(f"{name} and the wider one averaged (too slow for live)", pair["validation_accuracy"],
+            pair["test_accuracy"])
     wider_tried = wide is not None
     return "\n".join(
         [
